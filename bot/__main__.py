@@ -1,0 +1,100 @@
+"""`exalate-bot` / `python -m bot`: load the configuration, then serve.
+
+Configuration problems end the process with exit code 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from bot.settings import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def configure_logging(level: str) -> None:
+    from bot.security import RedactingFilter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if level != "DEBUG":  # request bodies are logged at DEBUG only
+        for noisy in ("slack_sdk", "slack_bolt", "aiohttp.access", "alembic", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def serve(settings: Settings) -> str | None:
+    """Serve until SIGTERM or SIGINT; return a one-line problem if the bot cannot start."""
+    from slack_sdk.errors import SlackApiError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.app import create_services, create_web_app
+
+    runner = web.AppRunner(create_web_app(create_services(settings)), access_log=None)
+    try:
+        await runner.setup()  # migrates the database and connects Socket Mode
+    except (SQLAlchemyError, OSError) as exc:
+        await runner.cleanup()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        return (
+            f"DATABASE_URL: cannot open or migrate the database ({type(exc).__name__}: "
+            f"{reason}); check that it is reachable and that the user may create tables."
+        )
+    except SlackApiError as exc:
+        await runner.cleanup()
+        return (
+            f"SLACK_APP_TOKEN: Slack refused Socket Mode ({exc.response.get('error')}); "
+            "use an app-level token with connections:write, or unset it for HTTP mode."
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        site = web.TCPSite(runner, port=settings.port)
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        return f"PORT: cannot listen on port {settings.port} ({exc.strerror}); choose a free port."
+    mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+    logging.getLogger("bot").info("listening on port %s (%s)", settings.port, mode)
+    await stop.wait()
+    logging.getLogger("bot").info("shutting down")
+    await runner.cleanup()  # finishes in-flight requests, closes the socket and the database
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(
+            "usage: exalate-bot\n\nRuns the Exalate Slack bot; configure it with environment "
+            "variables or a .env file (see README.md)."
+        )
+        return 0
+    if args:
+        print(f"exalate-bot: unknown argument {args[0]!r}; run exalate-bot --help", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"exalate-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level)
+    problem = asyncio.run(serve(settings))
+    if problem:
+        print(f"exalate-bot: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The app factory: services, the Bolt app, and the aiohttp server around it.
+
+The aiohttp server always runs on PORT with `GET /healthz`; `POST /slack/events` is served
+whenever a signing secret is set (HTTP mode, or both). With SLACK_APP_TOKEN the bot also
+connects in Socket Mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import handlers
+from bot.backend.base import ConnectionBackend
+from bot.backend.local import LocalNode, parse_projects
+from bot.clock import Clock
+from bot.permissions import Permissions
+from bot.services import Services
+from bot.settings import Settings
+from storage.db import create_engine, migrate, session_factory
+
+log = logging.getLogger(__name__)
+
+SERVICES_KEY = web.AppKey("services", Services)
+BOLT_KEY = web.AppKey("bolt", AsyncApp)
+
+
+def create_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+    backend: ConnectionBackend | None = None,
+) -> Services:
+    clock = clock or Clock()
+    engine = engine or create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    if backend is None:
+        backend = LocalNode(
+            sessions=sessions,
+            instance=settings.exalate_local_instance,
+            projects=parse_projects(settings.exalate_local_projects),
+            clock=clock,
+        )
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        backend=backend,
+        clock=clock,
+        permissions=Permissions(settings.exalate_admins),
+    )
+
+
+class _QuietClientWarning(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused when it is given a client, as it is here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_QuietClientWarning())
+
+
+def create_bolt_app(services: Services) -> AsyncApp:
+    settings = services.settings
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else "",
+        request_verification_enabled=secret is not None,
+        process_before_response=False,
+    )
+
+    async def inject_services(context: Any, next: Any) -> None:
+        context["services"] = services
+        await next()
+
+    app.use(inject_services)
+    handlers.register(app)
+    return app
+
+
+def create_web_app(services: Services) -> web.Application:
+    """The aiohttp application: routes, and start/stop of the database, backend and socket."""
+    bolt = create_bolt_app(services)
+    web_app = web.Application()
+    web_app[SERVICES_KEY] = services
+    web_app[BOLT_KEY] = bolt
+    web_app.router.add_get("/healthz", _healthz)
+    if services.settings.slack_signing_secret is not None:
+        web_app.router.add_post("/slack/events", _slack_events)
+    web_app.cleanup_ctx.append(_lifecycle)
+    return web_app
+
+
+async def _slack_events(request: web.Request) -> web.Response:
+    bolt = request.app[BOLT_KEY]
+    bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(bolt_response)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES_KEY]
+    try:
+        async with asyncio.timeout(2), services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure means "not healthy"; say which part
+        log.warning("health check: database unavailable: %s", type(exc).__name__)
+        return web.json_response({"ok": False, "database": "unavailable"}, status=503)
+    return web.json_response({"ok": True})
+
+
+async def _lifecycle(web_app: web.Application) -> Any:
+    services = web_app[SERVICES_KEY]
+    await migrate(services.engine)
+    socket: AsyncSocketModeHandler | None = None
+    app_token = services.settings.slack_app_token
+    if app_token is not None:
+        socket = AsyncSocketModeHandler(web_app[BOLT_KEY], app_token.get_secret_value())
+        await socket.connect_async()
+        log.info("connected in Socket Mode")
+    yield
+    if socket is not None:
+        await socket.close_async()
+    await services.backend.close()
+    await services.engine.dispose()

@@ -1,0 +1,464 @@
+"""The `/exalate connect` wizard's flow: open, submit a step, go back, initiate, deliver.
+
+Each step's answers are saved in the draft (keyed by the view id) before the next view is
+sent, so Back, another replica and a restarted bot all find them. Submissions return what to
+acknowledge Slack with; slow work (the DM, the notice) runs after the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
+
+from bot import wizard
+from bot.backend.base import BackendError, ConnectionSpec
+from bot.directory import check_notice_channel, resolve_partner
+from bot.messages import build_invitation_dm, build_sent_notice
+from bot.security import hash_code
+from bot.services import Services
+from bot.views import (
+    build_message_view,
+    build_project_options,
+    build_result_view,
+    build_review_view,
+    build_step_view,
+    read_state,
+    view_step,
+)
+from bot.wizard import Answers, Errors, Step
+from storage import repo
+from storage.db import transaction
+
+log = logging.getLogger(__name__)
+
+DRAFT_MAX_AGE = timedelta(days=1)
+NODE_TROUBLE = "The Exalate node did not answer; try again in a moment."
+
+
+@dataclass
+class Outcome:
+    """What to acknowledge the submission with, and what to do after the acknowledgement."""
+
+    response: dict[str, Any]
+    after: Callable[[], Awaitable[None]] | None = None
+
+
+def _update(view: dict[str, Any]) -> dict[str, Any]:
+    return {"response_action": "update", "view": view}
+
+
+def _errors(errors: Errors) -> dict[str, Any]:
+    return {"response_action": "errors", "errors": errors}
+
+
+EXPIRED = _update(
+    build_message_view(
+        "Wizard closed",
+        "This wizard is no longer open (it was finished, cancelled or is too old). "
+        "Run `/exalate connect` to start again.",
+    )
+)
+
+
+class ConnectWizard:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    # --- opening and drafts ----------------------------------------------------------
+
+    async def open(
+        self, client: AsyncWebClient, *, trigger_id: str, team_id: str, user_id: str
+    ) -> None:
+        answers: Answers = {}
+        view = await self._build(Step.DESTINATION, answers)
+        response = await client.views_open(trigger_id=trigger_id, view=view)
+        now = self.s.clock.now()
+        async with transaction(self.s.sessions) as session:
+            await repo.purge_drafts(session, older_than=now - DRAFT_MAX_AGE)
+            await repo.save_draft(
+                session,
+                view_id=response["view"]["id"],
+                team_id=team_id,
+                user_id=user_id,
+                step=Step.DESTINATION,
+                answers=answers,
+                now=now,
+            )
+
+    async def _load(self, view_id: str, *, team_id: str, user_id: str) -> Answers | None:
+        async with self.s.sessions() as session:
+            draft = await repo.get_draft(session, view_id=view_id)
+        if draft is None or draft.team_id != team_id or draft.user_id != user_id:
+            return None
+        return dict(draft.answers)
+
+    async def _save(
+        self, view_id: str, step: Step, answers: Answers, *, team_id: str, user_id: str
+    ) -> None:
+        async with transaction(self.s.sessions) as session:
+            await repo.save_draft(
+                session,
+                view_id=view_id,
+                team_id=team_id,
+                user_id=user_id,
+                step=step,
+                answers=answers,
+                now=self.s.clock.now(),
+            )
+
+    async def _build(self, step: Step, answers: Answers) -> dict[str, Any]:
+        projects, total = None, 0
+        if step is Step.PROJECT:
+            page = await self.s.backend.search_projects("", limit=100)
+            projects, total = page.projects, page.total
+        return build_step_view(
+            step,
+            answers,
+            local_instance=await self.s.backend.instance_name(),
+            projects=projects,
+            total_projects=total,
+            default_channel=self.s.settings.exalate_notify_channel,
+        )
+
+    async def closed(self, *, view_id: str, team_id: str, user_id: str) -> None:
+        if await self._load(view_id, team_id=team_id, user_id=user_id) is None:
+            return
+        async with transaction(self.s.sessions) as session:
+            await repo.delete_draft(session, view_id=view_id)
+
+    async def project_options(self, query: str) -> dict[str, Any]:
+        try:
+            page = await self.s.backend.search_projects(query, limit=100)
+        except BackendError:
+            return {"options": []}
+        return build_project_options(page.projects)
+
+    # --- moving between steps --------------------------------------------------------
+
+    async def back(
+        self, client: AsyncWebClient, *, team_id: str, user_id: str, view: dict[str, Any]
+    ) -> None:
+        """Back keeps what the admin typed on this step, unvalidated, and shows the last one."""
+        view_id = str(view.get("id") or "")
+        answers = await self._load(view_id, team_id=team_id, user_id=user_id)
+        step = _as_step(view_step(view))
+        if answers is None or step is None:
+            return
+        answers.update(read_state((view.get("state") or {}).get("values") or {}))
+        previous = wizard.previous_step(step, answers)
+        try:
+            new_view = await self._build(previous, answers)
+        except BackendError as exc:
+            log.warning("backend unavailable going back: %s", exc)
+            return
+        await self._save(view_id, previous, answers, team_id=team_id, user_id=user_id)
+        try:
+            await client.views_update(view_id=view_id, hash=view.get("hash"), view=new_view)
+        except SlackApiError as exc:  # hash_conflict: the admin already moved on
+            log.info("views.update for Back failed: %s", exc.response.get("error"))
+
+    async def submit(
+        self, client: AsyncWebClient, *, team_id: str, user_id: str, view: dict[str, Any]
+    ) -> Outcome:
+        view_id = str(view.get("id") or "")
+        answers = await self._load(view_id, team_id=team_id, user_id=user_id)
+        step = _as_step(view_step(view))
+        if answers is None or step is None:
+            return Outcome(EXPIRED)
+        values = read_state((view.get("state") or {}).get("values") or {})
+        if step is Step.REVIEW:
+            return await self._initiate(client, view_id, answers, team_id=team_id, user_id=user_id)
+        try:
+            update, errors = await self._check(client, step, values, answers, team_id, user_id)
+        except BackendError as exc:
+            log.warning("backend unavailable at step %s: %s", step, exc)
+            return Outcome(_errors({_first_input(view) or "project_key": NODE_TROUBLE}))
+        if errors:
+            return Outcome(_errors(errors))
+        answers.update(update)
+        following = wizard.next_step(step, answers)
+        try:
+            next_view = await self._build(following, answers)
+        except BackendError as exc:
+            log.warning("backend unavailable building %s: %s", following, exc)
+            return Outcome(_errors({_first_input(view) or "": NODE_TROUBLE}))
+        await self._save(view_id, following, answers, team_id=team_id, user_id=user_id)
+        return Outcome(_update(next_view))
+
+    async def _check(
+        self,
+        client: AsyncWebClient,
+        step: Step,
+        values: dict[str, Any],
+        answers: Answers,
+        team_id: str,
+        user_id: str,
+    ) -> tuple[Answers, Errors]:
+        if step is Step.DESTINATION:
+            update, errors = wizard.validate_destination(values)
+            if not errors and update["destination"] != answers.get("destination"):
+                # a new destination: the modes offered and the derived names change with it
+                update.update(mode=None, remote_short_name=None, connection_name=None)
+            return update, errors
+        if step is Step.MODE:
+            return wizard.validate_mode(values, answers)
+        if step is Step.INFO:
+            update, errors = wizard.validate_info(values)
+            if not errors and await self._name_taken(team_id, update["connection_name"]):
+                name = update["connection_name"]
+                errors["connection_name"] = f"`{name}` is already a connection; choose another."
+            return update, errors
+        if step is Step.PROJECT:
+            key = str(values.get("project_key") or "")
+            page = await self.s.backend.search_projects(key, limit=100) if key else None
+            known = {p.key: p.name for p in page.projects} if page else {}
+            return wizard.validate_project(values, known)
+        return await self._check_partner(client, values, answers, team_id, user_id)
+
+    async def _check_partner(
+        self,
+        client: AsyncWebClient,
+        values: dict[str, Any],
+        answers: Answers,
+        team_id: str,
+        user_id: str,
+    ) -> tuple[Answers, Errors]:
+        update, errors = wizard.validate_partner(values)
+        if update["partner_user_id"] and update["partner_email"]:
+            errors.setdefault(
+                "partner_email", "Choose the partner above or enter an e-mail, not both."
+            )
+        if errors:
+            return update, errors
+        field = "partner_user_id" if update["partner_user_id"] else "partner_email"
+        partner, error = await resolve_partner(
+            client,
+            user_id=update["partner_user_id"],
+            email=update["partner_email"],
+            admin_user_id=user_id,
+        )
+        if error or partner is None:
+            errors[field] = error or "That partner can't be reached."
+        if update["notice_channel"]:
+            channel_error = await check_notice_channel(client, update["notice_channel"])
+            if channel_error:
+                errors["notice_channel"] = channel_error
+        if errors or partner is None:
+            return update, errors
+        update.update(
+            partner_user_id=partner.user_id,
+            partner_team_id=partner.team_id or team_id,
+            partner_name=partner.name,
+            partner_tz=partner.tz,
+        )
+        if answers.get("mode") == "basic":
+            hint = (update["partner_email"] or "").partition("@")[2].split(".")[0] or partner.name
+            names = wizard.basic_mode_names(
+                answers, local=await self.s.backend.instance_name(), partner_hint=hint
+            )
+            async with self.s.sessions() as session:
+                taken = await repo.connection_names_with_prefix(
+                    session, team_id=team_id, prefix=names["connection_name"]
+                )
+            names["connection_name"] = wizard.unique_name(names["connection_name"], taken)
+            update.update(names)
+        return update, errors
+
+    async def _name_taken(self, team_id: str, name: str) -> bool:
+        async with self.s.sessions() as session:
+            found = await repo.get_connection_by_name(session, team_id=team_id, name=name)
+        return found is not None
+
+    # --- initiating and delivering ---------------------------------------------------
+
+    async def _initiate(
+        self,
+        client: AsyncWebClient,
+        view_id: str,
+        answers: Answers,
+        *,
+        team_id: str,
+        user_id: str,
+    ) -> Outcome:
+        missing = wizard.missing_for_review(answers)
+        if missing:
+            await self._save(view_id, missing[0], answers, team_id=team_id, user_id=user_id)
+            return Outcome(_update(await self._build(missing[0], answers)))
+        if await self._name_taken(team_id, answers["connection_name"]):
+            error = f"`{answers['connection_name']}` was just taken; go back and choose another."
+            return Outcome(_update(build_review_view(answers, error=error)))
+        spec = ConnectionSpec(
+            team_id=team_id,
+            name=answers["connection_name"],
+            destination=answers["destination"],
+            destination_url=answers.get("destination_url"),
+            mode=answers["mode"],
+            local_short_name=answers["local_short_name"],
+            remote_short_name=answers["remote_short_name"],
+            description=answers.get("description") or "",
+            project_key=answers["project_key"],
+            partner_user_id=answers["partner_user_id"],
+            partner_team_id=answers.get("partner_team_id") or team_id,
+        )
+        try:
+            initiated = await self.s.backend.initiate(spec)
+        except BackendError as exc:
+            return Outcome(_update(build_review_view(answers, error=str(exc))))
+        now = self.s.clock.now()
+        settings = self.s.settings
+        try:
+            async with transaction(self.s.sessions) as session:
+                connection, invitation = await repo.create_connection(
+                    session,
+                    team_id=team_id,
+                    answers=answers,
+                    backend=self.s.backend.kind,
+                    backend_id=initiated.backend_id,
+                    initiator_user_id=user_id,
+                    partner_user_id=spec.partner_user_id,
+                    partner_team_id=spec.partner_team_id,
+                    code_hash=hash_code(initiated.code),
+                    expires_at=now + settings.invitation_ttl,
+                    next_reminder_at=now + settings.reminder_interval,
+                    now=now,
+                )
+                await repo.delete_draft(session, view_id=view_id)
+        except IntegrityError:
+            error = f"`{answers['connection_name']}` was just taken; go back and choose another."
+            return Outcome(_update(build_review_view(answers, error=error)))
+        log.info(
+            "connection %s (#%s) initiated by %s for %s",
+            connection.name,
+            connection.id,
+            user_id,
+            spec.partner_user_id,
+        )
+        code = initiated.code
+
+        async def deliver() -> None:
+            await self._deliver(
+                client,
+                view_id=view_id,
+                answers=answers,
+                code=code,
+                connection_id=connection.id or 0,
+                invitation_id=invitation.id or 0,
+                team_id=team_id,
+                user_id=user_id,
+            )
+
+        return Outcome(_update(build_result_view(answers, code=code)), after=deliver)
+
+    async def _deliver(
+        self,
+        client: AsyncWebClient,
+        *,
+        view_id: str,
+        answers: Answers,
+        code: str,
+        connection_id: int,
+        invitation_id: int,
+        team_id: str,
+        user_id: str,
+    ) -> None:
+        partner = answers["partner_user_id"]
+        dm = build_invitation_dm(
+            initiator_user_id=user_id,
+            connection_name=answers["connection_name"],
+            local_short_name=answers["local_short_name"],
+            remote_short_name=answers["remote_short_name"],
+            mode=answers["mode"],
+            code=code,
+            note=answers.get("note") or "",
+        )
+        try:
+            opened = await client.conversations_open(users=partner)
+            channel = opened["channel"]["id"]
+            posted = await client.chat_postMessage(channel=channel, **dm)
+            async with transaction(self.s.sessions) as session:
+                await repo.record_dm(
+                    session,
+                    invitation_id=invitation_id,
+                    channel=channel,
+                    ts=posted["ts"],
+                    actor=user_id,
+                    now=self.s.clock.now(),
+                )
+            delivery = f":white_check_mark: Sent to <@{partner}> by DM, with how to accept."
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.warning("invitation DM for connection #%s failed: %s", connection_id, error)
+            async with transaction(self.s.sessions) as session:
+                await repo.add_audit(
+                    session,
+                    team_id=team_id,
+                    connection_id=connection_id,
+                    invitation_id=invitation_id,
+                    actor="system",
+                    action="dm_failed",
+                    detail=str(error),
+                    now=self.s.clock.now(),
+                )
+            delivery = (
+                f":warning: I couldn't DM <@{partner}> (`{error}`). "
+                "Copy the code above and send it to them yourself."
+            )
+        channel_id = answers.get("notice_channel")
+        if channel_id:
+            await self._notice(client, channel_id, connection_id, answers, user_id)
+        try:
+            await client.views_update(
+                view_id=view_id, view=build_result_view(answers, code=code, delivery=delivery)
+            )
+        except SlackApiError as exc:  # the admin closed the modal already
+            log.info("result view not updated: %s", exc.response.get("error"))
+
+    async def _notice(
+        self,
+        client: AsyncWebClient,
+        channel_id: str,
+        connection_id: int,
+        answers: Answers,
+        user_id: str,
+    ) -> None:
+        notice = build_sent_notice(
+            partner_user_id=answers["partner_user_id"],
+            connection_name=answers["connection_name"],
+            initiator_user_id=user_id,
+        )
+        try:
+            posted = await client.chat_postMessage(channel=channel_id, **notice)
+        except SlackApiError as exc:
+            log.warning(
+                "notice for connection #%s failed: %s", connection_id, exc.response.get("error")
+            )
+            return
+        async with transaction(self.s.sessions) as session:
+            await repo.record_notice(
+                session,
+                connection_id=connection_id,
+                channel=channel_id,
+                ts=posted["ts"],
+                now=self.s.clock.now(),
+            )
+
+
+def _as_step(name: str | None) -> Step | None:
+    try:
+        return Step(name) if name else None
+    except ValueError:
+        return None
+
+
+def _first_input(view: dict[str, Any]) -> str | None:
+    for block in view.get("blocks") or []:
+        if block.get("type") == "input":
+            return block.get("block_id")
+    return None

@@ -1,0 +1,96 @@
+"""Who and where, asked of Slack: resolving the partner and checking the notice channel.
+
+Each check returns a message for the field it concerns (the wizard shows it inline) or None.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+SLACK_TROUBLE = "Slack did not answer just now; try again in a moment."
+
+
+@dataclass(frozen=True)
+class Partner:
+    user_id: str
+    team_id: str
+    name: str
+    tz: str | None
+
+
+def _error(exc: SlackApiError) -> str:
+    data: Any = getattr(exc.response, "data", None)
+    return str(data.get("error")) if isinstance(data, dict) else "unknown_error"
+
+
+def _user_name(user: dict[str, Any]) -> str:
+    profile = user.get("profile") or {}
+    return str(
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or user.get("id")
+    )
+
+
+async def resolve_partner(
+    client: AsyncWebClient,
+    *,
+    user_id: str | None,
+    email: str | None,
+    admin_user_id: str,
+) -> tuple[Partner | None, str | None]:
+    """The partner as a Slack user, from a user id or an e-mail address; or why not."""
+    try:
+        if user_id:
+            user = (await client.users_info(user=user_id))["user"]
+        else:
+            user = (await client.users_lookupByEmail(email=email or ""))["user"]
+    except SlackApiError as exc:
+        error = _error(exc)
+        if error in ("users_not_found", "user_not_found"):
+            if user_id:
+                return None, "That user is not in this workspace any more."
+            return None, "No Slack user has that e-mail address; choose the partner above."
+        log.warning("partner lookup failed: %s", error)
+        return None, SLACK_TROUBLE
+    if user.get("is_bot") or user.get("id") == "USLACKBOT":
+        return None, "That is a bot; choose the person who accepts the invitation."
+    if user.get("deleted"):
+        return None, "That account is deactivated; choose someone active."
+    if user.get("id") == admin_user_id:
+        return None, "That is you; choose the partner on the other side."
+    partner = Partner(
+        user_id=str(user["id"]),
+        team_id=str(user.get("team_id") or ""),
+        name=_user_name(user),
+        tz=user.get("tz"),
+    )
+    return partner, None
+
+
+async def check_notice_channel(client: AsyncWebClient, channel_id: str) -> str | None:
+    """None when the bot can post notices there; otherwise what to do about it."""
+    try:
+        channel = (await client.conversations_info(channel=channel_id))["channel"]
+    except SlackApiError as exc:
+        error = _error(exc)
+        if error in ("channel_not_found", "not_in_channel"):
+            return "I can't see that channel: add the Exalate app to it, or choose another."
+        log.warning("channel check failed: %s", error)
+        return SLACK_TROUBLE
+    if channel.get("is_archived"):
+        return "That channel is archived; choose another."
+    if channel.get("is_im") or channel.get("is_mpim"):
+        return "Choose a channel, not a direct message."
+    if channel.get("is_private") and not channel.get("is_member"):
+        return "Add the Exalate app to that private channel first, or choose another."
+    return None

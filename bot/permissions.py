@@ -1,0 +1,71 @@
+"""Who may do what, decided in one place.
+
+Admins are the user and user-group IDs in EXALATE_ADMINS (groups resolved with
+usergroups.users.list and cached for a few minutes) or, when it is unset, the workspace's
+admins and owners (users.info).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+GROUP_TTL = 300.0
+
+
+class Permissions:
+    def __init__(self, admins: list[str], *, monotonic: Callable[[], float] = time.monotonic):
+        self.users = {a for a in admins if a[0] in "UW"}
+        self.groups = [a for a in admins if a.startswith("S")]
+        self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._monotonic = monotonic
+
+    async def is_admin(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> bool:
+        if not self.users and not self.groups:
+            return await self._is_workspace_admin(client, user_id)
+        if user_id in self.users:
+            return True
+        for group in self.groups:
+            if user_id in await self._group_members(client, team_id, group):
+                return True
+        return False
+
+    async def _is_workspace_admin(self, client: AsyncWebClient, user_id: str) -> bool:
+        try:
+            user = (await client.users_info(user=user_id))["user"]
+        except SlackApiError as exc:
+            log.warning("users.info failed for the admin check: %s", exc.response.get("error"))
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    async def _group_members(
+        self, client: AsyncWebClient, team_id: str, group: str
+    ) -> frozenset[str]:
+        key = (team_id, group)
+        cached = self._cache.get(key)
+        if cached and self._monotonic() - cached[0] < GROUP_TTL:
+            return cached[1]
+        try:
+            response = await client.usergroups_users_list(usergroup=group)
+            members = frozenset(response.get("users") or [])
+        except SlackApiError as exc:
+            log.warning("usergroups.users.list failed for %s: %s", group, exc.response.get("error"))
+            return cached[1] if cached else frozenset()
+        self._cache[key] = (self._monotonic(), members)
+        return members
+
+    def who_may_initiate(self) -> str:
+        if not self.users and not self.groups:
+            return "workspace admins and owners"
+        names = [f"<@{u}>" for u in sorted(self.users)]
+        names += [f"<!subteam^{g}>" for g in self.groups]
+        return ", ".join(names)
+
+    def refusal(self, what: str) -> str:
+        return f":lock: Only Exalate admins can {what}. Ask one of them: {self.who_may_initiate()}."

@@ -1,0 +1,56 @@
+"""Invitation codes: issued with 256 bits of randomness, stored only as a hash, and kept out of
+log lines by a filter that masks codes and Slack tokens wherever they would appear."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+
+CODE_PREFIX = "EXA1-"
+_CODE_RE = re.compile(r"EXA1-[A-Za-z0-9_-]{20,}")
+_SECRET_RES = (
+    _CODE_RE,
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
+    re.compile(r"xapp-[A-Za-z0-9-]+"),
+    re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),
+)
+MASK = "[redacted]"
+
+
+def new_code() -> str:
+    """A fresh invitation code: 32 random bytes (256 bits), URL-safe."""
+    return CODE_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+def same_hash(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def mask(text: str) -> str:
+    for pattern in _SECRET_RES:
+        text = pattern.sub(MASK, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Masks codes and tokens in a record's final message (arguments included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report
+            return True
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = mask(text)
+        return True

@@ -1,0 +1,263 @@
+"""Configuration from the environment (and `.env`), validated once at start.
+
+Every setting is named after its environment variable. A bad value becomes one line that
+names the variable and says how to fix it (see `ConfigError`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """`90s`, `15m`, `24h`, `14d` (a bare number is seconds)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    text = str(value).strip()
+    if text.isdigit():
+        return timedelta(seconds=int(text))
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration")
+    amount = int(match.group(1))
+    if amount <= 0:
+        raise ValueError("a duration must be greater than zero")
+    return timedelta(**{_UNITS[match.group(2)]: amount})
+
+
+def parse_hours(value: str | None) -> tuple[time, time] | None:
+    """`09:00-18:00` → (09:00, 18:00); empty → None (any time)."""
+    if value is None or not str(value).strip():
+        return None
+    match = _HOURS.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a time window")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if not (0 <= h1 <= 23 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
+        raise ValueError(f"{value!r} has an impossible time")
+    start = time(h1, m1)
+    end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError("the window ends before it starts")
+    return start, end
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept plain `sqlite:///…` and `postgresql://…` URLs; return the async-driver form."""
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or not rest:
+        raise ValueError("not a URL")
+    base = scheme.split("+", 1)[0].lower()
+    if base == "sqlite":
+        if not rest.startswith("/"):
+            raise ValueError("a SQLite URL needs three slashes")
+        return f"sqlite+aiosqlite://{rest}"
+    if base in ("postgresql", "postgres"):
+        if rest.startswith("/") and "host=" not in rest:
+            raise ValueError("a PostgreSQL URL needs a host")
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"unsupported scheme {scheme!r}")
+
+
+def _split_ids(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+    else:
+        items = re.split(r"[\s,]+", str(value))
+    ids = [item.strip() for item in items if item.strip()]
+    for item in ids:
+        if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", item):
+            raise ValueError(f"{item!r} is not a user or user-group ID")
+    return ids
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///exalate-bot.db"
+    port: int = Field(default=3000, ge=0, le=65535)
+    exalate_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    exalate_notify_channel: str | None = None
+    exalate_node_url: str | None = None
+    exalate_node_token: SecretStr | None = None
+    exalate_local_instance: str = "local"
+    exalate_local_projects: str = "SUP=Support,DEV=Development,OPS=Operations"
+    reminder_interval: timedelta = timedelta(hours=24)
+    reminder_max: int = Field(default=5, ge=0, le=100)
+    invitation_ttl: timedelta = timedelta(days=14)
+    reminder_hours: tuple[time, time] | None = (time(9), time(18))
+    status_poll_interval: timedelta = timedelta(seconds=60)
+    log_level: str = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, v: SecretStr) -> SecretStr:
+        if not v.get_secret_value().startswith("xoxb-"):
+            raise ValueError("it does not start with xoxb-")
+        return v
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None
+        if not v.get_secret_value().startswith("xapp-"):
+            raise ValueError("it does not start with xapp-")
+        return v
+
+    @field_validator("slack_signing_secret", "exalate_node_token", mode="before")
+    @classmethod
+    def _empty_secret(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("exalate_notify_channel", "exalate_node_url", mode="before")
+    @classmethod
+    def _empty_str(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("not an http(s) URL")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        return normalize_database_url(v)
+
+    @field_validator("exalate_admins", mode="before")
+    @classmethod
+    def _admins(cls, v: object) -> list[str]:
+        return _split_ids(v)
+
+    @field_validator("exalate_local_instance")
+    @classmethod
+    def _instance(cls, v: str) -> str:
+        from bot.wizard import SHORT_NAME_MAX, SHORT_NAME_RE
+
+        if not SHORT_NAME_RE.fullmatch(v) or len(v) > SHORT_NAME_MAX:
+            raise ValueError(f"not a short name of at most {SHORT_NAME_MAX} characters")
+        return v
+
+    @field_validator("exalate_local_projects")
+    @classmethod
+    def _projects(cls, v: str) -> str:
+        from bot.backend.local import parse_projects
+
+        parse_projects(v)
+        return v
+
+    @field_validator("reminder_interval", "invitation_ttl", "status_poll_interval", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> timedelta:
+        return parse_duration(v)  # type: ignore[arg-type]
+
+    @field_validator("reminder_hours", mode="before")
+    @classmethod
+    def _hours(cls, v: object) -> tuple[time, time] | None:
+        if isinstance(v, tuple):
+            return v  # type: ignore[return-value]
+        return parse_hours(v)  # type: ignore[arg-type]
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        level = v.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError(f"unknown level {v!r}")
+        return level
+
+    @model_validator(mode="after")
+    def _mode(self) -> Settings:
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(_MISSING_SIGNING_SECRET)
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for PostgreSQL / in-memory."""
+        prefix = "sqlite+aiosqlite:///"
+        if not self.database_url.startswith(prefix):
+            return None
+        path = self.database_url[len(prefix) :].split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+
+_MISSING_SIGNING_SECRET = "SLACK_SIGNING_SECRET is missing"
+
+_FIXES = {
+    "SLACK_BOT_TOKEN": "set it to the app's Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
+    "SLACK_SIGNING_SECRET": "set it to the Signing Secret from Basic Information "
+    "(HTTP mode), or set SLACK_APP_TOKEN for Socket Mode",
+    "SLACK_APP_TOKEN": "set it to an app-level token (xapp-…) with connections:write, "
+    "or leave it unset for HTTP mode",
+    "SLACK_API_URL": "set it to an http(s) URL like https://slack.com/api/, or unset it",
+    "DATABASE_URL": "use sqlite:///path/to/file.db or postgresql://user@host:5432/db",
+    "PORT": "use a port number from 1 to 65535",
+    "EXALATE_ADMINS": "use comma-separated user (U…) and user-group (S…) IDs, or unset it",
+    "REMINDER_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
+    "INVITATION_TTL": "use a duration like 30s, 15m, 24h or 14d",
+    "STATUS_POLL_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
+    "REMINDER_MAX": "use a whole number from 0 to 100",
+    "REMINDER_HOURS": "use a window like 09:00-18:00, or set it empty for any time",
+    "EXALATE_LOCAL_INSTANCE": "use letters, digits, - and _ only",
+    "EXALATE_LOCAL_PROJECTS": "use KEY=Name pairs separated by commas, like SUP=Support",
+    "LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as the one line to print."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings; raise ConfigError with one line naming the variable and the fix."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    loc = [str(part) for part in error.get("loc", ())]
+    message = str(error.get("msg", "invalid"))
+    if not loc:  # a model-level check
+        if _MISSING_SIGNING_SECRET in message:
+            return f"{_MISSING_SIGNING_SECRET}: {_FIXES['SLACK_SIGNING_SECRET']}."
+        return message.removeprefix("Value error, ")
+    var = loc[0].upper()
+    fix = _FIXES.get(var, "check its value")
+    if error.get("type") == "missing":
+        return f"{var} is missing: {fix}."
+    reason = message.removeprefix("Value error, ")
+    if error.get("type", "").startswith(("int_", "greater", "less")):
+        reason = "not a valid number"
+    return f"{var} is invalid ({reason}); {fix}."

@@ -1,0 +1,310 @@
+"""The "Initiate connection" wizard as pure functions: which steps, in which order, and
+what a valid answer is. Nothing here talks to Slack, the database or a node.
+
+Answers are a flat dict (stored as JSON in the draft):
+    destination        "public" | "private"
+    destination_url    str (public only)
+    mode               "basic" | "visual" | "script"
+    local_short_name, remote_short_name, connection_name, description
+    project_key, project_name
+    partner_user_id, partner_email, partner_name, notice_channel, note
+
+Limits (documented in the README):
+    short names         1-40 characters: letters, digits, "-" and "_"
+    connection name     1-100 characters: letters, digits, "-" and "_"
+    description, note   at most 1,000 characters
+    destination URL     http(s) with a host, at most 2,000 characters
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+SHORT_NAME_MAX = 40
+CONNECTION_NAME_MAX = 100
+TEXT_MAX = 1000
+URL_MAX = 2000
+SHORT_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+DEFAULT_RULES = ("summary", "description", "comments", "labels", "attachments")
+
+
+class Step(StrEnum):
+    DESTINATION = "destination"
+    MODE = "mode"
+    INFO = "info"
+    PROJECT = "project"
+    PARTNER = "partner"
+    REVIEW = "review"
+
+
+STEP_TITLES = {
+    Step.DESTINATION: "Destination",
+    Step.MODE: "Connection mode",
+    Step.INFO: "Connection information",
+    Step.PROJECT: "Project for incoming sync",
+    Step.PARTNER: "Partner and notices",
+    Step.REVIEW: "Review",
+}
+
+MODES = {
+    "basic": "Basic",
+    "visual": "Visual",
+    "script": "Script",
+}
+
+Answers = dict[str, Any]
+Errors = dict[str, str]
+
+
+def steps_for(answers: Answers) -> list[Step]:
+    """The steps shown for these answers, in order (Basic mode skips connection info)."""
+    steps = [Step.DESTINATION, Step.MODE]
+    if answers.get("mode") != "basic":
+        steps.append(Step.INFO)
+    steps += [Step.PROJECT, Step.PARTNER, Step.REVIEW]
+    return steps
+
+
+def next_step(step: Step, answers: Answers) -> Step:
+    steps = steps_for(answers)
+    return steps[min(steps.index(step) + 1, len(steps) - 1)]
+
+
+def previous_step(step: Step, answers: Answers) -> Step:
+    steps = steps_for(answers)
+    if step not in steps:  # e.g. INFO after switching to Basic: back to the mode
+        return Step.MODE
+    return steps[max(steps.index(step) - 1, 0)]
+
+
+def step_number(step: Step, answers: Answers) -> tuple[int, int]:
+    steps = steps_for(answers)
+    return (steps.index(step) + 1 if step in steps else 0), len(steps)
+
+
+def modes_for(destination: str | None) -> list[str]:
+    """Visual needs admin access on both sides, so a private destination never offers it."""
+    return ["basic", "visual", "script"] if destination == "public" else ["basic", "script"]
+
+
+# --- single-field checks -------------------------------------------------------------
+
+
+def _clean(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _has_control_chars(text: str, *, allow_newlines: bool = False) -> bool:
+    for ch in text:
+        if ch in "\n\t" and allow_newlines:
+            continue
+        if ord(ch) < 32 or ord(ch) == 127:
+            return True
+    return False
+
+
+def check_short_name(value: object, *, what: str) -> tuple[str, str | None]:
+    text = _clean(value)
+    if not text:
+        return text, f"Enter the {what}."
+    if len(text) > SHORT_NAME_MAX:
+        return text, f"Use at most {SHORT_NAME_MAX} characters (this has {len(text)})."
+    if not SHORT_NAME_RE.fullmatch(text):
+        return text, "Use only letters, digits, - and _ (no spaces)."
+    return text, None
+
+
+def check_connection_name(value: object) -> tuple[str, str | None]:
+    text = _clean(value)
+    if not text:
+        return text, "Enter a connection name."
+    if len(text) > CONNECTION_NAME_MAX:
+        return text, f"Use at most {CONNECTION_NAME_MAX} characters (this has {len(text)})."
+    if not SHORT_NAME_RE.fullmatch(text):
+        return text, "Use only letters, digits, - and _ (no spaces)."
+    return text, None
+
+
+def check_text(value: object, *, limit: int = TEXT_MAX) -> tuple[str, str | None]:
+    text = _clean(value)
+    if len(text) > limit:
+        return text, f"Use at most {limit:,} characters (this has {len(text):,})."
+    if _has_control_chars(text, allow_newlines=True):
+        return text, "Remove the control characters from this text."
+    return text, None
+
+
+def check_url(value: object) -> tuple[str, str | None]:
+    text = _clean(value)
+    if not text:
+        return text, "Enter the destination instance URL, or choose “I don't have a URL”."
+    if len(text) > URL_MAX:
+        return text, f"Use at most {URL_MAX:,} characters."
+    if _has_control_chars(text) or " " in text:
+        return text, "A URL has no spaces or control characters."
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises on a bad port
+    except ValueError:
+        return text, "Enter a URL like https://partner.atlassian.net."
+    del port
+    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+        return text, "Enter an http(s) URL like https://partner.atlassian.net."
+    return text, None
+
+
+def check_email(value: object) -> tuple[str, str | None]:
+    text = _clean(value)
+    if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        return text, "Enter an e-mail address like name@partner.com."
+    if len(text) > 254:
+        return text, "An e-mail address has at most 254 characters."
+    return text, None
+
+
+def slugify(text: str, *, limit: int = SHORT_NAME_MAX) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip()).strip("_-")
+    return slug[:limit].lower()
+
+
+def short_name_from_url(url: str | None) -> str:
+    """`https://partnerco.atlassian.net/jira` → `partnerco`."""
+    if not url:
+        return ""
+    host = (urlsplit(url).hostname or "").lower()
+    labels = [label for label in host.split(".") if label and label != "www"]
+    return slugify(labels[0]) if labels else ""
+
+
+def default_connection_name(local: str, remote: str) -> str:
+    if not local or not remote:
+        return ""
+    return f"{local}_to_{remote}"[:CONNECTION_NAME_MAX]
+
+
+# --- step validators: values (already read from the view) -> (answers, errors) --------
+
+
+def validate_destination(values: dict[str, Any]) -> tuple[Answers, Errors]:
+    kind = values.get("destination")
+    if kind not in ("public", "private"):
+        return {}, {"destination": "Choose whether you have the destination's URL."}
+    if kind == "private":
+        return {"destination": "private", "destination_url": None}, {}
+    url, error = check_url(values.get("destination_url"))
+    if error:
+        return {"destination": "public"}, {"destination_url": error}
+    return {"destination": "public", "destination_url": url}, {}
+
+
+def validate_mode(values: dict[str, Any], answers: Answers) -> tuple[Answers, Errors]:
+    mode = values.get("mode")
+    allowed = modes_for(answers.get("destination"))
+    if mode not in allowed:
+        if mode == "visual":
+            return {}, {"mode": "Visual needs the destination's URL; choose Basic or Script."}
+        return {}, {"mode": "Choose a connection mode."}
+    return {"mode": mode}, {}
+
+
+def validate_info(values: dict[str, Any]) -> tuple[Answers, Errors]:
+    errors: Errors = {}
+    local, err = check_short_name(values.get("local_short_name"), what="local instance short name")
+    if err:
+        errors["local_short_name"] = err
+    remote, err = check_short_name(
+        values.get("remote_short_name"), what="destination instance short name"
+    )
+    if err:
+        errors["remote_short_name"] = err
+    typed = _clean(values.get("connection_name"))
+    name = default_connection_name(local, remote) if not errors else ""
+    if typed:  # empty means "derive it from the two short names"
+        name, err = check_connection_name(typed)
+        if err:
+            errors["connection_name"] = err
+    description, err = check_text(values.get("description"))
+    if err:
+        errors["description"] = err
+    answers = {
+        "local_short_name": local,
+        "remote_short_name": remote,
+        "connection_name": name,
+        "description": description,
+    }
+    return answers, errors
+
+
+def validate_project(
+    values: dict[str, Any], known: dict[str, str] | None
+) -> tuple[Answers, Errors]:
+    """`known` maps project keys to names when the backend's list was checked."""
+    key = _clean(values.get("project_key"))
+    if not key:
+        return {}, {"project_key": "Choose the project for incoming sync."}
+    if known is not None and key not in known:
+        return {}, {"project_key": "That project is not on this node any more; choose another."}
+    return {"project_key": key, "project_name": (known or {}).get(key, key)}, {}
+
+
+def validate_partner(values: dict[str, Any]) -> tuple[Answers, Errors]:
+    """The Slack-independent part; the handler then checks the user and channel in Slack."""
+    errors: Errors = {}
+    user = _clean(values.get("partner_user_id"))
+    email, err = check_email(values.get("partner_email"))
+    if err:
+        errors["partner_email"] = err
+    if not user and not email and not err:
+        errors["partner_user_id"] = "Choose the partner, or enter their e-mail address below."
+    note, err = check_text(values.get("note"))
+    if err:
+        errors["note"] = err
+    answers = {
+        "partner_user_id": user or None,
+        "partner_email": email or None,
+        "notice_channel": _clean(values.get("notice_channel")) or None,
+        "note": note,
+    }
+    return answers, errors
+
+
+def basic_mode_names(answers: Answers, *, local: str, partner_hint: str) -> Answers:
+    """Basic mode has no connection-information step: derive the names like the console."""
+    remote = short_name_from_url(answers.get("destination_url")) or slugify(partner_hint)
+    remote = remote or "partner"
+    return {
+        "local_short_name": local,
+        "remote_short_name": remote,
+        "connection_name": default_connection_name(local, remote),
+        "description": answers.get("description") or "",
+    }
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    """`base`, or `base_2`, `base_3`… — the first not in `taken` (compared case-insensitively)."""
+    lowered = {name.lower() for name in taken}
+    if base.lower() not in lowered:
+        return base
+    n = 2
+    while f"{base}_{n}".lower() in lowered:
+        n += 1
+    return f"{base}_{n}"
+
+
+def missing_for_review(answers: Answers) -> list[Step]:
+    """Steps whose answers are missing: a review must not initiate with holes."""
+    missing: list[Step] = []
+    if answers.get("destination") not in ("public", "private"):
+        missing.append(Step.DESTINATION)
+    if answers.get("mode") not in modes_for(answers.get("destination")):
+        missing.append(Step.MODE)
+    if not answers.get("connection_name"):
+        missing.append(Step.INFO if answers.get("mode") != "basic" else Step.PARTNER)
+    if not answers.get("project_key"):
+        missing.append(Step.PROJECT)
+    if not answers.get("partner_user_id"):
+        missing.append(Step.PARTNER)
+    return missing

@@ -1,0 +1,152 @@
+"""SQLModel tables. Every record carries the Slack team id it belongs to.
+
+A connection holds the lifecycle state (design.md, "An invitation's life"); an invitation is
+one code sent to one partner, with its delivery and reminder bookkeeping. The code itself is
+never stored: only its SHA-256 (the embedded node redeems by hash).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every database (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _state(default: StrEnum) -> Any:
+    return Field(
+        default=default,
+        sa_column=Column(sa.String(16), nullable=False, index=True, default=default.value),
+    )
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class ConnectionState(StrEnum):
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    DEACTIVATED = "DEACTIVATED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+class InvitationState(StrEnum):
+    PENDING = "PENDING"  # sent, redeemable, reminded
+    REDEEMED = "REDEEMED"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"  # declined, cancelled or replaced by a resend
+
+
+class Connection(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("team_id", "name_key", name="uq_connection_team_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    name: str = Field(max_length=100)
+    name_key: str = Field(max_length=100)  # lower-cased name: unique per team
+    destination: str = Field(max_length=16)  # "public" | "private"
+    destination_url: str | None = Field(default=None, max_length=2000)
+    mode: str = Field(max_length=16)
+    local_short_name: str = Field(max_length=40)
+    remote_short_name: str = Field(max_length=40)
+    description: str = Field(default="", max_length=1000)
+    project_key: str = Field(max_length=255)
+    project_name: str = Field(max_length=255)
+    backend: str = Field(max_length=16)  # "local" | "node"
+    backend_id: str | None = Field(default=None, max_length=255)
+    status: ConnectionState = _state(ConnectionState.PENDING)
+    initiator_user_id: str = Field(max_length=32)
+    partner_user_id: str = Field(max_length=32)
+    partner_team_id: str = Field(max_length=32)
+    notice_channel: str | None = Field(default=None, max_length=32)
+    notice_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Invitation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    partner_user_id: str = Field(max_length=32)
+    partner_team_id: str = Field(max_length=32)
+    code_hash: str = Field(max_length=64, unique=True)
+    state: InvitationState = _state(InvitationState.PENDING)
+    note: str = Field(default="", max_length=1000)
+    reminders_sent: int = 0
+    next_reminder_at: datetime | None = _ts(nullable=True, index=True)
+    expires_at: datetime = _ts()
+    dm_channel: str | None = Field(default=None, max_length=32)
+    dm_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class WizardDraft(SQLModel, table=True):
+    __tablename__ = "wizard_draft"
+
+    view_id: str = Field(primary_key=True, max_length=32)
+    team_id: str = Field(index=True, max_length=32)
+    user_id: str = Field(max_length=32)
+    step: str = Field(max_length=16)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts(index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    connection_id: int | None = Field(default=None, foreign_key="connection.id", index=True)
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id")
+    actor: str = Field(max_length=32)  # a Slack user id, or "system"
+    action: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str | None = Field(default=None, max_length=16)
+    detail: str = Field(default="", max_length=2000)
+    at: datetime = _ts(index=True)
+
+
+class LocalNodeConnection(SQLModel, table=True):
+    """The embedded local node's own record of a connection and its invitation code."""
+
+    __tablename__ = "local_node_connection"
+
+    id: str = Field(primary_key=True, max_length=32)
+    team_id: str = Field(index=True, max_length=32)
+    name: str = Field(max_length=100)
+    status: str = Field(default="PENDING", max_length=16)
+    project_key: str = Field(max_length=255)
+    partner_user_id: str = Field(max_length=32)
+    code_hash: str | None = Field(default=None, max_length=64, unique=True)
+    code_state: str = Field(default="ISSUED", max_length=16)  # ISSUED | REDEEMED | REVOKED
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -1,0 +1,224 @@
+"""Repository functions: keyword-only, each on a session the caller owns (and commits).
+
+Every state change writes its audit row in the same transaction (`add_audit`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    AuditEvent,
+    Connection,
+    ConnectionState,
+    Invitation,
+    WizardDraft,
+)
+
+# --- wizard drafts ---------------------------------------------------------------------
+
+
+async def get_draft(session: AsyncSession, *, view_id: str) -> WizardDraft | None:
+    return await session.get(WizardDraft, view_id)
+
+
+async def save_draft(
+    session: AsyncSession,
+    *,
+    view_id: str,
+    team_id: str,
+    user_id: str,
+    step: str,
+    answers: dict[str, Any],
+    now: datetime,
+) -> WizardDraft:
+    draft = await session.get(WizardDraft, view_id)
+    if draft is None:
+        draft = WizardDraft(
+            view_id=view_id, team_id=team_id, user_id=user_id, created_at=now, step=step
+        )
+    draft.step = step
+    draft.answers = dict(answers)  # a new object, so the JSON column is seen as changed
+    draft.updated_at = now
+    session.add(draft)
+    await session.flush()
+    return draft
+
+
+async def delete_draft(session: AsyncSession, *, view_id: str) -> None:
+    await session.exec(delete(WizardDraft).where(col(WizardDraft.view_id) == view_id))
+
+
+async def purge_drafts(session: AsyncSession, *, older_than: datetime) -> int:
+    result = await session.exec(delete(WizardDraft).where(col(WizardDraft.updated_at) < older_than))
+    return result.rowcount or 0
+
+
+# --- connections -----------------------------------------------------------------------
+
+
+async def get_connection_by_name(
+    session: AsyncSession, *, team_id: str, name: str
+) -> Connection | None:
+    statement = select(Connection).where(
+        Connection.team_id == team_id, Connection.name_key == name.lower()
+    )
+    return (await session.exec(statement)).first()
+
+
+async def connection_names_with_prefix(
+    session: AsyncSession, *, team_id: str, prefix: str
+) -> set[str]:
+    statement = select(Connection.name).where(
+        Connection.team_id == team_id,
+        col(Connection.name_key).startswith(prefix.lower(), autoescape=True),
+    )
+    return set((await session.exec(statement)).all())
+
+
+async def create_connection(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    answers: dict[str, Any],
+    backend: str,
+    backend_id: str | None,
+    initiator_user_id: str,
+    partner_user_id: str,
+    partner_team_id: str,
+    code_hash: str,
+    expires_at: datetime,
+    next_reminder_at: datetime | None,
+    now: datetime,
+) -> tuple[Connection, Invitation]:
+    """A PENDING connection with its first invitation, and the audit row that says so."""
+    connection = Connection(
+        team_id=team_id,
+        name=answers["connection_name"],
+        name_key=answers["connection_name"].lower(),
+        destination=answers["destination"],
+        destination_url=answers.get("destination_url"),
+        mode=answers["mode"],
+        local_short_name=answers["local_short_name"],
+        remote_short_name=answers["remote_short_name"],
+        description=answers.get("description") or "",
+        project_key=answers["project_key"],
+        project_name=answers.get("project_name") or answers["project_key"],
+        backend=backend,
+        backend_id=backend_id,
+        status=ConnectionState.PENDING,
+        initiator_user_id=initiator_user_id,
+        partner_user_id=partner_user_id,
+        partner_team_id=partner_team_id,
+        notice_channel=answers.get("notice_channel"),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(connection)
+    await session.flush()
+    assert connection.id is not None
+    invitation = Invitation(
+        team_id=team_id,
+        connection_id=connection.id,
+        partner_user_id=partner_user_id,
+        partner_team_id=partner_team_id,
+        code_hash=code_hash,
+        note=answers.get("note") or "",
+        expires_at=expires_at,
+        next_reminder_at=next_reminder_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(invitation)
+    await session.flush()
+    await add_audit(
+        session,
+        team_id=team_id,
+        connection_id=connection.id,
+        invitation_id=invitation.id,
+        actor=initiator_user_id,
+        action="initiated",
+        from_state=None,
+        to_state=ConnectionState.PENDING,
+        detail=f"invited {partner_user_id}",
+        now=now,
+    )
+    return connection, invitation
+
+
+async def record_dm(
+    session: AsyncSession, *, invitation_id: int, channel: str, ts: str, actor: str, now: datetime
+) -> None:
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None:
+        return
+    invitation.dm_channel, invitation.dm_ts, invitation.updated_at = channel, ts, now
+    session.add(invitation)
+    await add_audit(
+        session,
+        team_id=invitation.team_id,
+        connection_id=invitation.connection_id,
+        invitation_id=invitation_id,
+        actor=actor,
+        action="dm_sent",
+        detail=f"to {invitation.partner_user_id}",
+        now=now,
+    )
+
+
+async def record_notice(
+    session: AsyncSession, *, connection_id: int, channel: str, ts: str, now: datetime
+) -> None:
+    connection = await session.get(Connection, connection_id)
+    if connection is None:
+        return
+    connection.notice_channel, connection.notice_ts, connection.updated_at = channel, ts, now
+    session.add(connection)
+
+
+async def add_audit(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    connection_id: int | None,
+    actor: str,
+    action: str,
+    now: datetime,
+    invitation_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    detail: str = "",
+) -> AuditEvent:
+    event = AuditEvent(
+        team_id=team_id,
+        connection_id=connection_id,
+        invitation_id=invitation_id,
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        detail=detail[:2000],
+        at=now,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def list_audit(session: AsyncSession, *, connection_id: int) -> list[AuditEvent]:
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.connection_id == connection_id)
+        .order_by(col(AuditEvent.at), col(AuditEvent.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def count_connections(session: AsyncSession, *, team_id: str) -> int:
+    statement = select(func.count()).select_from(Connection).where(Connection.team_id == team_id)
+    return int((await session.exec(statement)).one())
