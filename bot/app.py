@@ -24,6 +24,7 @@ from bot.backend.base import ConnectionBackend
 from bot.backend.local import LocalNode, parse_projects
 from bot.clock import Clock
 from bot.permissions import Permissions
+from bot.security import install_log_redaction
 from bot.services import Services
 from bot.settings import Settings
 from storage.db import create_engine, migrate, session_factory
@@ -95,6 +96,7 @@ def create_bolt_app(services: Services) -> AsyncApp:
 
 def create_web_app(services: Services) -> web.Application:
     """The aiohttp application: routes, and start/stop of the database, backend and socket."""
+    install_log_redaction()
     bolt = create_bolt_app(services)
     web_app = web.Application()
     web_app[SERVICES_KEY] = services

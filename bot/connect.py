@@ -8,6 +8,7 @@ acknowledge Slack with; slow work (the DM, the notice) runs after the acknowledg
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -76,36 +77,42 @@ class ConnectWizard:
     async def open(
         self, client: AsyncWebClient, *, trigger_id: str, team_id: str, user_id: str
     ) -> None:
+        """Save an empty draft under a fresh key, then open the first step with that key as
+        the view's external_id: every later submission finds the draft by it."""
+        key = uuid.uuid4().hex
         answers: Answers = {}
-        view = await self._build(Step.DESTINATION, answers)
-        response = await client.views_open(trigger_id=trigger_id, view=view)
         now = self.s.clock.now()
         async with transaction(self.s.sessions) as session:
             await repo.purge_drafts(session, older_than=now - DRAFT_MAX_AGE)
             await repo.save_draft(
                 session,
-                view_id=response["view"]["id"],
+                view_key=key,
                 team_id=team_id,
                 user_id=user_id,
                 step=Step.DESTINATION,
                 answers=answers,
                 now=now,
             )
+        await client.views_open(
+            trigger_id=trigger_id, view=await self._build(key, Step.DESTINATION, answers)
+        )
 
-    async def _load(self, view_id: str, *, team_id: str, user_id: str) -> Answers | None:
+    async def _load(self, key: str, *, team_id: str, user_id: str) -> Answers | None:
+        if not key:
+            return None
         async with self.s.sessions() as session:
-            draft = await repo.get_draft(session, view_id=view_id)
+            draft = await repo.get_draft(session, view_key=key)
         if draft is None or draft.team_id != team_id or draft.user_id != user_id:
             return None
         return dict(draft.answers)
 
     async def _save(
-        self, view_id: str, step: Step, answers: Answers, *, team_id: str, user_id: str
+        self, key: str, step: Step, answers: Answers, *, team_id: str, user_id: str
     ) -> None:
         async with transaction(self.s.sessions) as session:
             await repo.save_draft(
                 session,
-                view_id=view_id,
+                view_key=key,
                 team_id=team_id,
                 user_id=user_id,
                 step=step,
@@ -113,12 +120,12 @@ class ConnectWizard:
                 now=self.s.clock.now(),
             )
 
-    async def _build(self, step: Step, answers: Answers) -> dict[str, Any]:
+    async def _build(self, key: str, step: Step, answers: Answers) -> dict[str, Any]:
         projects, total = None, 0
         if step is Step.PROJECT:
             page = await self.s.backend.search_projects("", limit=100)
             projects, total = page.projects, page.total
-        return build_step_view(
+        view = build_step_view(
             step,
             answers,
             local_instance=await self.s.backend.instance_name(),
@@ -126,12 +133,14 @@ class ConnectWizard:
             total_projects=total,
             default_channel=self.s.settings.exalate_notify_channel,
         )
+        return view | {"external_id": key}
 
-    async def closed(self, *, view_id: str, team_id: str, user_id: str) -> None:
-        if await self._load(view_id, team_id=team_id, user_id=user_id) is None:
+    async def closed(self, *, view: dict[str, Any], team_id: str, user_id: str) -> None:
+        key = _key(view)
+        if await self._load(key, team_id=team_id, user_id=user_id) is None:
             return
         async with transaction(self.s.sessions) as session:
-            await repo.delete_draft(session, view_id=view_id)
+            await repo.delete_draft(session, view_key=key)
 
     async def project_options(self, query: str) -> dict[str, Any]:
         try:
@@ -146,35 +155,37 @@ class ConnectWizard:
         self, client: AsyncWebClient, *, team_id: str, user_id: str, view: dict[str, Any]
     ) -> None:
         """Back keeps what the admin typed on this step, unvalidated, and shows the last one."""
-        view_id = str(view.get("id") or "")
-        answers = await self._load(view_id, team_id=team_id, user_id=user_id)
+        key = _key(view)
+        answers = await self._load(key, team_id=team_id, user_id=user_id)
         step = _as_step(view_step(view))
         if answers is None or step is None:
             return
         answers.update(read_state((view.get("state") or {}).get("values") or {}))
         previous = wizard.previous_step(step, answers)
         try:
-            new_view = await self._build(previous, answers)
+            new_view = await self._build(key, previous, answers)
         except BackendError as exc:
             log.warning("backend unavailable going back: %s", exc)
             return
-        await self._save(view_id, previous, answers, team_id=team_id, user_id=user_id)
+        await self._save(key, previous, answers, team_id=team_id, user_id=user_id)
         try:
-            await client.views_update(view_id=view_id, hash=view.get("hash"), view=new_view)
+            await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
         except SlackApiError as exc:  # hash_conflict: the admin already moved on
             log.info("views.update for Back failed: %s", exc.response.get("error"))
 
     async def submit(
         self, client: AsyncWebClient, *, team_id: str, user_id: str, view: dict[str, Any]
     ) -> Outcome:
-        view_id = str(view.get("id") or "")
-        answers = await self._load(view_id, team_id=team_id, user_id=user_id)
+        key = _key(view)
+        answers = await self._load(key, team_id=team_id, user_id=user_id)
         step = _as_step(view_step(view))
         if answers is None or step is None:
             return Outcome(EXPIRED)
         values = read_state((view.get("state") or {}).get("values") or {})
         if step is Step.REVIEW:
-            return await self._initiate(client, view_id, answers, team_id=team_id, user_id=user_id)
+            return await self._initiate(
+                client, key, str(view.get("id")), answers, team_id=team_id, user_id=user_id
+            )
         try:
             update, errors = await self._check(client, step, values, answers, team_id, user_id)
         except BackendError as exc:
@@ -185,11 +196,11 @@ class ConnectWizard:
         answers.update(update)
         following = wizard.next_step(step, answers)
         try:
-            next_view = await self._build(following, answers)
+            next_view = await self._build(key, following, answers)
         except BackendError as exc:
             log.warning("backend unavailable building %s: %s", following, exc)
             return Outcome(_errors({_first_input(view) or "": NODE_TROUBLE}))
-        await self._save(view_id, following, answers, team_id=team_id, user_id=user_id)
+        await self._save(key, following, answers, team_id=team_id, user_id=user_id)
         return Outcome(_update(next_view))
 
     async def _check(
@@ -281,19 +292,23 @@ class ConnectWizard:
     async def _initiate(
         self,
         client: AsyncWebClient,
+        key: str,
         view_id: str,
         answers: Answers,
         *,
         team_id: str,
         user_id: str,
     ) -> Outcome:
+        if not await self.s.permissions.is_admin(client, team_id=team_id, user_id=user_id):
+            error = self.s.permissions.refusal("initiate a connection")
+            return Outcome(_update(self._review(key, answers, error)))
         missing = wizard.missing_for_review(answers)
         if missing:
-            await self._save(view_id, missing[0], answers, team_id=team_id, user_id=user_id)
-            return Outcome(_update(await self._build(missing[0], answers)))
+            await self._save(key, missing[0], answers, team_id=team_id, user_id=user_id)
+            return Outcome(_update(await self._build(key, missing[0], answers)))
         if await self._name_taken(team_id, answers["connection_name"]):
             error = f"`{answers['connection_name']}` was just taken; go back and choose another."
-            return Outcome(_update(build_review_view(answers, error=error)))
+            return Outcome(_update(self._review(key, answers, error)))
         spec = ConnectionSpec(
             team_id=team_id,
             name=answers["connection_name"],
@@ -310,7 +325,7 @@ class ConnectWizard:
         try:
             initiated = await self.s.backend.initiate(spec)
         except BackendError as exc:
-            return Outcome(_update(build_review_view(answers, error=str(exc))))
+            return Outcome(_update(self._review(key, answers, str(exc))))
         now = self.s.clock.now()
         settings = self.s.settings
         try:
@@ -329,10 +344,10 @@ class ConnectWizard:
                     next_reminder_at=now + settings.reminder_interval,
                     now=now,
                 )
-                await repo.delete_draft(session, view_id=view_id)
+                await repo.delete_draft(session, view_key=key)
         except IntegrityError:
             error = f"`{answers['connection_name']}` was just taken; go back and choose another."
-            return Outcome(_update(build_review_view(answers, error=error)))
+            return Outcome(_update(self._review(key, answers, error)))
         log.info(
             "connection %s (#%s) initiated by %s for %s",
             connection.name,
@@ -355,6 +370,10 @@ class ConnectWizard:
             )
 
         return Outcome(_update(build_result_view(answers, code=code)), after=deliver)
+
+    @staticmethod
+    def _review(key: str, answers: Answers, error: str) -> dict[str, Any]:
+        return build_review_view(answers, error=error) | {"external_id": key}
 
     async def _deliver(
         self,
@@ -448,6 +467,10 @@ class ConnectWizard:
                 ts=posted["ts"],
                 now=self.s.clock.now(),
             )
+
+
+def _key(view: dict[str, Any]) -> str:
+    return str(view.get("external_id") or "")
 
 
 def _as_step(name: str | None) -> Step | None:

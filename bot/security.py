@@ -39,17 +39,44 @@ def mask(text: str) -> str:
     return text
 
 
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Mask codes and tokens in every log record as it is made, whatever handler gets it.
+
+    A record factory (rather than a handler filter) also covers handlers added later, such
+    as a test's log capture; it runs only for records that pass the level check.
+    """
+    global _installed
+    if _installed:
+        return
+    make_record = logging.getLogRecordFactory()
+
+    def redacting_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        _redact(record)
+        return record
+
+    logging.setLogRecordFactory(redacting_factory)
+    _installed = True
+
+
+def _redact(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record: leave it to the handler to report
+        return
+    masked = mask(message)
+    if masked != message:
+        record.msg, record.args = masked, None
+
+
 class RedactingFilter(logging.Filter):
     """Masks codes and tokens in a record's final message (arguments included)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: leave it to the handler to report
-            return True
-        masked = mask(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        _redact(record)
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
             record.exc_text = mask(text)

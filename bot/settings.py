@@ -81,7 +81,7 @@ def _split_ids(value: object) -> list[str]:
         items = re.split(r"[\s,]+", str(value))
     ids = [item.strip() for item in items if item.strip()]
     for item in ids:
-        if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", item):
+        if not re.fullmatch(r"[UWS][A-Z0-9]+", item):
             raise ValueError(f"{item!r} is not a user or user-group ID")
     return ids
 

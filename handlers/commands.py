@@ -35,10 +35,14 @@ async def exalate(
     name = subcommand[0].lower() if subcommand else ""
     user_id, team_id = command["user_id"], context.team_id or command.get("team_id", "")
     if name != "connect":
-        await ack(text=help_text(services.permissions.who_may_initiate()))
+        await ack(
+            text=help_text(services.permissions.who_may_initiate()), response_type="ephemeral"
+        )
         return
     if not await services.permissions.is_admin(client, team_id=team_id, user_id=user_id):
-        await ack(text=services.permissions.refusal("start a connection"))
+        await ack(
+            text=services.permissions.refusal("start a connection"), response_type="ephemeral"
+        )
         return
     await ack()
     try:

@@ -50,8 +50,8 @@ async def back(
 
 async def closed(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
-    view_id = str((body.get("view") or {}).get("id") or "")
-    await ConnectWizard(context["services"]).closed(view_id=view_id, **_who(body, context))
+    view = body.get("view") or {}
+    await ConnectWizard(context["services"]).closed(view=view, **_who(body, context))
 
 
 async def project_options(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

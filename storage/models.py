@@ -111,7 +111,7 @@ class Invitation(SQLModel, table=True):
 class WizardDraft(SQLModel, table=True):
     __tablename__ = "wizard_draft"
 
-    view_id: str = Field(primary_key=True, max_length=32)
+    view_key: str = Field(primary_key=True, max_length=64)  # the modal's external_id
     team_id: str = Field(index=True, max_length=32)
     user_id: str = Field(max_length=32)
     step: str = Field(max_length=16)

@@ -23,24 +23,24 @@ from storage.models import (
 # --- wizard drafts ---------------------------------------------------------------------
 
 
-async def get_draft(session: AsyncSession, *, view_id: str) -> WizardDraft | None:
-    return await session.get(WizardDraft, view_id)
+async def get_draft(session: AsyncSession, *, view_key: str) -> WizardDraft | None:
+    return await session.get(WizardDraft, view_key)
 
 
 async def save_draft(
     session: AsyncSession,
     *,
-    view_id: str,
+    view_key: str,
     team_id: str,
     user_id: str,
     step: str,
     answers: dict[str, Any],
     now: datetime,
 ) -> WizardDraft:
-    draft = await session.get(WizardDraft, view_id)
+    draft = await session.get(WizardDraft, view_key)
     if draft is None:
         draft = WizardDraft(
-            view_id=view_id, team_id=team_id, user_id=user_id, created_at=now, step=step
+            view_key=view_key, team_id=team_id, user_id=user_id, created_at=now, step=step
         )
     draft.step = step
     draft.answers = dict(answers)  # a new object, so the JSON column is seen as changed
@@ -50,8 +50,8 @@ async def save_draft(
     return draft
 
 
-async def delete_draft(session: AsyncSession, *, view_id: str) -> None:
-    await session.exec(delete(WizardDraft).where(col(WizardDraft.view_id) == view_id))
+async def delete_draft(session: AsyncSession, *, view_key: str) -> None:
+    await session.exec(delete(WizardDraft).where(col(WizardDraft.view_key) == view_key))
 
 
 async def purge_drafts(session: AsyncSession, *, older_than: datetime) -> int:

@@ -74,14 +74,14 @@ def upgrade() -> None:
 
     op.create_table(
         "wizard_draft",
-        sa.Column("view_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("view_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("step", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("answers", sa.JSON(), nullable=False),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("view_id"),
+        sa.PrimaryKeyConstraint("view_key"),
     )
     with op.batch_alter_table("wizard_draft", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_wizard_draft_team_id"), ["team_id"], unique=False)

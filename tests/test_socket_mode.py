@@ -1,0 +1,58 @@
+"""Socket Mode: the same bot over a WebSocket (the emulator's), with /healthz still served."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+
+from bot.clock import FakeClock
+from tests.harness import eventually, make_settings, start_bot
+from tests.slack_emulator import SlackEmulator
+from tests.slack_requests import command_payload, view_submission_payload
+
+
+async def test_connect_over_socket_mode(tmp_path, clock: FakeClock) -> None:
+    async with SlackEmulator() as slack:
+        slack.add_user("UADMIN", name="ada", is_admin=True)
+        settings = make_settings(
+            slack,
+            f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            slack_signing_secret=None,
+            slack_app_token=slack.app_token,
+        )
+        bot = await start_bot(slack, settings, clock=clock)
+        try:
+            await slack.socket_connected()
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{bot.url}/healthz") as health:
+                    assert health.status == 200
+                async with http.post(f"{bot.url}/slack/events", data="x") as events:
+                    assert events.status == 404  # no signing secret: HTTP events are off
+
+            who = {"user_id": "UADMIN", "team_id": slack.team_id, "user_name": "ada"}
+            ack = await slack.socket_send(
+                "slash_commands",
+                command_payload(
+                    text="connect",
+                    trigger_id=slack.issue_trigger_id(),
+                    response_url=slack.response_url(),
+                    **who,
+                ),
+            )
+            assert "envelope_id" in ack
+            await eventually(lambda: slack.calls_to("views.open"))
+            view = slack.calls_to("views.open")[0].response["view"]
+
+            ack = await slack.socket_send(
+                "interactive",
+                view_submission_payload(
+                    view, {"destination": "private"}, trigger_id=slack.issue_trigger_id(), **who
+                ),
+            )
+            payload = ack["payload"]
+            assert payload["response_action"] == "update"
+            assert json.loads(payload["view"]["private_metadata"]) == {"step": "mode"}
+            assert slack.problems == []
+        finally:
+            await bot.stop()

@@ -1,0 +1,182 @@
+"""Storage on SQLite and PostgreSQL: migrations, drafts, connections, audit, constraints."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import FakeClock
+from storage import repo
+from storage.db import pending_migrations, session_factory, transaction
+from storage.models import ConnectionState, Invitation
+
+ANSWERS = {
+    "destination": "private",
+    "destination_url": None,
+    "mode": "script",
+    "local_short_name": "acme",
+    "remote_short_name": "partnerco",
+    "connection_name": "acme_to_partnerco",
+    "description": "Support escalations",
+    "project_key": "SUP",
+    "project_name": "Support",
+    "notice_channel": "C0NOTICE",
+    "note": "",
+}
+
+
+async def _create(engine: AsyncEngine, clock: FakeClock, *, team: str = "T1", name: str = ""):
+    answers = dict(ANSWERS, connection_name=name or ANSWERS["connection_name"])
+    async with transaction(session_factory(engine)) as session:
+        return await repo.create_connection(
+            session,
+            team_id=team,
+            answers=answers,
+            backend="local",
+            backend_id="n1",
+            initiator_user_id="UADMIN",
+            partner_user_id="UPARTNER",
+            partner_team_id="T2",
+            code_hash=f"{team}-{answers['connection_name']}".ljust(64, "0"),
+            expires_at=clock.now() + timedelta(days=14),
+            next_reminder_at=clock.now() + timedelta(hours=24),
+            now=clock.now(),
+        )
+
+
+async def test_migrations_are_at_head(engine: AsyncEngine) -> None:
+    assert await pending_migrations(engine) == []
+
+
+async def test_draft_round_trip_and_update(engine: AsyncEngine, clock: FakeClock) -> None:
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        await repo.save_draft(
+            session,
+            view_key="V1",
+            team_id="T1",
+            user_id="U1",
+            step="destination",
+            answers={},
+            now=clock.now(),
+        )
+    clock.advance(timedelta(minutes=1))
+    async with transaction(sessions) as session:
+        await repo.save_draft(
+            session,
+            view_key="V1",
+            team_id="T1",
+            user_id="U1",
+            step="mode",
+            answers={"destination": "private", "note": "ünïcødé ✓"},
+            now=clock.now(),
+        )
+    async with sessions() as session:
+        draft = await repo.get_draft(session, view_key="V1")
+    assert draft is not None
+    assert draft.step == "mode"
+    assert draft.answers == {"destination": "private", "note": "ünïcødé ✓"}
+    assert draft.updated_at == clock.now()
+    assert draft.updated_at.tzinfo is UTC
+    assert draft.created_at == clock.now() - timedelta(minutes=1)
+
+
+async def test_purge_drafts_removes_only_old_ones(engine: AsyncEngine, clock: FakeClock) -> None:
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        for view_key, age in (("VOLD", 30), ("VNEW", 1)):
+            await repo.save_draft(
+                session,
+                view_key=view_key,
+                team_id="T1",
+                user_id="U1",
+                step="mode",
+                answers={},
+                now=clock.now() - timedelta(hours=age),
+            )
+    async with transaction(sessions) as session:
+        removed = await repo.purge_drafts(session, older_than=clock.now() - timedelta(days=1))
+    assert removed == 1
+    async with sessions() as session:
+        assert await repo.get_draft(session, view_key="VOLD") is None
+        assert await repo.get_draft(session, view_key="VNEW") is not None
+
+
+async def test_create_connection_writes_invitation_and_audit(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    connection, invitation = await _create(engine, clock)
+    sessions = session_factory(engine)
+    async with sessions() as session:
+        found = await repo.get_connection_by_name(session, team_id="T1", name="ACME_TO_PARTNERCO")
+        audit = await repo.list_audit(session, connection_id=connection.id)
+        stored = await session.get(Invitation, invitation.id)
+    assert found is not None and found.id == connection.id
+    assert found.status == ConnectionState.PENDING
+    assert stored is not None and stored.expires_at == clock.now() + timedelta(days=14)
+    assert [(a.action, a.from_state, a.to_state, a.actor) for a in audit] == [
+        ("initiated", None, "PENDING", "UADMIN")
+    ]
+
+
+async def test_connection_name_is_unique_per_team_case_insensitively(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    await _create(engine, clock)
+    with pytest.raises(IntegrityError):
+        await _create(engine, clock, name="Acme_To_PartnerCo")
+    other_team, _ = await _create(engine, clock, team="T9")  # another workspace may reuse it
+    assert other_team.team_id == "T9"
+
+
+async def test_names_with_prefix_escapes_wildcards(engine: AsyncEngine, clock: FakeClock) -> None:
+    await _create(engine, clock, name="acme_to_partner")
+    await _create(engine, clock, name="acme_to_partner_2")
+    await _create(engine, clock, name="acmeXto_partner")
+    async with session_factory(engine)() as session:
+        names = await repo.connection_names_with_prefix(
+            session, team_id="T1", prefix="acme_to_partner"
+        )
+    assert names == {"acme_to_partner", "acme_to_partner_2"}
+
+
+async def test_record_dm_and_notice(engine: AsyncEngine, clock: FakeClock) -> None:
+    connection, invitation = await _create(engine, clock)
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        await repo.record_dm(
+            session,
+            invitation_id=invitation.id,
+            channel="D1",
+            ts="1.2",
+            actor="UADMIN",
+            now=clock.now(),
+        )
+        await repo.record_notice(
+            session, connection_id=connection.id, channel="C1", ts="3.4", now=clock.now()
+        )
+    async with sessions() as session:
+        audit = await repo.list_audit(session, connection_id=connection.id)
+        stored = await session.get(Invitation, invitation.id)
+        assert await repo.count_connections(session, team_id="T1") == 1
+    assert stored is not None and (stored.dm_channel, stored.dm_ts) == ("D1", "1.2")
+    assert [a.action for a in audit] == ["initiated", "dm_sent"]
+
+
+async def test_naive_datetimes_are_refused(engine: AsyncEngine) -> None:
+    from datetime import datetime
+
+    with pytest.raises(Exception, match="naive datetime"):
+        async with transaction(session_factory(engine)) as session:
+            await repo.save_draft(
+                session,
+                view_key="V1",
+                team_id="T1",
+                user_id="U1",
+                step="mode",
+                answers={},
+                now=datetime(2026, 1, 1),
+            )

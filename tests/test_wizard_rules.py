@@ -1,0 +1,247 @@
+"""The wizard's pure rules: steps by answers, validators, derived names, views."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import wizard
+from bot.backend.base import Project
+from bot.views import build_result_view, build_step_view, read_state
+from bot.wizard import Step
+from tests.specs import check_view
+
+S = Step
+
+
+@pytest.mark.parametrize(
+    ("answers", "steps"),
+    [  # design.md, "The wizard's steps, by answer"
+        (
+            {"destination": "private", "mode": "script"},
+            [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.PARTNER, S.REVIEW],
+        ),
+        (
+            {"destination": "private", "mode": "basic"},
+            [S.DESTINATION, S.MODE, S.PROJECT, S.PARTNER, S.REVIEW],
+        ),
+        (
+            {"destination": "public", "mode": "visual"},
+            [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.PARTNER, S.REVIEW],
+        ),
+        (
+            {"destination": "public", "mode": "basic"},
+            [S.DESTINATION, S.MODE, S.PROJECT, S.PARTNER, S.REVIEW],
+        ),
+    ],
+)
+def test_steps_by_answers(answers: dict, steps: list[Step]) -> None:
+    assert wizard.steps_for(answers) == steps
+    walked = [Step.DESTINATION]
+    while walked[-1] is not Step.REVIEW:
+        walked.append(wizard.next_step(walked[-1], answers))
+    assert walked == steps
+    assert [wizard.previous_step(s, answers) for s in steps[1:]] == steps[:-1]
+
+
+def test_visual_is_never_offered_for_private() -> None:
+    assert wizard.modes_for("private") == ["basic", "script"]
+    assert wizard.modes_for("public") == ["basic", "visual", "script"]
+    _, errors = wizard.validate_mode({"mode": "visual"}, {"destination": "private"})
+    assert "Visual" in errors["mode"]
+    assert wizard.validate_mode({"mode": "visual"}, {"destination": "public"}) == (
+        {"mode": "visual"},
+        {},
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://partnerco.atlassian.net", True),
+        ("http://jira.partner.example:8080/jira", True),
+        ("ftp://partner.example", False),
+        ("partner.atlassian.net", False),
+        ("https://", False),
+        ("https://localhost", False),
+        ("https://exa mple.com", False),
+        ("https://partner.example:99999", False),
+        ("javascript:alert(1)", False),
+        ("https://x.example/" + "a" * 2100, False),
+        ("", False),
+    ],
+)
+def test_destination_url(url: str, ok: bool) -> None:
+    answers, errors = wizard.validate_destination({"destination": "public", "destination_url": url})
+    assert (not errors) is ok, errors
+    if ok:
+        assert answers == {"destination": "public", "destination_url": url}
+
+
+def test_private_destination_needs_no_url_and_drops_one() -> None:
+    assert wizard.validate_destination({"destination": "private", "destination_url": "x"}) == (
+        {"destination": "private", "destination_url": None},
+        {},
+    )
+    assert "destination" in wizard.validate_destination({})[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "Enter"),
+        ("   ", "Enter"),
+        ("acme corp", "letters, digits"),
+        ("acme!", "letters, digits"),
+        ("a" * 41, "at most 40"),
+        ("ácme", "letters, digits"),
+    ],
+)
+def test_short_name_rules(value: str, message: str) -> None:
+    _, errors = wizard.validate_info({"local_short_name": value, "remote_short_name": "partnerco"})
+    assert message in errors["local_short_name"]
+
+
+def test_info_derives_the_connection_name_and_checks_a_typed_one() -> None:
+    answers, errors = wizard.validate_info(
+        {"local_short_name": "acme", "remote_short_name": "partnerco", "description": " hi "}
+    )
+    assert errors == {}
+    assert answers["connection_name"] == "acme_to_partnerco"
+    assert answers["description"] == "hi"
+    _, errors = wizard.validate_info(
+        {"local_short_name": "acme", "remote_short_name": "p", "connection_name": "a b"}
+    )
+    assert set(errors) == {"connection_name"}
+    _, errors = wizard.validate_info(
+        {"local_short_name": "acme", "remote_short_name": "p", "description": "x" * 1001}
+    )
+    assert "1,000" in errors["description"]
+    _, errors = wizard.validate_info(
+        {"local_short_name": "acme", "remote_short_name": "p", "description": "bell\x07"}
+    )
+    assert "control" in errors["description"]
+
+
+def test_partner_step_rules() -> None:
+    assert "partner_user_id" in wizard.validate_partner({})[1]
+    assert "partner_email" in wizard.validate_partner({"partner_email": "not-an-address"})[1]
+    answers, errors = wizard.validate_partner(
+        {"partner_email": "pat@partner.com", "note": "Welcome!", "notice_channel": "C1"}
+    )
+    assert errors == {}
+    assert answers == {
+        "partner_user_id": None,
+        "partner_email": "pat@partner.com",
+        "notice_channel": "C1",
+        "note": "Welcome!",
+    }
+
+
+def test_basic_mode_names_and_uniqueness() -> None:
+    public = {"destination": "public", "destination_url": "https://www.partnerco.example/jira"}
+    assert wizard.basic_mode_names(public, local="acme", partner_hint="Pat")["connection_name"] == (
+        "acme_to_partnerco"
+    )
+    private = {"destination": "private"}
+    names = wizard.basic_mode_names(private, local="acme", partner_hint="Partner Co")
+    assert names["remote_short_name"] == "partner_co"
+    assert wizard.unique_name("acme_to_x", set()) == "acme_to_x"
+    assert wizard.unique_name("acme_to_x", {"ACME_to_x", "acme_to_x_2"}) == "acme_to_x_3"
+
+
+def test_review_needs_every_step() -> None:
+    assert wizard.missing_for_review({}) == [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.PARTNER]
+    full = {
+        "destination": "private",
+        "mode": "script",
+        "connection_name": "a_to_b",
+        "project_key": "SUP",
+        "partner_user_id": "U1",
+    }
+    assert wizard.missing_for_review(full) == []
+
+
+FULL = {
+    "destination": "public",
+    "destination_url": "https://partnerco.atlassian.net",
+    "mode": "script",
+    "local_short_name": "acme",
+    "remote_short_name": "partnerco",
+    "connection_name": "acme_to_partnerco",
+    "description": "<!channel> *bold* & <@U123>",
+    "project_key": "SUP",
+    "project_name": "Support",
+    "partner_user_id": "UPARTNER",
+    "notice_channel": "CNOTICE",
+    "note": "x" * 1000,
+}
+
+
+@pytest.mark.parametrize("step", list(Step))
+@pytest.mark.parametrize("answers", [{}, FULL], ids=["empty", "full"])
+def test_every_step_view_passes_slack_validation(step: Step, answers: dict) -> None:
+    projects = [Project(key=f"P{i}", name=f"Project {i}" * 5) for i in range(100)]
+    for total in (3, 100, 5000):
+        view = build_step_view(
+            step,
+            answers,
+            local_instance="acme",
+            projects=projects[:total],
+            total_projects=total,
+            default_channel="CNOTICE",
+        )
+        assert check_view(view) == [], (step, total)
+        assert len(view["title"]["text"]) <= 24
+
+
+def test_project_picker_switches_to_type_ahead_beyond_100() -> None:
+    projects = [Project(key=f"P{i}", name=f"P {i}") for i in range(100)]
+    small = build_step_view(
+        Step.PROJECT, {}, local_instance="a", projects=projects, total_projects=100
+    )
+    large = build_step_view(
+        Step.PROJECT, {}, local_instance="a", projects=projects, total_projects=101
+    )
+    kinds = [
+        b["element"]["type"] for v in (small, large) for b in v["blocks"] if b["type"] == "input"
+    ]
+    assert kinds == ["static_select", "external_select"]
+
+
+def test_review_escapes_user_text() -> None:
+    view = build_step_view(Step.REVIEW, FULL, local_instance="acme")
+    text = str(view["blocks"])
+    assert "<!channel>" not in text and "<@U123>" not in text
+    assert "&lt;!channel&gt;" in text
+
+
+def test_result_view_shows_the_code_to_the_admin() -> None:
+    view = build_result_view(FULL, code="EXA1-abc")
+    assert check_view(view) == []
+    assert "```EXA1-abc```" in str(view["blocks"])
+    assert "submit" not in view
+
+
+def test_read_state_reads_each_element_type() -> None:
+    values = {
+        "destination": {
+            "destination": {"type": "radio_buttons", "selected_option": {"value": "public"}}
+        },
+        "destination_url": {"destination_url": {"type": "url_text_input", "value": "https://a.b"}},
+        "project_key": {
+            "project_key": {"type": "external_select", "selected_option": {"value": "SUP"}}
+        },
+        "partner_user_id": {"partner_user_id": {"type": "users_select", "selected_user": "U1"}},
+        "notice_channel": {
+            "notice_channel": {"type": "conversations_select", "selected_conversation": "C1"}
+        },
+        "mode": {"mode": {"type": "radio_buttons", "selected_option": None}},
+    }
+    assert read_state(values) == {
+        "destination": "public",
+        "destination_url": "https://a.b",
+        "project_key": "SUP",
+        "partner_user_id": "U1",
+        "notice_channel": "C1",
+        "mode": None,
+    }
