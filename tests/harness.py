@@ -4,6 +4,7 @@ the Slack emulator, and a SlackSender that signs requests into `/slack/events`."
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,13 +75,16 @@ async def start_bot(
     return bot
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 5.0) -> Any:
-    """Wait until `check()` is truthy (work the bot does after its acknowledgement)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check: Callable[[], Any], *, within: float = 5.0) -> Any:
+    """Wait until `check()` (awaited when it is a coroutine) is truthy: for work the bot does
+    after its acknowledgement. Returns that truthy value."""
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = check()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {check}")
+            raise AssertionError(f"condition not met within {within}s: {check}")
         await asyncio.sleep(0.01)

@@ -180,3 +180,16 @@ async def test_naive_datetimes_are_refused(engine: AsyncEngine) -> None:
                 answers={},
                 now=datetime(2026, 1, 1),
             )
+
+
+async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    def diff(connection):
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, SQLModel.metadata)
+
+    async with engine.connect() as conn:
+        assert await conn.run_sync(diff) == []

@@ -629,18 +629,11 @@ async def test_closing_the_modal_drops_the_draft(bot: RunningBot, slack: SlackEm
     assert len(await _db(bot, WizardDraft)) == 1
     assert bot.sender is not None
     await bot.sender.close_view(view_id, user_id="UADMIN")
-    await eventually(lambda: True)
-    assert await eventually_empty(bot)
 
+    async def no_drafts() -> bool:
+        return not await _db(bot, WizardDraft)
 
-async def eventually_empty(bot: RunningBot) -> bool:
-    for _ in range(200):
-        if not await _db(bot, WizardDraft):
-            return True
-        import asyncio
-
-        await asyncio.sleep(0.01)
-    return False
+    await eventually(no_drafts)
 
 
 async def test_help_and_unknown_subcommands(bot: RunningBot, slack: SlackEmulator) -> None:
@@ -651,3 +644,24 @@ async def test_help_and_unknown_subcommands(bot: RunningBot, slack: SlackEmulato
         assert "/exalate connect" in response.json["text"]
         assert response.json["response_type"] == "ephemeral"
     assert slack.calls_to("views.open") == []
+
+
+async def test_seed_path_on_postgresql(
+    slack: SlackEmulator, postgres_url: str, clock: FakeClock
+) -> None:
+    bot = await start_bot(slack, make_settings(slack, postgres_url), clock=clock)
+    try:
+        admin = Admin(bot, slack)
+        view_id = await admin.connect()
+        await admin.walk(view_id, DESTINATION_PRIVATE, MODE_SCRIPT, INFO, PROJECT)
+        assert await admin.back(view_id) == "project"
+        await admin.walk(view_id, PROJECT, PARTNER, {})
+        code = _code_in(slack.views[view_id])
+        await eventually(lambda: len(slack.messages) == 2)
+        [connection] = await _db(bot, Connection)
+        [invitation] = await _db(bot, Invitation)
+        assert connection.name == "acme_to_partnerco" and connection.status == "PENDING"
+        assert invitation.code_hash == hash_code(code)
+        assert connection.created_at == clock.now()
+    finally:
+        await bot.stop()
