@@ -21,6 +21,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from tests.harness import eventually
 from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackSender, command_payload, sign
 
@@ -439,7 +440,7 @@ async def test_modal_submission_errors_then_update(
 ) -> None:
     sender, seen = bolt
     await sender.command("connect", user_id="UALICE")
-    [view_id] = emulator.views
+    [view_id] = await eventually(lambda: list(emulator.views))  # views.open runs after the ack
 
     answers = {"name": "taken", "mode": "script", "partner": "UBOB", "notices": ["dm"]}
     response = await sender.submit_view(view_id, answers, user_id="UALICE")
