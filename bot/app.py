@@ -24,6 +24,7 @@ from bot.backend.base import ConnectionBackend
 from bot.backend.local import LocalNode, parse_projects
 from bot.clock import Clock
 from bot.permissions import Permissions
+from bot.scheduler import create_scheduler
 from bot.security import install_log_redaction
 from bot.services import Services
 from bot.settings import Settings
@@ -75,7 +76,9 @@ logging.getLogger("slack_bolt.AsyncApp").addFilter(_QuietClientWarning())
 def create_bolt_app(services: Services) -> AsyncApp:
     settings = services.settings
     client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=int(settings.slack_timeout.total_seconds()),
     )
     secret = settings.slack_signing_secret
     app = AsyncApp(
@@ -91,6 +94,7 @@ def create_bolt_app(services: Services) -> AsyncApp:
 
     app.use(inject_services)
     handlers.register(app)
+    services.slack = app.client
     return app
 
 
@@ -134,7 +138,10 @@ async def _lifecycle(web_app: web.Application) -> Any:
         socket = AsyncSocketModeHandler(web_app[BOLT_KEY], app_token.get_secret_value())
         await socket.connect_async()
         log.info("connected in Socket Mode")
+    scheduler = create_scheduler(services)
+    scheduler.start()
     yield
+    scheduler.shutdown(wait=False)
     if socket is not None:
         await socket.close_async()
     await services.backend.close()

@@ -8,5 +8,6 @@ def help_text(admins: str) -> str:
         "*Exalate connections from Slack*\n"
         f"• `/exalate connect`: initiate a connection and invite the partner "
         f"(Exalate admins: {admins}).\n"
+        "• `/exalate accept`: accept an invitation code you were sent (for partners).\n"
         "• `/exalate help`: this message."
     )

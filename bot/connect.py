@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import wizard
 from bot.backend.base import BackendError, ConnectionSpec
 from bot.directory import check_notice_channel, resolve_partner
-from bot.messages import build_invitation_dm, build_sent_notice
+from bot.invitations import Invitations, enqueue_invitation
 from bot.security import hash_code
 from bot.services import Services
 from bot.views import (
@@ -327,7 +327,8 @@ class ConnectWizard:
         except BackendError as exc:
             return Outcome(_update(self._review(key, answers, str(exc))))
         now = self.s.clock.now()
-        settings = self.s.settings
+        invitations = Invitations(self.s)
+        partner_tz = answers.get("partner_tz")
         try:
             async with transaction(self.s.sessions) as session:
                 connection, invitation = await repo.create_connection(
@@ -339,9 +340,17 @@ class ConnectWizard:
                     initiator_user_id=user_id,
                     partner_user_id=spec.partner_user_id,
                     partner_team_id=spec.partner_team_id,
+                    partner_tz=partner_tz,
                     code_hash=hash_code(initiated.code),
-                    expires_at=now + settings.invitation_ttl,
-                    next_reminder_at=now + settings.reminder_interval,
+                    expires_at=now + self.s.settings.invitation_ttl,
+                    next_reminder_at=invitations.next_reminder(now, partner_tz),
+                    now=now,
+                )
+                outbox_ids = await enqueue_invitation(
+                    session,
+                    connection=connection,
+                    invitation=invitation,
+                    code=initiated.code,
                     now=now,
                 )
                 await repo.delete_draft(session, view_key=key)
@@ -358,115 +367,34 @@ class ConnectWizard:
         code = initiated.code
 
         async def deliver() -> None:
-            await self._deliver(
-                client,
-                view_id=view_id,
-                answers=answers,
-                code=code,
-                connection_id=connection.id or 0,
-                invitation_id=invitation.id or 0,
-                team_id=team_id,
-                user_id=user_id,
-            )
+            """Send the DM and the notice now (the sweep retries what fails), then tell the
+            admin in the result view how the DM went."""
+            deliveries = await invitations.courier.run(ids=outbox_ids)
+            dm = next((d for d in deliveries if d.purpose == "invitation_dm"), None)
+            partner = f"<@{spec.partner_user_id}>"
+            if dm is not None and dm.ok:
+                delivery = f":white_check_mark: Sent to {partner} by DM, with how to accept."
+            elif dm is not None and not dm.retrying:
+                delivery = (
+                    f":warning: I couldn't DM {partner} (`{dm.error}`). Copy the code above "
+                    "and send it to them yourself."
+                )
+            else:
+                delivery = (
+                    f":hourglass_flowing_sand: Slack is slow to answer; the DM to {partner} "
+                    "goes out as soon as it does."
+                )
+            view = build_result_view(answers, code=code, delivery=delivery)
+            try:
+                await client.views_update(view_id=view_id, view=view)
+            except SlackApiError as exc:  # the admin closed the modal already
+                log.info("result view not updated: %s", exc.response.get("error"))
 
         return Outcome(_update(build_result_view(answers, code=code)), after=deliver)
 
     @staticmethod
     def _review(key: str, answers: Answers, error: str) -> dict[str, Any]:
         return build_review_view(answers, error=error) | {"external_id": key}
-
-    async def _deliver(
-        self,
-        client: AsyncWebClient,
-        *,
-        view_id: str,
-        answers: Answers,
-        code: str,
-        connection_id: int,
-        invitation_id: int,
-        team_id: str,
-        user_id: str,
-    ) -> None:
-        partner = answers["partner_user_id"]
-        dm = build_invitation_dm(
-            initiator_user_id=user_id,
-            connection_name=answers["connection_name"],
-            local_short_name=answers["local_short_name"],
-            remote_short_name=answers["remote_short_name"],
-            mode=answers["mode"],
-            code=code,
-            note=answers.get("note") or "",
-        )
-        try:
-            opened = await client.conversations_open(users=partner)
-            channel = opened["channel"]["id"]
-            posted = await client.chat_postMessage(channel=channel, **dm)
-            async with transaction(self.s.sessions) as session:
-                await repo.record_dm(
-                    session,
-                    invitation_id=invitation_id,
-                    channel=channel,
-                    ts=posted["ts"],
-                    actor=user_id,
-                    now=self.s.clock.now(),
-                )
-            delivery = f":white_check_mark: Sent to <@{partner}> by DM, with how to accept."
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            log.warning("invitation DM for connection #%s failed: %s", connection_id, error)
-            async with transaction(self.s.sessions) as session:
-                await repo.add_audit(
-                    session,
-                    team_id=team_id,
-                    connection_id=connection_id,
-                    invitation_id=invitation_id,
-                    actor="system",
-                    action="dm_failed",
-                    detail=str(error),
-                    now=self.s.clock.now(),
-                )
-            delivery = (
-                f":warning: I couldn't DM <@{partner}> (`{error}`). "
-                "Copy the code above and send it to them yourself."
-            )
-        channel_id = answers.get("notice_channel")
-        if channel_id:
-            await self._notice(client, channel_id, connection_id, answers, user_id)
-        try:
-            await client.views_update(
-                view_id=view_id, view=build_result_view(answers, code=code, delivery=delivery)
-            )
-        except SlackApiError as exc:  # the admin closed the modal already
-            log.info("result view not updated: %s", exc.response.get("error"))
-
-    async def _notice(
-        self,
-        client: AsyncWebClient,
-        channel_id: str,
-        connection_id: int,
-        answers: Answers,
-        user_id: str,
-    ) -> None:
-        notice = build_sent_notice(
-            partner_user_id=answers["partner_user_id"],
-            connection_name=answers["connection_name"],
-            initiator_user_id=user_id,
-        )
-        try:
-            posted = await client.chat_postMessage(channel=channel_id, **notice)
-        except SlackApiError as exc:
-            log.warning(
-                "notice for connection #%s failed: %s", connection_id, exc.response.get("error")
-            )
-            return
-        async with transaction(self.s.sessions) as session:
-            await repo.record_notice(
-                session,
-                connection_id=connection_id,
-                channel=channel_id,
-                ts=posted["ts"],
-                now=self.s.clock.now(),
-            )
 
 
 def _key(view: dict[str, Any]) -> str:

@@ -31,9 +31,11 @@ def build_invitation_dm(
     remote_short_name: str,
     mode: str,
     code: str,
+    invitation_id: int,
     note: str = "",
 ) -> dict[str, Any]:
-    """The partner's invitation: who, what, the code in a code block, and how to accept."""
+    """The partner's invitation: who, what, the code in a code block, how to accept, and the
+    buttons to accept, snooze or decline."""
     name = escape(connection_name)
     blocks: list[dict[str, Any]] = [
         _section(f":wave: <@{initiator_user_id}> invites you to the Exalate connection `{name}`."),
@@ -49,16 +51,183 @@ def build_invitation_dm(
     ]
     if note:
         blocks.append(_section(f"*Note from <@{initiator_user_id}>*\n{quote(note)}"))
-    blocks.append(_section(HOW_TO_ACCEPT))
+    blocks += [_section(HOW_TO_ACCEPT), partner_actions(invitation_id)]
     text = f"<@{initiator_user_id}> invites you to the Exalate connection {name}"
     return {"text": text, "blocks": blocks}
 
 
-def build_sent_notice(
-    *, partner_user_id: str, connection_name: str, initiator_user_id: str
+# --- partner actions -------------------------------------------------------------------
+
+ACCEPT_ACTION = "partner_accept"
+SNOOZE_DAY_ACTION = "partner_snooze_day"
+SNOOZE_MONDAY_ACTION = "partner_snooze_monday"
+DECLINE_ACTION = "partner_decline"
+RESEND_ACTION = "admin_resend"
+CANCEL_ACTION = "admin_cancel"
+
+
+def _button(action_id: str, text: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def partner_actions(invitation_id: int) -> dict[str, Any]:
+    value = str(invitation_id)
+    return {
+        "type": "actions",
+        "block_id": f"invitation_{value}",
+        "elements": [
+            _button(ACCEPT_ACTION, "Accept invitation", value, "primary"),
+            _button(SNOOZE_DAY_ACTION, "Snooze a day", value),
+            _button(SNOOZE_MONDAY_ACTION, "Snooze until Monday", value),
+            _button(DECLINE_ACTION, "Not me / decline", value, "danger"),
+        ],
+    }
+
+
+def admin_actions(connection_id: int, *, cancel: bool = True) -> dict[str, Any]:
+    value = str(connection_id)
+    elements = [_button(RESEND_ACTION, "Resend (fresh code)", value, "primary")]
+    if cancel:
+        cancel_button = _button(CANCEL_ACTION, "Cancel invitation", value, "danger")
+        cancel_button["confirm"] = {
+            "title": {"type": "plain_text", "text": "Cancel the invitation?"},
+            "text": {"type": "mrkdwn", "text": "The code stops working and the partner is told."},
+            "confirm": {"type": "plain_text", "text": "Cancel it"},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+            "style": "danger",
+        }
+        elements.append(cancel_button)
+    return {"type": "actions", "block_id": f"connection_{value}", "elements": elements}
+
+
+def build_reminder_dm(
+    *,
+    initiator_user_id: str,
+    connection_name: str,
+    waited: str,
+    number: int,
+    of: int,
+    invitation_id: int,
 ) -> dict[str, Any]:
+    name = escape(connection_name)
     text = (
-        f":incoming_envelope: Invitation sent to <@{partner_user_id}> for "
-        f"`{escape(connection_name)}` by <@{initiator_user_id}>."
+        f":bell: Reminder {number} of {of}: <@{initiator_user_id}> invited you to the Exalate "
+        f"connection `{name}` {waited} ago, and it is still waiting for you."
     )
-    return {"text": text, "blocks": [_section(text)]}
+    how = HOW_TO_ACCEPT.replace(
+        "paste the code above", "paste the invitation code from my first message"
+    )
+    return {
+        "text": text,
+        "blocks": [_section(text), _section(how), partner_actions(invitation_id)],
+    }
+
+
+def _message(text: str, *extra: dict[str, Any]) -> dict[str, Any]:
+    return {"text": text, "blocks": [_section(text), *extra]}
+
+
+# --- channel notices: one line each, never a code ----------------------------------------
+
+
+def notice_sent(*, partner: str, name: str, by: str, resent: bool = False) -> dict[str, Any]:
+    if resent:
+        return _message(
+            f":incoming_envelope: Invitation re-sent to <@{partner}> for `{escape(name)}` by "
+            f"<@{by}>, with a fresh code."
+        )
+    return _message(
+        f":incoming_envelope: Invitation sent to <@{partner}> for `{escape(name)}` by <@{by}>."
+    )
+
+
+def notice_reminded(*, partner: str, name: str, number: int, of: int) -> dict[str, Any]:
+    return _message(f":bell: Reminded <@{partner}> about `{escape(name)}` ({number} of {of}).")
+
+
+def notice_escalated(*, partner: str, count: int, admin: str) -> dict[str, Any]:
+    return _message(
+        f":raising_hand: No answer from <@{partner}> after {count} reminders; <@{admin}> was "
+        "asked to follow up."
+    )
+
+
+def notice_expired(*, partner: str, name: str, age: str) -> dict[str, Any]:
+    return _message(
+        f":hourglass: The invitation for `{escape(name)}` expired after {age} without an answer "
+        f"from <@{partner}>."
+    )
+
+
+def notice_active(*, partner: str, name: str, after: str) -> dict[str, Any]:
+    return _message(
+        f":white_check_mark: `{escape(name)}` is active, accepted by <@{partner}> after {after}."
+    )
+
+
+def notice_declined(*, partner: str, name: str) -> dict[str, Any]:
+    return _message(f":no_entry: <@{partner}> declined `{escape(name)}`.")
+
+
+def notice_cancelled(*, admin: str, name: str) -> dict[str, Any]:
+    return _message(f":x: <@{admin}> cancelled the invitation for `{escape(name)}`.")
+
+
+def notice_deactivated(*, name: str) -> dict[str, Any]:
+    return _message(f":double_vertical_bar: `{escape(name)}` was deactivated on the node.")
+
+
+# --- direct messages ---------------------------------------------------------------------
+
+
+def dm_escalation(
+    *, partner: str, name: str, count: int, age: str, connection_id: int
+) -> dict[str, Any]:
+    return _message(
+        f":raising_hand: <@{partner}> hasn't accepted `{escape(name)}` after {count} reminders "
+        f"(invited {age} ago). Resend it with a fresh code, or cancel the invitation?",
+        admin_actions(connection_id),
+    )
+
+
+def dm_expired_partner(*, name: str, age: str, admin: str) -> dict[str, Any]:
+    return _message(
+        f":hourglass: The invitation to the Exalate connection `{escape(name)}` expired after "
+        f"{age}; its code no longer works. <@{admin}> can send you a new one."
+    )
+
+
+def dm_expired_admin(*, name: str, age: str, partner: str, connection_id: int) -> dict[str, Any]:
+    return _message(
+        f":hourglass: The invitation for `{escape(name)}` expired after {age} without an answer "
+        f"from <@{partner}>. Resend it with a fresh code?",
+        admin_actions(connection_id, cancel=False),
+    )
+
+
+def dm_active(*, name: str, partner: str, after: str, project: str | None) -> dict[str, Any]:
+    theirs = f" Their project: {escape(project)}." if project else ""
+    return _message(
+        f":white_check_mark: `{escape(name)}` is active: <@{partner}> accepted after "
+        f"{after}.{theirs}"
+    )
+
+
+def dm_declined(*, partner: str, name: str, reason: str) -> dict[str, Any]:
+    said = f"\nTheir reason:\n{quote(reason)}" if reason else " They gave no reason."
+    return _message(f":no_entry: <@{partner}> declined the invitation to `{escape(name)}`.{said}")
+
+
+def dm_withdrawn(*, admin: str, name: str) -> dict[str, Any]:
+    return _message(
+        f":x: <@{admin}> withdrew the invitation to the Exalate connection `{escape(name)}`; "
+        "its code no longer works."
+    )

@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     invitation_ttl: timedelta = timedelta(days=14)
     reminder_hours: tuple[time, time] | None = (time(9), time(18))
     status_poll_interval: timedelta = timedelta(seconds=60)
+    sweep_interval: timedelta = timedelta(seconds=5)
+    slack_timeout: timedelta = timedelta(seconds=10)
     log_level: str = "INFO"
 
     @field_validator("slack_bot_token")
@@ -225,6 +227,8 @@ _FIXES = {
     "REMINDER_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
     "INVITATION_TTL": "use a duration like 30s, 15m, 24h or 14d",
     "STATUS_POLL_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
+    "SWEEP_INTERVAL": "use a duration like 5s",
+    "SLACK_TIMEOUT": "use a duration like 10s",
     "REMINDER_MAX": "use a whole number from 0 to 100",
     "REMINDER_HOURS": "use a window like 09:00-18:00, or set it empty for any time",
     "EXALATE_LOCAL_INSTANCE": "use letters, digits, - and _ only",

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import help_text
 from bot.connect import ConnectWizard
 from bot.services import Services
+from bot.views import build_accept_view
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ async def exalate(
     subcommand = (command.get("text") or "").strip().split(maxsplit=1)
     name = subcommand[0].lower() if subcommand else ""
     user_id, team_id = command["user_id"], context.team_id or command.get("team_id", "")
+    if name == "accept":  # for partners: anyone may open it; the code decides
+        await ack()
+        await client.views_open(trigger_id=command["trigger_id"], view=build_accept_view())
+        return
     if name != "connect":
         await ack(
             text=help_text(services.permissions.who_may_initiate()), response_type="ephemeral"

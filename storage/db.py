@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import Select, Update, event
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,19 +22,25 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for an already-normalized URL (see bot.settings.normalize_database_url).
 
-    SQLite gets WAL, a busy timeout and foreign keys, so concurrent writers wait instead of
-    failing with "database is locked".
+    SQLite gets WAL, a busy timeout, foreign keys, and `BEGIN IMMEDIATE` for every
+    transaction: a transaction takes the write lock up front (waiting up to the busy timeout)
+    instead of failing with "database is locked" when a read turns into a write.
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # the driver's BEGIN: off; ours below
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn: SyncConnection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
@@ -51,6 +57,24 @@ async def transaction(
     """A session in one transaction: committed on success, rolled back on error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+async def claim(session: AsyncSession, due: Select[Any], won: Callable[[Any], Update]) -> list[Any]:
+    """Rows of `due` that this process wins, each by the conditional update `won(row)`.
+
+    PostgreSQL: the candidates are locked with `FOR UPDATE SKIP LOCKED`, so replicas take
+    different rows. SQLite: the transaction holds the write lock (BEGIN IMMEDIATE). On both,
+    a row counts as won only when its conditional update changed it.
+    """
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = []
+    for row in (await session.exec(due)).all():  # type: ignore[call-overload]
+        result = await session.exec(won(row))  # type: ignore[call-overload]
+        if result.rowcount == 1:
+            await session.refresh(row)
+            claimed.append(row)
+    return claimed
 
 
 def alembic_config(connection: SyncConnection | None = None) -> Config:

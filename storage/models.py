@@ -86,6 +86,8 @@ class Connection(SQLModel, table=True):
     partner_team_id: str = Field(max_length=32)
     notice_channel: str | None = Field(default=None, max_length=32)
     notice_ts: str | None = Field(default=None, max_length=32)
+    partner_project: str | None = Field(default=None, max_length=255)
+    activated_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -99,9 +101,12 @@ class Invitation(SQLModel, table=True):
     code_hash: str = Field(max_length=64, unique=True)
     state: InvitationState = _state(InvitationState.PENDING)
     note: str = Field(default="", max_length=1000)
+    partner_tz: str | None = Field(default=None, max_length=64)
     reminders_sent: int = 0
     next_reminder_at: datetime | None = _ts(nullable=True, index=True)
-    expires_at: datetime = _ts()
+    escalated_at: datetime | None = _ts(nullable=True)
+    expires_at: datetime = _ts(index=True)
+    redeemed_at: datetime | None = _ts(nullable=True)
     dm_channel: str | None = Field(default=None, max_length=32)
     dm_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _ts()
@@ -150,3 +155,39 @@ class LocalNodeConnection(SQLModel, table=True):
     code_state: str = Field(default="ISSUED", max_length=16)  # ISSUED | REDEEMED | REVOKED
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+class Outbox(SQLModel, table=True):
+    """A message to send (a DM or a notice), written in the same transaction as the change that
+    calls for it and sent afterwards, with retries, by whichever replica claims it first."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=128, unique=True)  # idempotency: one message per key
+    purpose: str = Field(max_length=32)  # e.g. invitation_dm, reminder, notice
+    channel: str = Field(max_length=32)  # a channel id, or a user id for a DM
+    in_thread: bool = False  # a notice in the connection's thread
+    connection_id: int | None = Field(default=None, foreign_key="connection.id")
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id")
+    text: str = Field(max_length=4000)
+    blocks: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    attempts: int = 0
+    not_before: datetime = _ts(index=True)  # due from; a claim moves it forward (a lease)
+    sent_at: datetime | None = _ts(nullable=True, index=True)
+    failed_at: datetime | None = _ts(nullable=True)
+    posted_channel: str | None = Field(default=None, max_length=32)
+    posted_ts: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _ts()
+
+
+class DmChannel(SQLModel, table=True):
+    """The bot's DM channel with a user, cached so reminders need no conversations.open."""
+
+    __tablename__ = "dm_channel"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    channel_id: str = Field(max_length=32)

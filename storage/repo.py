@@ -16,6 +16,7 @@ from storage.models import (
     AuditEvent,
     Connection,
     ConnectionState,
+    DmChannel,
     Invitation,
     WizardDraft,
 )
@@ -91,6 +92,7 @@ async def create_connection(
     initiator_user_id: str,
     partner_user_id: str,
     partner_team_id: str,
+    partner_tz: str | None = None,
     code_hash: str,
     expires_at: datetime,
     next_reminder_at: datetime | None,
@@ -127,6 +129,7 @@ async def create_connection(
         connection_id=connection.id,
         partner_user_id=partner_user_id,
         partner_team_id=partner_team_id,
+        partner_tz=partner_tz,
         code_hash=code_hash,
         note=answers.get("note") or "",
         expires_at=expires_at,
@@ -149,36 +152,6 @@ async def create_connection(
         now=now,
     )
     return connection, invitation
-
-
-async def record_dm(
-    session: AsyncSession, *, invitation_id: int, channel: str, ts: str, actor: str, now: datetime
-) -> None:
-    invitation = await session.get(Invitation, invitation_id)
-    if invitation is None:
-        return
-    invitation.dm_channel, invitation.dm_ts, invitation.updated_at = channel, ts, now
-    session.add(invitation)
-    await add_audit(
-        session,
-        team_id=invitation.team_id,
-        connection_id=invitation.connection_id,
-        invitation_id=invitation_id,
-        actor=actor,
-        action="dm_sent",
-        detail=f"to {invitation.partner_user_id}",
-        now=now,
-    )
-
-
-async def record_notice(
-    session: AsyncSession, *, connection_id: int, channel: str, ts: str, now: datetime
-) -> None:
-    connection = await session.get(Connection, connection_id)
-    if connection is None:
-        return
-    connection.notice_channel, connection.notice_ts, connection.updated_at = channel, ts, now
-    session.add(connection)
 
 
 async def add_audit(
@@ -222,3 +195,19 @@ async def list_audit(session: AsyncSession, *, connection_id: int) -> list[Audit
 async def count_connections(session: AsyncSession, *, team_id: str) -> int:
     statement = select(func.count()).select_from(Connection).where(Connection.team_id == team_id)
     return int((await session.exec(statement)).one())
+
+
+async def get_dm_channel(session: AsyncSession, *, team_id: str, user_id: str) -> str | None:
+    cached = await session.get(DmChannel, (team_id, user_id))
+    return cached.channel_id if cached else None
+
+
+async def save_dm_channel(
+    session: AsyncSession, *, team_id: str, user_id: str, channel_id: str
+) -> None:
+    cached = await session.get(DmChannel, (team_id, user_id))
+    if cached is None:
+        session.add(DmChannel(team_id=team_id, user_id=user_id, channel_id=channel_id))
+    elif cached.channel_id != channel_id:
+        cached.channel_id = channel_id
+        session.add(cached)

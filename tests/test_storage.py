@@ -143,27 +143,16 @@ async def test_names_with_prefix_escapes_wildcards(engine: AsyncEngine, clock: F
     assert names == {"acme_to_partner", "acme_to_partner_2"}
 
 
-async def test_record_dm_and_notice(engine: AsyncEngine, clock: FakeClock) -> None:
-    connection, invitation = await _create(engine, clock)
+async def test_dm_channel_cache(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with transaction(sessions) as session:
-        await repo.record_dm(
-            session,
-            invitation_id=invitation.id,
-            channel="D1",
-            ts="1.2",
-            actor="UADMIN",
-            now=clock.now(),
-        )
-        await repo.record_notice(
-            session, connection_id=connection.id, channel="C1", ts="3.4", now=clock.now()
-        )
+        assert await repo.get_dm_channel(session, team_id="T1", user_id="U1") is None
+        await repo.save_dm_channel(session, team_id="T1", user_id="U1", channel_id="D1")
+    async with transaction(sessions) as session:
+        await repo.save_dm_channel(session, team_id="T1", user_id="U1", channel_id="D2")
     async with sessions() as session:
-        audit = await repo.list_audit(session, connection_id=connection.id)
-        stored = await session.get(Invitation, invitation.id)
-        assert await repo.count_connections(session, team_id="T1") == 1
-    assert stored is not None and (stored.dm_channel, stored.dm_ts) == ("D1", "1.2")
-    assert [a.action for a in audit] == ["initiated", "dm_sent"]
+        assert await repo.get_dm_channel(session, team_id="T1", user_id="U1") == "D2"
+        assert await repo.get_dm_channel(session, team_id="T2", user_id="U1") is None
 
 
 async def test_naive_datetimes_are_refused(engine: AsyncEngine) -> None:

@@ -220,7 +220,8 @@ async def test_seed_path_private_script_to_dm_and_notice(
     audit = await _db(bot, AuditEvent)
     assert [(a.action, a.actor, a.to_state) for a in audit] == [
         ("initiated", "UADMIN", "PENDING"),
-        ("dm_sent", "UADMIN", None),
+        ("invitation_dm_sent", "system", None),
+        ("notice_sent", "system", None),
     ]
     assert await _db(bot, WizardDraft) == []
 
@@ -588,7 +589,7 @@ async def test_a_failed_dm_is_reported_to_the_admin(bot: RunningBot, slack: Slac
     await eventually(lambda: "couldn't DM" in json.dumps(slack.views[view_id]))
     assert "cannot_dm_bot" in json.dumps(slack.views[view_id])
     actions = [a.action for a in await _db(bot, AuditEvent)]
-    assert actions == ["initiated", "dm_failed"]
+    assert actions == ["initiated", "invitation_dm_failed", "notice_sent"]
 
 
 async def test_project_type_ahead_when_the_node_has_many(

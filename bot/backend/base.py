@@ -45,6 +45,18 @@ class BackendError(Exception):
     """The backend could not do it; the message is safe to show the admin (no secrets)."""
 
 
+class NotSupported(BackendError):
+    """This backend does not offer that operation (e.g. a node without an initiate API)."""
+
+
+class CodeRejected(BackendError):
+    """The node refused an invitation code; `reason` says why, without the code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invitation code rejected: {reason}")
+        self.reason = reason  # "unknown" | "used" | "other_partner" | "revoked"
+
+
 class ConnectionBackend(ABC):
     kind: str
 
@@ -59,6 +71,23 @@ class ConnectionBackend(ABC):
     @abstractmethod
     async def initiate(self, spec: ConnectionSpec) -> Initiated:
         """Create a Pending connection and its invitation code."""
+
+    @abstractmethod
+    async def statuses(self, backend_ids: list[str]) -> dict[str, str]:
+        """Each connection's status on the node (PENDING, ACTIVE, DEACTIVATED, …); a connection
+        the node no longer has is left out."""
+
+    async def redeem(self, backend_id: str, code: str, *, partner_user_id: str) -> None:
+        """Accept an invitation code on the partner's behalf (the embedded node only)."""
+        raise NotSupported("the partner accepts the invitation in their Exalate console")
+
+    async def revoke(self, backend_id: str) -> None:
+        """Make the connection's code stop working."""
+        raise NotSupported("delete or deactivate the connection in the Exalate console")
+
+    async def reissue(self, backend_id: str) -> Initiated:
+        """A fresh invitation code for the same Pending connection (the old one stops)."""
+        raise NotSupported("create a new invitation in the Exalate console")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has nothing to release."""

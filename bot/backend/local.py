@@ -10,9 +10,12 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import (
+    BackendError,
+    CodeRejected,
     ConnectionBackend,
     ConnectionSpec,
     Initiated,
@@ -20,9 +23,11 @@ from bot.backend.base import (
     ProjectPage,
 )
 from bot.clock import Clock
-from bot.security import hash_code, new_code
+from bot.security import hash_code, new_code, same_hash
 from storage.db import transaction
 from storage.models import LocalNodeConnection
+
+ISSUED, REDEEMED, REVOKED = "ISSUED", "REDEEMED", "REVOKED"
 
 
 def parse_projects(text: str) -> list[Project]:
@@ -84,3 +89,61 @@ class LocalNode(ConnectionBackend):
         async with transaction(self._sessions) as session:
             session.add(record)
         return Initiated(backend_id=record.id, code=code)
+
+    async def statuses(self, backend_ids: list[str]) -> dict[str, str]:
+        if not backend_ids:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(LocalNodeConnection).where(col(LocalNodeConnection.id).in_(backend_ids))
+            )
+            return {row.id: row.status for row in rows}
+
+    async def redeem(self, backend_id: str, code: str, *, partner_user_id: str) -> None:
+        """A code redeems once, only for its partner, only while issued; then Active."""
+        async with transaction(self._sessions) as session:
+            record = await session.get(LocalNodeConnection, backend_id, with_for_update=True)
+            if record is None or not record.code_hash:
+                raise CodeRejected("unknown")
+            if not same_hash(record.code_hash, hash_code(code)):
+                raise CodeRejected("unknown")
+            if record.partner_user_id != partner_user_id:
+                raise CodeRejected("other_partner")
+            if record.code_state == REDEEMED:
+                raise CodeRejected("used")
+            if record.code_state != ISSUED:
+                raise CodeRejected("revoked")
+            record.code_state, record.status = REDEEMED, "ACTIVE"
+            record.updated_at = self._clock.now()
+            session.add(record)
+
+    async def revoke(self, backend_id: str) -> None:
+        async with transaction(self._sessions) as session:
+            record = await session.get(LocalNodeConnection, backend_id, with_for_update=True)
+            if record is None:
+                return
+            if record.code_state == ISSUED:
+                record.code_state = REVOKED
+            if record.status == "PENDING":
+                record.status = "DELETED"
+            record.updated_at = self._clock.now()
+            session.add(record)
+
+    async def reissue(self, backend_id: str) -> Initiated:
+        code = new_code()
+        async with transaction(self._sessions) as session:
+            record = await session.get(LocalNodeConnection, backend_id, with_for_update=True)
+            if record is None or record.status == "ACTIVE":
+                raise BackendError("that connection can no longer be re-invited")
+            record.code_hash, record.code_state = hash_code(code), ISSUED
+            record.status, record.updated_at = "PENDING", self._clock.now()
+            session.add(record)
+        return Initiated(backend_id=backend_id, code=code)
+
+    async def set_status(self, backend_id: str, status: str) -> None:
+        """What an admin does on the node's own console (used by the demo and tests)."""
+        async with transaction(self._sessions) as session:
+            record = await session.get(LocalNodeConnection, backend_id)
+            if record is not None:
+                record.status, record.updated_at = status, self._clock.now()
+                session.add(record)

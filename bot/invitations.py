@@ -1,0 +1,777 @@
+"""An invitation's life after Initiate: reminders, escalation, expiry, acceptance, decline,
+snooze, resend, cancel, and what the node reports.
+
+Every change is a conditional update of the state it starts from (so of two replicas or two
+clicks only one wins), its audit row, and the messages it calls for, in one transaction. The
+messages go out through the outbox (bot/outbox.py) right after, or on the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import messages as m
+from bot.backend.base import BackendError, CodeRejected, NotSupported
+from bot.outbox import Courier, enqueue
+from bot.reminders import next_reminder, snooze_until, waited
+from bot.security import hash_code, mask
+from bot.services import Services
+from bot.text import escape
+from storage import repo
+from storage.db import claim, transaction
+from storage.models import Connection, ConnectionState, Invitation, InvitationState, Outbox
+
+log = logging.getLogger(__name__)
+
+CS, IS = ConnectionState, InvitationState
+SWEEP_BATCH = 100
+REJECTED = {
+    "unknown": "That code doesn't match any invitation. Paste the whole code.",
+    "used": "That code was already used; the connection is active.",
+    "other_partner": "That code was issued to someone else; ask them to accept it.",
+    "revoked": "That code no longer works; ask for a fresh invitation.",
+}
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    expired: int = 0
+    reminded: int = 0
+    escalated: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+class Refused(Exception):
+    """The action can't be done; the message says why, for the person who asked."""
+
+
+def _ids(*rows: Outbox | None) -> list[int]:
+    return [row.id for row in rows if row is not None and row.id is not None]
+
+
+async def notice(
+    session: AsyncSession, connection: Connection, key: str, message: dict[str, Any], now: datetime
+) -> Outbox | None:
+    """A notice in the connection's thread in its notice channel (the first starts the thread)."""
+    if not connection.notice_channel:
+        return None
+    return await enqueue(
+        session,
+        team_id=connection.team_id,
+        key=f"notice:{connection.id}:{key}",
+        purpose="notice",
+        channel=connection.notice_channel,
+        message=message,
+        now=now,
+        connection_id=connection.id,
+        in_thread=True,
+    )
+
+
+async def direct(
+    session: AsyncSession,
+    connection: Connection,
+    user_id: str,
+    key: str,
+    message: dict[str, Any],
+    now: datetime,
+    *,
+    invitation_id: int | None = None,
+    purpose: str = "dm",
+) -> Outbox | None:
+    """A DM to `user_id` about `connection`."""
+    return await enqueue(
+        session,
+        team_id=connection.team_id,
+        key=f"{purpose}:{connection.id}:{key}",
+        purpose=purpose,
+        channel=user_id,
+        message=message,
+        now=now,
+        connection_id=connection.id,
+        invitation_id=invitation_id,
+    )
+
+
+async def enqueue_invitation(
+    session: AsyncSession,
+    *,
+    connection: Connection,
+    invitation: Invitation,
+    code: str,
+    now: datetime,
+    resent_by: str | None = None,
+) -> list[int]:
+    """The partner's DM with the code, and the channel notice (never the code)."""
+    assert invitation.id is not None
+    sender = resent_by or connection.initiator_user_id
+    dm = m.build_invitation_dm(
+        initiator_user_id=sender,
+        connection_name=connection.name,
+        local_short_name=connection.local_short_name,
+        remote_short_name=connection.remote_short_name,
+        mode=connection.mode,
+        code=code,
+        invitation_id=invitation.id,
+        note=invitation.note,
+    )
+    partner = invitation.partner_user_id
+    return _ids(
+        await direct(
+            session,
+            connection,
+            partner,
+            str(invitation.id),
+            dm,
+            now,
+            invitation_id=invitation.id,
+            purpose="invitation_dm",
+        ),
+        await notice(
+            session,
+            connection,
+            f"sent:{invitation.id}",
+            m.notice_sent(
+                partner=partner, name=connection.name, by=sender, resent=resent_by is not None
+            ),
+            now,
+        ),
+    )
+
+
+class Invitations:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.settings = services.settings
+        self.courier = Courier(services)
+
+    def next_reminder(self, now: datetime, tz: str | None) -> datetime:
+        return next_reminder(
+            now, interval=self.settings.reminder_interval, tz=tz, hours=self.settings.reminder_hours
+        )
+
+    # --- the sweep: expiry, then reminders and escalation, then the outbox --------------
+
+    async def sweep(self) -> SweepReport:
+        expired = await self.expire_due()
+        reminded, escalated = await self.remind_due()
+        deliveries = await self.courier.run()
+        sent = sum(d.ok for d in deliveries)
+        return SweepReport(expired, reminded, escalated, sent, len(deliveries) - sent)
+
+    async def remind_due(self) -> tuple[int, int]:
+        now = self.s.clock.now()
+        due = (
+            select(Invitation)
+            .where(
+                Invitation.state == IS.PENDING,
+                col(Invitation.next_reminder_at) <= now,
+                col(Invitation.expires_at) > now,
+            )
+            .order_by(col(Invitation.next_reminder_at))
+            .limit(SWEEP_BATCH)
+        )
+        reminded = escalated = 0
+        async with transaction(self.s.sessions) as session:
+            for invitation in await claim(session, due, lambda row: self._take(row, now)):
+                connection = await session.get(Connection, invitation.connection_id)
+                assert connection is not None
+                if invitation.escalated_at == now:  # _take marked this claim an escalation
+                    await self._escalate(session, connection, invitation, now)
+                    escalated += 1
+                else:
+                    await self._remind(session, connection, invitation, now)
+                    reminded += 1
+        return reminded, escalated
+
+    def _take(self, row: Invitation, now: datetime) -> Any:
+        """Claim a due reminder: count it and set the next one, or, after REMINDER_MAX,
+        mark the escalation and stop reminding."""
+        claimed = update(Invitation).where(
+            col(Invitation.id) == row.id,
+            col(Invitation.next_reminder_at) == row.next_reminder_at,
+            Invitation.state == IS.PENDING,
+        )
+        if row.reminders_sent >= self.settings.reminder_max:
+            return claimed.values(next_reminder_at=None, escalated_at=now, updated_at=now)
+        return claimed.values(
+            reminders_sent=row.reminders_sent + 1,
+            next_reminder_at=self.next_reminder(now, row.partner_tz),
+            updated_at=now,
+        )
+
+    async def _remind(
+        self, session: AsyncSession, connection: Connection, invitation: Invitation, now: datetime
+    ) -> None:
+        number, of = invitation.reminders_sent, self.settings.reminder_max
+        partner = invitation.partner_user_id
+        reminder = m.build_reminder_dm(
+            initiator_user_id=connection.initiator_user_id,
+            connection_name=connection.name,
+            waited=waited(invitation.created_at, now),
+            number=number,
+            of=of,
+            invitation_id=invitation.id or 0,
+        )
+        key = f"{invitation.id}:{number}"
+        await direct(
+            session,
+            connection,
+            invitation.dm_channel or partner,
+            key,
+            reminder,
+            now,
+            invitation_id=invitation.id,
+            purpose="reminder",
+        )
+        await notice(
+            session,
+            connection,
+            f"reminded:{key}",
+            m.notice_reminded(partner=partner, name=connection.name, number=number, of=of),
+            now,
+        )
+        await self._audit(
+            session,
+            connection,
+            "reminded",
+            now,
+            invitation=invitation,
+            detail=f"reminder {number} of {of}",
+        )
+
+    async def _escalate(
+        self, session: AsyncSession, connection: Connection, invitation: Invitation, now: datetime
+    ) -> None:
+        partner, admin = invitation.partner_user_id, connection.initiator_user_id
+        count, age = invitation.reminders_sent, waited(invitation.created_at, now)
+        dm = m.dm_escalation(
+            partner=partner,
+            name=connection.name,
+            count=count,
+            age=age,
+            connection_id=connection.id or 0,
+        )
+        await direct(
+            session,
+            connection,
+            admin,
+            f"escalated:{invitation.id}",
+            dm,
+            now,
+            invitation_id=invitation.id,
+        )
+        await notice(
+            session,
+            connection,
+            f"escalated:{invitation.id}",
+            m.notice_escalated(partner=partner, count=count, admin=admin),
+            now,
+        )
+        await self._audit(
+            session,
+            connection,
+            "escalated",
+            now,
+            invitation=invitation,
+            detail=f"after {count} reminders",
+        )
+
+    async def expire_due(self) -> int:
+        now = self.s.clock.now()
+        due = (
+            select(Invitation)
+            .where(Invitation.state == IS.PENDING, col(Invitation.expires_at) <= now)
+            .limit(SWEEP_BATCH)
+        )
+        revoke: list[str | None] = []
+        async with transaction(self.s.sessions) as session:
+            won = await claim(
+                session,
+                due,
+                lambda row: (
+                    update(Invitation)
+                    .where(col(Invitation.id) == row.id, Invitation.state == IS.PENDING)
+                    .values(state=IS.EXPIRED, next_reminder_at=None, updated_at=now)
+                ),
+            )
+            for invitation in won:
+                connection = await session.get(Connection, invitation.connection_id)
+                assert connection is not None
+                await self._set_state(session, connection, CS.EXPIRED, now)
+                await self._audit(
+                    session,
+                    connection,
+                    "expired",
+                    now,
+                    invitation=invitation,
+                    frm=CS.PENDING,
+                    to=CS.EXPIRED,
+                )
+                await self._tell_expired(session, connection, invitation, now)
+                revoke.append(connection.backend_id)
+        for backend_id in revoke:
+            await self._revoke_quietly(backend_id)
+        return len(revoke)
+
+    async def _tell_expired(
+        self, session: AsyncSession, connection: Connection, invitation: Invitation, now: datetime
+    ) -> None:
+        name, partner, admin = (
+            connection.name,
+            invitation.partner_user_id,
+            connection.initiator_user_id,
+        )
+        age, key = waited(invitation.created_at, now), f"expired:{invitation.id}"
+        await direct(
+            session,
+            connection,
+            partner,
+            key,
+            m.dm_expired_partner(name=name, age=age, admin=admin),
+            now,
+        )
+        await direct(
+            session,
+            connection,
+            admin,
+            f"{key}:admin",
+            m.dm_expired_admin(
+                name=name, age=age, partner=partner, connection_id=connection.id or 0
+            ),
+            now,
+        )
+        await notice(
+            session, connection, key, m.notice_expired(partner=partner, name=name, age=age), now
+        )
+
+    # --- the partner's actions ----------------------------------------------------------
+
+    async def _for_partner(
+        self, session: AsyncSession, invitation_id: int, user_id: str, team_id: str
+    ) -> tuple[Connection, Invitation]:
+        invitation = await session.get(Invitation, invitation_id)
+        if invitation is None or invitation.team_id != team_id:
+            raise Refused("I can't find that invitation any more.")
+        if invitation.partner_user_id != user_id:
+            raise Refused(
+                f"This invitation is for <@{invitation.partner_user_id}>, so only they can "
+                "answer it. Nothing changed."
+            )
+        connection = await session.get(Connection, invitation.connection_id)
+        assert connection is not None
+        return connection, invitation
+
+    async def check_partner(self, *, invitation_id: int, user_id: str, team_id: str) -> str:
+        """The connection's name, when `user_id` is the invited partner; else Refused."""
+        async with self.s.sessions() as session:
+            connection, _ = await self._for_partner(session, invitation_id, user_id, team_id)
+            return connection.name
+
+    async def snooze(self, *, invitation_id: int, user_id: str, team_id: str, choice: str) -> str:
+        now = self.s.clock.now()
+        async with transaction(self.s.sessions) as session:
+            connection, invitation = await self._for_partner(
+                session, invitation_id, user_id, team_id
+            )
+            until = snooze_until(
+                now, choice=choice, tz=invitation.partner_tz, hours=self.settings.reminder_hours
+            )
+            if not await self._invitation_moves(session, invitation, next_reminder_at=until):
+                raise Refused("That invitation is no longer open, so there is nothing to snooze.")
+            await self._audit(
+                session,
+                connection,
+                "snoozed",
+                now,
+                invitation=invitation,
+                actor=user_id,
+                detail=f"until {until.isoformat()}",
+            )
+        stamp = int(until.timestamp())
+        return (
+            f":zzz: Snoozed: the next reminder about `{escape(connection.name)}` comes "
+            f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{until:%Y-%m-%d %H:%M} UTC>."
+        )
+
+    async def accept(
+        self, *, code: str, partner_project: str, user_id: str, team_id: str
+    ) -> list[int]:
+        """Redeem a pasted code: only while pending, only for its partner, once.
+
+        Returns the outbox rows to send; raises Refused with the reason otherwise."""
+        now = self.s.clock.now()
+        code = code.strip()
+        async with self.s.sessions() as session:
+            by_hash = select(Invitation).where(Invitation.code_hash == hash_code(code))
+            invitation = (await session.exec(by_hash)).first()
+            connection = (
+                await session.get(Connection, invitation.connection_id) if invitation else None
+            )
+        if invitation is None or connection is None or invitation.team_id != team_id:
+            raise Refused(REJECTED["unknown"])
+        self._check_redeemable(connection, invitation, user_id, now)
+        try:
+            await self.s.backend.redeem(connection.backend_id or "", code, partner_user_id=user_id)
+        except CodeRejected as exc:
+            raise Refused(REJECTED.get(exc.reason, "The node refused that code.")) from None
+        except BackendError as exc:
+            raise Refused(f"The Exalate node could not take it just now: {exc}.") from None
+        async with transaction(self.s.sessions) as session:
+            if not await self._invitation_moves(
+                session, invitation, state=IS.REDEEMED, redeemed_at=now, next_reminder_at=None
+            ):
+                raise Refused(REJECTED["used"])
+            current = await session.get(Connection, connection.id)
+            assert current is not None
+            current.partner_project = partner_project.strip()[:255] or None
+            return await self._activate(session, current, invitation, user_id, now)
+
+    @staticmethod
+    def _check_redeemable(
+        connection: Connection, invitation: Invitation, user_id: str, now: datetime
+    ) -> None:
+        admin = connection.initiator_user_id
+        if invitation.partner_user_id != user_id:
+            raise Refused(REJECTED["other_partner"])
+        if invitation.state == IS.REDEEMED:
+            raise Refused(REJECTED["used"])
+        if invitation.state == IS.EXPIRED or invitation.expires_at <= now:
+            raise Refused(f"That code expired. Ask <@{admin}> to resend the invitation.")
+        if invitation.state != IS.PENDING:
+            raise Refused(
+                f"That invitation was withdrawn or replaced; ask <@{admin}> for a current code."
+            )
+
+    async def _activate(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        invitation: Invitation | None,
+        actor: str,
+        now: datetime,
+    ) -> list[int]:
+        """Pending → Active: the notice and the admin's DM, once, whoever gets here first."""
+        if not await self._set_state(session, connection, CS.ACTIVE, now, frm=CS.PENDING):
+            return []
+        connection.activated_at = now
+        session.add(connection)
+        await self._audit(
+            session,
+            connection,
+            "accepted",
+            now,
+            invitation=invitation,
+            actor=actor,
+            frm=CS.PENDING,
+            to=CS.ACTIVE,
+        )
+        partner, name = connection.partner_user_id, connection.name
+        after = waited(connection.created_at, now)
+        return _ids(
+            await notice(
+                session,
+                connection,
+                "active",
+                m.notice_active(partner=partner, name=name, after=after),
+                now,
+            ),
+            await direct(
+                session,
+                connection,
+                connection.initiator_user_id,
+                "active",
+                m.dm_active(
+                    name=name, partner=partner, after=after, project=connection.partner_project
+                ),
+                now,
+            ),
+        )
+
+    async def decline(
+        self, *, invitation_id: int, user_id: str, team_id: str, reason: str
+    ) -> list[int]:
+        now = self.s.clock.now()
+        reason = reason.strip()
+        async with transaction(self.s.sessions) as session:
+            connection, invitation = await self._for_partner(
+                session, invitation_id, user_id, team_id
+            )
+            if not await self._invitation_moves(
+                session, invitation, state=IS.REVOKED, next_reminder_at=None
+            ):
+                raise Refused("That invitation is no longer open; nothing changed.")
+            await self._set_state(session, connection, CS.DECLINED, now, frm=CS.PENDING)
+            await self._audit(
+                session,
+                connection,
+                "declined",
+                now,
+                invitation=invitation,
+                actor=user_id,
+                frm=CS.PENDING,
+                to=CS.DECLINED,
+                detail=reason,
+            )
+            rows = _ids(
+                await direct(
+                    session,
+                    connection,
+                    connection.initiator_user_id,
+                    f"declined:{invitation.id}",
+                    m.dm_declined(partner=user_id, name=connection.name, reason=reason),
+                    now,
+                ),
+                await notice(
+                    session,
+                    connection,
+                    f"declined:{invitation.id}",
+                    m.notice_declined(partner=user_id, name=connection.name),
+                    now,
+                ),
+            )
+            backend_id = connection.backend_id
+        await self._revoke_quietly(backend_id)
+        return rows
+
+    # --- the admin's actions ------------------------------------------------------------
+
+    async def resend(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
+        """A fresh code for a pending or expired invitation; the old code stops working."""
+        now = self.s.clock.now()
+        async with self.s.sessions() as session:
+            connection = await self._reopenable(session, connection_id, team_id, "resent")
+        try:
+            initiated = await self.s.backend.reissue(connection.backend_id or "")
+        except BackendError as exc:
+            raise Refused(f"I couldn't get a fresh code: {exc}.") from None
+        async with transaction(self.s.sessions) as session:
+            current = await self._reopenable(session, connection_id, team_id, "resent")
+            newest = select(Invitation).where(Invitation.connection_id == connection_id)
+            old = (await session.exec(newest.order_by(col(Invitation.id).desc()))).first()
+            assert old is not None
+            await self._revoke_pending(session, connection_id, now)
+            invitation = Invitation(
+                team_id=current.team_id,
+                connection_id=connection_id,
+                partner_user_id=old.partner_user_id,
+                partner_team_id=old.partner_team_id,
+                partner_tz=old.partner_tz,
+                code_hash=hash_code(initiated.code),
+                note=old.note,
+                dm_channel=old.dm_channel,
+                expires_at=now + self.settings.invitation_ttl,
+                next_reminder_at=self.next_reminder(now, old.partner_tz),
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(invitation)
+            await session.flush()
+            previous = ConnectionState(current.status)
+            await self._set_state(session, current, CS.PENDING, now, frm=previous)
+            await self._audit(
+                session,
+                current,
+                "resent",
+                now,
+                invitation=invitation,
+                actor=user_id,
+                frm=previous,
+                to=CS.PENDING,
+                detail="a fresh code",
+            )
+            return await enqueue_invitation(
+                session,
+                connection=current,
+                invitation=invitation,
+                code=initiated.code,
+                now=now,
+                resent_by=user_id,
+            )
+
+    async def cancel(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
+        now = self.s.clock.now()
+        async with transaction(self.s.sessions) as session:
+            connection = await self._reopenable(session, connection_id, team_id, "cancelled")
+            previous = ConnectionState(connection.status)
+            if not await self._set_state(session, connection, CS.CANCELLED, now, frm=previous):
+                raise Refused("That invitation changed meanwhile; nothing was cancelled.")
+            await self._revoke_pending(session, connection_id, now)
+            await self._audit(
+                session, connection, "cancelled", now, actor=user_id, frm=previous, to=CS.CANCELLED
+            )
+            name = connection.name
+            rows = _ids(
+                await direct(
+                    session,
+                    connection,
+                    connection.partner_user_id,
+                    "withdrawn",
+                    m.dm_withdrawn(admin=user_id, name=name),
+                    now,
+                ),
+                await notice(
+                    session,
+                    connection,
+                    "cancelled",
+                    m.notice_cancelled(admin=user_id, name=name),
+                    now,
+                ),
+            )
+            backend_id = connection.backend_id
+        await self._revoke_quietly(backend_id)
+        return rows
+
+    async def _reopenable(
+        self, session: AsyncSession, connection_id: int, team_id: str, verb: str
+    ) -> Connection:
+        connection = await session.get(Connection, connection_id)
+        if connection is None or connection.team_id != team_id:
+            raise Refused("I can't find that connection any more.")
+        if connection.status not in (CS.PENDING, CS.EXPIRED):
+            raise Refused(
+                f"`{escape(connection.name)}` is {connection.status.lower()}; only a pending or "
+                f"expired invitation can be {verb}."
+            )
+        return connection
+
+    async def _revoke_pending(
+        self, session: AsyncSession, connection_id: int, now: datetime
+    ) -> None:
+        await session.exec(  # type: ignore[call-overload]
+            update(Invitation)
+            .where(col(Invitation.connection_id) == connection_id, Invitation.state == IS.PENDING)
+            .values(state=IS.REVOKED, next_reminder_at=None, updated_at=now)
+        )
+
+    # --- what the node reports ----------------------------------------------------------
+
+    async def poll_status(self) -> int:
+        """Ask the backend about open connections: Pending → Active, Active → Deactivated."""
+        async with self.s.sessions() as session:
+            watched = select(Connection).where(
+                col(Connection.status).in_([CS.PENDING, CS.ACTIVE]),
+                col(Connection.backend_id).is_not(None),
+            )
+            connections = list((await session.exec(watched)).all())
+        if not connections:
+            return 0
+        reported = await self.s.backend.statuses([c.backend_id or "" for c in connections])
+        changes = 0
+        for connection in connections:
+            status = reported.get(connection.backend_id or "")
+            if status in ("ACTIVE", "DEACTIVATED"):
+                async with transaction(self.s.sessions) as session:
+                    changes += await self._node_reports(session, connection.id or 0, status)
+        return changes
+
+    async def _node_reports(self, session: AsyncSession, connection_id: int, status: str) -> bool:
+        now = self.s.clock.now()
+        connection = await session.get(Connection, connection_id)
+        if connection is None:
+            return False
+        if status == "ACTIVE" and connection.status == CS.PENDING:
+            pending = select(Invitation).where(
+                Invitation.connection_id == connection_id, Invitation.state == IS.PENDING
+            )
+            invitation = (await session.exec(pending)).first()
+            if invitation is not None:
+                await self._invitation_moves(
+                    session, invitation, state=IS.REDEEMED, redeemed_at=now, next_reminder_at=None
+                )
+            return bool(await self._activate(session, connection, invitation, "node", now))
+        if status != "DEACTIVATED" or connection.status != CS.ACTIVE:
+            return False
+        if not await self._set_state(session, connection, CS.DEACTIVATED, now, frm=CS.ACTIVE):
+            return False
+        await self._audit(
+            session, connection, "deactivated", now, actor="node", frm=CS.ACTIVE, to=CS.DEACTIVATED
+        )
+        await notice(
+            session,
+            connection,
+            f"deactivated:{int(now.timestamp())}",
+            m.notice_deactivated(name=connection.name),
+            now,
+        )
+        return True
+
+    # --- shared -------------------------------------------------------------------------
+
+    async def _invitation_moves(
+        self, session: AsyncSession, invitation: Invitation, **values: Any
+    ) -> bool:
+        """Change a PENDING invitation, if it still is: True when this call changed it."""
+        result = await session.exec(  # type: ignore[call-overload]
+            update(Invitation)
+            .where(col(Invitation.id) == invitation.id, Invitation.state == IS.PENDING)
+            .values(updated_at=self.s.clock.now(), **values)
+        )
+        return result.rowcount == 1
+
+    async def _set_state(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        to: ConnectionState,
+        now: datetime,
+        *,
+        frm: ConnectionState | None = None,
+    ) -> bool:
+        """Move the connection from `frm` (default: its state as loaded) to `to`, if it is
+        still there: the conditional update that lets only one of two racers win."""
+        frm = frm or ConnectionState(connection.status)
+        result = await session.exec(  # type: ignore[call-overload]
+            update(Connection)
+            .where(col(Connection.id) == connection.id, Connection.status == frm)
+            .values(status=to, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return False
+        connection.status = to
+        return True
+
+    async def _audit(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        action: str,
+        now: datetime,
+        *,
+        invitation: Invitation | None = None,
+        actor: str = "system",
+        frm: str | None = None,
+        to: str | None = None,
+        detail: str = "",
+    ) -> None:
+        await repo.add_audit(
+            session,
+            team_id=connection.team_id,
+            connection_id=connection.id,
+            invitation_id=invitation.id if invitation else None,
+            actor=actor,
+            action=action,
+            from_state=frm,
+            to_state=to,
+            detail=mask(detail),
+            now=now,
+        )
+
+    async def _revoke_quietly(self, backend_id: str | None) -> None:
+        if not backend_id:
+            return
+        try:
+            await self.s.backend.revoke(backend_id)
+        except NotSupported:
+            pass
+        except BackendError as exc:
+            log.warning("could not revoke the code on the node: %s", exc)

@@ -1,0 +1,204 @@
+"""The invitation DM's buttons and modals: Accept, Snooze, Decline (for the invited partner),
+and the admin's Resend and Cancel (escalation and expiry DMs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import messages as m
+from bot.invitations import Invitations, Refused
+from bot.services import Services
+from bot.views import (
+    ACCEPT_CALLBACK,
+    DECLINE_CALLBACK,
+    build_accept_view,
+    build_decline_view,
+    build_message_view,
+    metadata_id,
+    read_state,
+)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(m.ACCEPT_ACTION)(accept_clicked)
+    app.action(m.DECLINE_ACTION)(decline_clicked)
+    app.action(m.SNOOZE_DAY_ACTION)(snooze_clicked)
+    app.action(m.SNOOZE_MONDAY_ACTION)(snooze_clicked)
+    app.action(m.RESEND_ACTION)(resend_clicked)
+    app.action(m.CANCEL_ACTION)(cancel_clicked)
+    app.view_submission(ACCEPT_CALLBACK)(accept_submitted)
+    app.view_submission(DECLINE_CALLBACK)(decline_submitted)
+
+
+def _clicked(body: dict[str, Any]) -> tuple[int | None, str]:
+    """The id a button carries (an invitation or a connection) and who clicked."""
+    action = (body.get("actions") or [{}])[0]
+    value = str(action.get("value") or "")
+    return (int(value) if value.isdigit() else None), body["user"]["id"]
+
+
+async def _tell(respond: AsyncRespond, text: str) -> None:
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def accept_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    invitation_id, user_id = _clicked(body)
+    try:
+        await Invitations(context["services"]).check_partner(
+            invitation_id=invitation_id or 0, user_id=user_id, team_id=context.team_id or ""
+        )
+    except Refused as refused:
+        await _tell(respond, str(refused))
+        return
+    await client.views_open(
+        trigger_id=body["trigger_id"], view=build_accept_view(invitation_id=invitation_id)
+    )
+
+
+async def decline_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    invitation_id, user_id = _clicked(body)
+    try:
+        name = await Invitations(context["services"]).check_partner(
+            invitation_id=invitation_id or 0, user_id=user_id, team_id=context.team_id or ""
+        )
+    except Refused as refused:
+        await _tell(respond, str(refused))
+        return
+    view = build_decline_view(invitation_id=invitation_id or 0, connection_name=name)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def snooze_clicked(
+    ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
+) -> None:
+    await ack()
+    invitation_id, user_id = _clicked(body)
+    choice = "monday" if body["actions"][0]["action_id"] == m.SNOOZE_MONDAY_ACTION else "day"
+    try:
+        text = await Invitations(context["services"]).snooze(
+            invitation_id=invitation_id or 0,
+            user_id=user_id,
+            team_id=context.team_id or "",
+            choice=choice,
+        )
+    except Refused as refused:
+        text = str(refused)
+    await _tell(respond, text)
+
+
+async def accept_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    values = read_state(view["state"]["values"])
+    invitations = Invitations(context["services"])
+    try:
+        outbox = await invitations.accept(
+            code=str(values.get("code") or ""),
+            partner_project=str(values.get("partner_project") or ""),
+            user_id=body["user"]["id"],
+            team_id=context.team_id or "",
+        )
+    except Refused as refused:
+        await ack(response_action="errors", errors={"code": str(refused)})
+        return
+    done = build_message_view(
+        "Invitation accepted",
+        ":white_check_mark: Accepted: the connection is now *Active*. The person who invited "
+        "you has been told.",
+    )
+    await ack(response_action="update", view=done)
+    await invitations.courier.run(ids=outbox)
+
+
+async def decline_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    values = read_state(view["state"]["values"])
+    invitations = Invitations(context["services"])
+    try:
+        outbox = await invitations.decline(
+            invitation_id=metadata_id(view, "invitation") or 0,
+            user_id=body["user"]["id"],
+            team_id=context.team_id or "",
+            reason=str(values.get("reason") or "")[:1000],
+        )
+    except Refused as refused:
+        await ack(response_action="errors", errors={"reason": str(refused)})
+        return
+    done = build_message_view(
+        "Invitation declined",
+        "Declined. The person who invited you has been told, and the reminders stop.",
+    )
+    await ack(response_action="update", view=done)
+    await invitations.courier.run(ids=outbox)
+
+
+async def _admin_action(
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+    *,
+    what: str,
+) -> None:
+    services: Services = context["services"]
+    connection_id, user_id = _clicked(body)
+    team_id = context.team_id or ""
+    if not await services.permissions.is_admin(client, team_id=team_id, user_id=user_id):
+        await _tell(respond, services.permissions.refusal(f"{what} invitations"))
+        return
+    invitations = Invitations(services)
+    action = invitations.resend if what == "resend" else invitations.cancel
+    try:
+        outbox = await action(connection_id=connection_id or 0, user_id=user_id, team_id=team_id)
+    except Refused as refused:
+        await _tell(respond, str(refused))
+        return
+    await invitations.courier.run(ids=outbox)
+    done = {
+        "resend": ":incoming_envelope: Resent with a fresh code; the old one no longer works.",
+        "cancel": ":x: Cancelled: the code no longer works and the partner was told.",
+    }[what]
+    await _tell(respond, done)
+
+
+async def resend_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    await _admin_action(body, client, context, respond, what="resend")
+
+
+async def cancel_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    await _admin_action(body, client, context, respond, what="cancel")
