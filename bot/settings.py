@@ -172,7 +172,14 @@ class Settings(BaseSettings):
         parse_projects(v)
         return v
 
-    @field_validator("reminder_interval", "invitation_ttl", "status_poll_interval", mode="before")
+    @field_validator(
+        "reminder_interval",
+        "invitation_ttl",
+        "status_poll_interval",
+        "sweep_interval",
+        "slack_timeout",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, v: object) -> timedelta:
         return parse_duration(v)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FakeClock
 from bot.settings import normalize_database_url
 from storage.db import create_engine, migrate
+from tests.slack_emulator import SlackEmulator
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -70,3 +71,25 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackEmulator]:
+    async with SlackEmulator() as emulator:
+        emulator.add_user("UADMIN", name="ada", is_admin=True)
+        emulator.add_user("UOWNER", name="owen", is_owner=True)
+        emulator.add_user(
+            "UPARTNER",
+            name="pat",
+            real_name="Pat Partner",
+            email="pat@partnerco.com",
+            tz="America/New_York",
+        )
+        emulator.add_user("UOTHER", name="olly")
+        emulator.add_user("UROBOT", name="robot", is_bot=True)
+        emulator.add_user("UGONE", name="gone", deleted=True)
+        emulator.add_channel("CNOTICE", name="exalate-notices")
+        emulator.add_channel("CPRIVATE", name="secret", is_private=True, is_member=False)
+        emulator.add_channel("CARCHIVED", name="old", is_archived=True)
+        yield emulator
+        assert emulator.problems == [], emulator.problems

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from sqlmodel import select
 
 from bot.app import create_services, create_web_app
 from bot.backend.base import ConnectionBackend
@@ -31,6 +33,7 @@ def make_settings(emulator: SlackEmulator, database_url: str, **overrides: Any) 
         "database_url": database_url,
         "port": 0,
         "exalate_local_instance": "acme",
+        "sweep_interval": "1h",  # tests sweep by hand, with their fake clock
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -88,3 +91,66 @@ async def eventually(check: Callable[[], Any], *, within: float = 5.0) -> Any:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s: {check}")
         await asyncio.sleep(0.01)
+
+
+class Admin:
+    """Drives the wizard as one Slack user would."""
+
+    def __init__(self, bot: RunningBot, slack: SlackEmulator, user_id: str = "UADMIN") -> None:
+        self.bot, self.slack, self.user_id = bot, slack, user_id
+        assert bot.sender is not None
+        self.sender = bot.sender
+
+    async def connect(self) -> str:
+        opened = len(self.slack.calls_to("views.open"))
+        response = await self.sender.command("connect", user_id=self.user_id)
+        assert response.status == 200
+        await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
+        return self.slack.calls_to("views.open")[-1].response["view"]["id"]
+
+    def step(self, view_id: str) -> str:
+        return json.loads(self.slack.views[view_id]["private_metadata"])["step"]
+
+    async def submit(self, view_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        response = await self.sender.submit_view(view_id, values, user_id=self.user_id)
+        assert response.status == 200, response.text
+        return response.json or {}
+
+    async def errors(self, view_id: str, values: dict[str, Any]) -> dict[str, str]:
+        body = await self.submit(view_id, values)
+        assert body.get("response_action") == "errors", body
+        return body["errors"]
+
+    async def back(self, view_id: str) -> str:
+        updates = len(self.slack.calls_to("views.update"))
+        response = await self.sender.click(
+            action_id="wizard_back", view_id=view_id, user_id=self.user_id
+        )
+        assert response.status == 200
+        await eventually(lambda: len(self.slack.calls_to("views.update")) > updates)
+        return self.step(view_id)
+
+    async def walk(self, view_id: str, *pages: dict[str, Any]) -> None:
+        for values in pages:
+            body = await self.submit(view_id, values)
+            assert body.get("response_action") == "update", body
+
+
+def initial_values(view: dict[str, Any]) -> dict[str, Any]:
+    """What each input block shows when the view opens."""
+    shown: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        for key in ("initial_value", "initial_user", "initial_conversation"):
+            if key in element:
+                shown[block["block_id"]] = element[key]
+        if "initial_option" in element:
+            shown[block["block_id"]] = element["initial_option"]["value"]
+    return shown
+
+
+async def db_rows(bot: RunningBot, model: Any) -> list[Any]:
+    async with bot.services.sessions() as session:
+        return list((await session.exec(select(model))).all())

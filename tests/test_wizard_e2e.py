@@ -9,37 +9,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from bot.backend.base import BackendError, ConnectionSpec, Initiated
 from bot.backend.local import LocalNode
 from bot.clock import FakeClock
 from bot.security import hash_code
 from storage.models import AuditEvent, Connection, Invitation, LocalNodeConnection, WizardDraft
-from tests.harness import RunningBot, eventually, make_settings, start_bot
+from tests.harness import (
+    Admin,
+    RunningBot,
+    db_rows,
+    eventually,
+    initial_values,
+    make_settings,
+    start_bot,
+)
 from tests.slack_emulator import SlackEmulator
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackEmulator]:
-    async with SlackEmulator() as emulator:
-        emulator.add_user("UADMIN", name="ada", is_admin=True)
-        emulator.add_user("UOWNER", name="owen", is_owner=True)
-        emulator.add_user(
-            "UPARTNER",
-            name="pat",
-            real_name="Pat Partner",
-            email="pat@partnerco.com",
-            tz="America/New_York",
-        )
-        emulator.add_user("UOTHER", name="olly")
-        emulator.add_user("UROBOT", name="robot", is_bot=True)
-        emulator.add_user("UGONE", name="gone", deleted=True)
-        emulator.add_channel("CNOTICE", name="exalate-notices")
-        emulator.add_channel("CPRIVATE", name="secret", is_private=True, is_member=False)
-        emulator.add_channel("CARCHIVED", name="old", is_archived=True)
-        yield emulator
-        assert emulator.problems == [], emulator.problems
 
 
 @pytest.fixture
@@ -56,74 +41,11 @@ async def bot(slack: SlackEmulator, db_url: str, clock: FakeClock) -> AsyncItera
     await running.stop()
 
 
-class Admin:
-    """Drives the wizard as one Slack user would."""
-
-    def __init__(self, bot: RunningBot, slack: SlackEmulator, user_id: str = "UADMIN") -> None:
-        self.bot, self.slack, self.user_id = bot, slack, user_id
-        assert bot.sender is not None
-        self.sender = bot.sender
-
-    async def connect(self) -> str:
-        opened = len(self.slack.calls_to("views.open"))
-        response = await self.sender.command("connect", user_id=self.user_id)
-        assert response.status == 200
-        await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
-        return self.slack.calls_to("views.open")[-1].response["view"]["id"]
-
-    def step(self, view_id: str) -> str:
-        return json.loads(self.slack.views[view_id]["private_metadata"])["step"]
-
-    async def submit(self, view_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        response = await self.sender.submit_view(view_id, values, user_id=self.user_id)
-        assert response.status == 200, response.text
-        return response.json or {}
-
-    async def errors(self, view_id: str, values: dict[str, Any]) -> dict[str, str]:
-        body = await self.submit(view_id, values)
-        assert body.get("response_action") == "errors", body
-        return body["errors"]
-
-    async def back(self, view_id: str) -> str:
-        updates = len(self.slack.calls_to("views.update"))
-        response = await self.sender.click(
-            action_id="wizard_back", view_id=view_id, user_id=self.user_id
-        )
-        assert response.status == 200
-        await eventually(lambda: len(self.slack.calls_to("views.update")) > updates)
-        return self.step(view_id)
-
-    async def walk(self, view_id: str, *pages: dict[str, Any]) -> None:
-        for values in pages:
-            body = await self.submit(view_id, values)
-            assert body.get("response_action") == "update", body
-
-
 DESTINATION_PRIVATE = {"destination": "private"}
 MODE_SCRIPT = {"mode": "script"}
 INFO = {"remote_short_name": "partnerco", "description": "Support escalations"}
 PROJECT = {"project_key": "SUP"}
 PARTNER = {"partner_user_id": "UPARTNER", "notice_channel": "CNOTICE", "note": "Welcome aboard!"}
-
-
-def initial_values(view: dict[str, Any]) -> dict[str, Any]:
-    """What each input block shows when the view opens."""
-    shown: dict[str, Any] = {}
-    for block in view["blocks"]:
-        if block["type"] != "input":
-            continue
-        element = block["element"]
-        for key in ("initial_value", "initial_user", "initial_conversation"):
-            if key in element:
-                shown[block["block_id"]] = element[key]
-        if "initial_option" in element:
-            shown[block["block_id"]] = element["initial_option"]["value"]
-    return shown
-
-
-async def _db(bot: RunningBot, model: Any) -> list[Any]:
-    async with bot.services.sessions() as session:
-        return list((await session.exec(select(model))).all())
 
 
 def _code_in(view: dict[str, Any]) -> str:
@@ -202,7 +124,7 @@ async def test_seed_path_private_script_to_dm_and_notice(
     await eventually(lambda: "Sent to <@UPARTNER> by DM" in json.dumps(slack.views[view_id]))
 
     # Stored: the connection Pending, its invitation with the code's hash, an audit trail.
-    [connection] = await _db(bot, Connection)
+    [connection] = await db_rows(bot, Connection)
     assert (connection.name, connection.status, connection.mode, connection.destination) == (
         "acme_to_partnerco",
         "PENDING",
@@ -211,19 +133,19 @@ async def test_seed_path_private_script_to_dm_and_notice(
     )
     assert (connection.team_id, connection.partner_user_id) == ("T0001", "UPARTNER")
     assert connection.notice_ts == notice[0]["ts"]
-    [invitation] = await _db(bot, Invitation)
+    [invitation] = await db_rows(bot, Invitation)
     assert invitation.code_hash == hash_code(code)
     assert (invitation.dm_channel, invitation.dm_ts) == (dm[0]["channel"], dm[0]["ts"])
-    [node_record] = await _db(bot, LocalNodeConnection)
+    [node_record] = await db_rows(bot, LocalNodeConnection)
     assert node_record.code_hash == hash_code(code)
     assert node_record.partner_user_id == "UPARTNER"
-    audit = await _db(bot, AuditEvent)
+    audit = await db_rows(bot, AuditEvent)
     assert [(a.action, a.actor, a.to_state) for a in audit] == [
         ("initiated", "UADMIN", "PENDING"),
         ("invitation_dm_sent", "system", None),
         ("notice_sent", "system", None),
     ]
-    assert await _db(bot, WizardDraft) == []
+    assert await db_rows(bot, WizardDraft) == []
 
     # The code is a secret: in the DM and the admin's modal only.
     everywhere_but_dm = [m for m in slack.messages if not m["channel"].startswith("D")]
@@ -263,7 +185,7 @@ async def test_public_path_offers_visual_and_derives_names(
     review = json.dumps(slack.views[view_id])
     assert "https://partnerco.atlassian.net" in review and "Visual" in review
     await admin.walk(view_id, {})
-    [connection] = await _db(bot, Connection)
+    [connection] = await db_rows(bot, Connection)
     assert (
         connection.name,
         connection.destination,
@@ -286,7 +208,7 @@ async def test_basic_path_skips_connection_info(bot: RunningBot, slack: SlackEmu
     assert await admin.back(view_id) == "mode"
     await admin.walk(view_id, {"mode": "basic"}, PROJECT, {"partner_email": "pat@partnerco.com"})
     await admin.walk(view_id, {})
-    [connection] = await _db(bot, Connection)
+    [connection] = await db_rows(bot, Connection)
     assert connection.name == "acme_to_partnerco"  # from the partner's e-mail domain
     assert connection.partner_user_id == "UPARTNER"
     assert slack.calls_to("users.lookupByEmail")
@@ -307,7 +229,7 @@ async def test_basic_mode_name_gets_a_suffix_when_taken(
             {"partner_user_id": "UPARTNER"},
             {},
         )
-    names = sorted(c.name for c in await _db(bot, Connection))
+    names = sorted(c.name for c in await db_rows(bot, Connection))
     assert names == ["acme_to_pat", "acme_to_pat_2"]
 
 
@@ -474,7 +396,7 @@ async def test_bad_answers_are_refused_inline(
     errors = await admin.errors(view_id, values)
     assert says in errors[field], errors
     assert admin.step(view_id) == before  # the same view, answers kept
-    assert await _db(bot, Connection) == []
+    assert await db_rows(bot, Connection) == []
 
 
 async def test_a_connection_name_already_used_is_refused(
@@ -536,7 +458,7 @@ async def test_restart_in_the_middle_of_the_wizard(
         assert await admin.back(view_id) == "info"
         assert initial_values(slack.views[view_id])["remote_short_name"] == "partnerco"
         await admin.walk(view_id, {}, PROJECT, PARTNER, {})
-        [connection] = await _db(second, Connection)
+        [connection] = await db_rows(second, Connection)
         assert connection.name == "acme_to_partnerco"
         await eventually(lambda: len(slack.messages) >= 1)
     finally:
@@ -571,10 +493,10 @@ async def test_a_failed_initiate_says_why_and_keeps_the_answers(
         review = json.dumps(slack.views[view_id])
         assert "Could not initiate" in review and "quota reached" in review
         assert "acme_to_partnerco" in review
-        assert await _db(bot, Connection) == [] and slack.messages == []
+        assert await db_rows(bot, Connection) == [] and slack.messages == []
         FailingNode.fail = False
         await admin.walk(view_id, {})
-        assert len(await _db(bot, Connection)) == 1
+        assert len(await db_rows(bot, Connection)) == 1
     finally:
         FailingNode.fail = True
         await bot.stop()
@@ -588,7 +510,7 @@ async def test_a_failed_dm_is_reported_to_the_admin(bot: RunningBot, slack: Slac
     await admin.walk(view_id, {})
     await eventually(lambda: "couldn't DM" in json.dumps(slack.views[view_id]))
     assert "cannot_dm_bot" in json.dumps(slack.views[view_id])
-    actions = [a.action for a in await _db(bot, AuditEvent)]
+    actions = [a.action for a in await db_rows(bot, AuditEvent)]
     assert actions == ["initiated", "invitation_dm_failed", "notice_sent"]
 
 
@@ -627,12 +549,12 @@ async def test_closing_the_modal_drops_the_draft(bot: RunningBot, slack: SlackEm
     admin = Admin(bot, slack)
     view_id = await admin.connect()
     await admin.walk(view_id, DESTINATION_PRIVATE)
-    assert len(await _db(bot, WizardDraft)) == 1
+    assert len(await db_rows(bot, WizardDraft)) == 1
     assert bot.sender is not None
     await bot.sender.close_view(view_id, user_id="UADMIN")
 
     async def no_drafts() -> bool:
-        return not await _db(bot, WizardDraft)
+        return not await db_rows(bot, WizardDraft)
 
     await eventually(no_drafts)
 
@@ -659,8 +581,8 @@ async def test_seed_path_on_postgresql(
         await admin.walk(view_id, PROJECT, PARTNER, {})
         code = _code_in(slack.views[view_id])
         await eventually(lambda: len(slack.messages) == 2)
-        [connection] = await _db(bot, Connection)
-        [invitation] = await _db(bot, Invitation)
+        [connection] = await db_rows(bot, Connection)
+        [invitation] = await db_rows(bot, Invitation)
         assert connection.name == "acme_to_partnerco" and connection.status == "PENDING"
         assert invitation.code_hash == hash_code(code)
         assert connection.created_at == clock.now()

@@ -1,0 +1,422 @@
+"""Until the partner accepts, end to end over HTTP with an injected clock: reminders in the
+partner's hours, snooze, escalation, expiry and resend, decline, acceptance by button and by
+`/exalate accept`, the status poll, and clicks by the wrong people."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.backend.local import LocalNode
+from bot.clock import FakeClock
+from bot.invitations import Invitations, SweepReport
+from bot.outbox import Courier
+from storage.models import AuditEvent, Connection, Invitation, Outbox
+from tests.harness import Admin, RunningBot, db_rows, eventually, make_settings, start_bot
+from tests.slack_emulator import SlackEmulator
+
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 04:00 in New York, where the partner is
+WIZARD = (
+    {"destination": "private"},
+    {"mode": "script"},
+    {"remote_short_name": "partnerco"},
+    {"project_key": "SUP"},
+    {"partner_user_id": "UPARTNER", "notice_channel": "CNOTICE"},
+    {},
+)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(MONDAY)
+
+
+@pytest.fixture
+async def bot(slack: SlackEmulator, tmp_path, clock: FakeClock) -> AsyncIterator[RunningBot]:
+    settings = make_settings(
+        slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", reminder_max=2, slack_timeout="1s"
+    )
+    running = await start_bot(slack, settings, clock=clock)
+    yield running
+    await running.stop()
+
+
+class World:
+    """The admin, the partner and the channel, as the tests see them."""
+
+    def __init__(self, bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> None:
+        self.bot, self.slack, self.clock = bot, slack, clock
+        assert bot.sender is not None
+        self.sender = bot.sender
+        self.invitations = Invitations(bot.services)
+
+    async def initiate(self, *pages: dict[str, Any]) -> str:
+        """Run the wizard; return the invitation code shown to the admin."""
+        admin = Admin(self.bot, self.slack)
+        view_id = await admin.connect()
+        await admin.walk(view_id, *(pages or WIZARD))
+        await eventually(lambda: "Sent to" in json.dumps(self.slack.views[view_id]))
+        text = json.dumps(self.slack.views[view_id])
+        return text[text.index("EXA1-") : text.index("EXA1-") + 48]
+
+    async def sweep(self, when: datetime | None = None) -> SweepReport:
+        if when is not None:
+            self.clock.set(when)
+        return await self.invitations.sweep()
+
+    def dms(self, user: str) -> list[dict[str, Any]]:
+        channel = self.slack._ims.get(user)
+        return [msg for msg in self.slack.messages if msg["channel"] == channel]
+
+    def thread(self) -> list[dict[str, Any]]:
+        notices = [msg for msg in self.slack.messages if msg["channel"] == "CNOTICE"]
+        root = notices[0]
+        assert all(n["thread_ts"] == root["ts"] for n in notices[1:]), notices
+        return notices
+
+    async def click(self, action_id: str, message: dict[str, Any], user: str) -> Any:
+        response = await self.sender.click(action_id=action_id, message=message, user_id=user)
+        assert response.status == 200
+        return response
+
+    async def accept_modal(self, user: str, code: str, project: str = "SUPPORT") -> Any:
+        view_id = self.slack.calls_to("views.open")[-1].response["view"]["id"]
+        response = await self.sender.submit_view(
+            view_id, {"code": code, "partner_project": project}, user_id=user
+        )
+        assert response.status == 200
+        return response.json or {}
+
+    async def accept_by_command(self, user: str, code: str) -> dict[str, Any]:
+        opened = len(self.slack.calls_to("views.open"))
+        await self.sender.command("accept", user_id=user)
+        await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
+        return await self.accept_modal(user, code)
+
+    async def state(self) -> tuple[str, str]:
+        [connection] = await db_rows(self.bot, Connection)
+        invitations = await db_rows(self.bot, Invitation)
+        return connection.status, invitations[-1].state
+
+    def said(self) -> list[str]:
+        return [r["text"] for r in self.slack.responses]
+
+
+@pytest.fixture
+def world(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> World:
+    return World(bot, slack, clock)
+
+
+async def test_cadence_in_the_partners_hours_then_escalation(world: World) -> None:
+    await world.initiate()
+    [invitation] = await db_rows(world.bot, Invitation)
+    assert invitation.partner_tz == "America/New_York"
+    # 24h after Monday 04:00 New York is Tuesday 04:00 there: moved to 09:00 (14:00 UTC)
+    assert invitation.next_reminder_at == at(3, 14)
+
+    assert (await world.sweep(at(3, 13, 59))).reminded == 0
+    assert len(world.dms("UPARTNER")) == 1  # the invitation only
+
+    report = await world.sweep(at(3, 14))
+    assert (report.reminded, report.sent) == (1, 2)
+    reminder = world.dms("UPARTNER")[-1]
+    assert "Reminder 1 of 2" in reminder["text"] and "1 day ago" in reminder["text"]
+    assert "EXA1-" not in json.dumps(reminder)  # reminders don't repeat the code
+    reminder_text = json.dumps(reminder["blocks"])
+    assert "How to accept" in reminder_text
+    assert "partner_accept" in reminder_text and "partner_decline" in reminder_text
+    assert "Reminded <@UPARTNER> about `acme_to_partnerco` (1 of 2)" in world.thread()[-1]["text"]
+
+    assert (await world.sweep(at(3, 14, 1))).reminded == 0  # claimed: not twice
+    assert (await world.sweep(at(4, 14))).reminded == 1
+    assert "Reminder 2 of 2" in world.dms("UPARTNER")[-1]["text"]
+
+    report = await world.sweep(at(5, 14))
+    assert (report.reminded, report.escalated) == (0, 1)
+    [escalation] = world.dms("UADMIN")
+    assert "hasn't accepted `acme_to_partnerco` after 2 reminders" in escalation["text"]
+    buttons = json.dumps(escalation["blocks"])
+    assert "admin_resend" in buttons and "admin_cancel" in buttons
+    assert "No answer from <@UPARTNER> after 2 reminders" in world.thread()[-1]["text"]
+
+    for day in (6, 9, 10):
+        assert (await world.sweep(at(day, 15))).reminded == 0
+    assert len(world.dms("UPARTNER")) == 3
+    actions = [a.action for a in await db_rows(world.bot, AuditEvent)]
+    assert actions.count("reminded") == 2 and actions.count("escalated") == 1
+
+
+async def test_weekend_and_daylight_saving(world: World) -> None:
+    world.clock.set(at(6, 12))  # Friday 07:00 in New York
+    await world.initiate()
+    [invitation] = await db_rows(world.bot, Invitation)
+    # Saturday is the weekend; New York moved to summer time on Sunday: Monday 09:00 EDT
+    assert invitation.next_reminder_at == at(9, 13)
+    assert (await world.sweep(at(7, 14))).reminded == 0
+    assert (await world.sweep(at(9, 13))).reminded == 1
+
+
+async def test_no_working_hours_means_any_time(
+    slack: SlackEmulator, tmp_path, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        slack, f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", reminder_hours="", reminder_interval="6h"
+    )
+    bot = await start_bot(slack, settings, clock=clock)
+    try:
+        world = World(bot, slack, clock)
+        clock.set(at(7, 3))  # Friday 22:00 in New York
+        await world.initiate()
+        assert (await world.sweep(at(7, 9))).reminded == 1  # Saturday 04:00 there: any time
+    finally:
+        await bot.stop()
+
+
+async def test_snooze_a_day_and_until_monday(world: World) -> None:
+    await world.initiate()
+    dm = world.dms("UPARTNER")[0]
+    world.clock.set(at(4, 16))  # Wednesday 11:00 in New York
+    await world.click("partner_snooze_day", dm, "UPARTNER")
+    [invitation] = await db_rows(world.bot, Invitation)
+    assert invitation.next_reminder_at == at(5, 16)
+    assert "Snoozed" in world.said()[-1]
+
+    await world.click("partner_snooze_monday", dm, "UPARTNER")
+    [invitation] = await db_rows(world.bot, Invitation)
+    assert invitation.next_reminder_at == at(9, 13)  # Monday 09:00 EDT
+    assert (await world.sweep(at(6, 16))).reminded == 0
+    assert (await world.sweep(at(9, 13))).reminded == 1
+    actions = [a.action for a in await db_rows(world.bot, AuditEvent)]
+    assert actions.count("snoozed") == 2
+
+
+async def test_accept_by_button(world: World) -> None:
+    code = await world.initiate()
+    await world.sweep(at(3, 14))
+    world.clock.set(at(4, 15))
+    await world.click("partner_accept", world.dms("UPARTNER")[0], "UPARTNER")
+    opened = world.slack.calls_to("views.open")[-1].response["view"]
+    assert opened["callback_id"] == "exalate_accept"
+    body = await world.accept_modal("UPARTNER", code, project="PARTNER-SUP")
+    assert body["response_action"] == "update"
+    assert await world.state() == ("ACTIVE", "REDEEMED")
+    [connection] = await db_rows(world.bot, Connection)
+    assert connection.partner_project == "PARTNER-SUP"
+    await eventually(lambda: "is active" in world.thread()[-1]["text"])
+    assert world.thread()[-1]["text"] == (
+        ":white_check_mark: `acme_to_partnerco` is active, accepted by <@UPARTNER> after 2 days."
+    )
+    [admin_dm] = await eventually(lambda: world.dms("UADMIN"))
+    assert "is active" in admin_dm["text"] and "PARTNER-SUP" in admin_dm["text"]
+    assert (await world.sweep(at(5, 14))).reminded == 0  # reminders stopped
+    audit = await db_rows(world.bot, AuditEvent)
+    assert [(a.action, a.actor, a.from_state, a.to_state) for a in audit if a.to_state][-1] == (
+        "accepted",
+        "UPARTNER",
+        "PENDING",
+        "ACTIVE",
+    )
+
+
+async def test_accept_by_command_with_each_wrong_code(world: World) -> None:
+    code = await world.initiate()
+    wrong = await world.accept_by_command("UPARTNER", "EXA1-not-the-right-code")
+    assert "doesn't match" in wrong["errors"]["code"]
+    someone_else = await world.accept_by_command("UOTHER", code)
+    assert "issued to someone else" in someone_else["errors"]["code"]
+    assert await world.state() == ("PENDING", "PENDING")
+
+    body = await world.accept_by_command("UPARTNER", f"  {code}\n")  # pasted with whitespace
+    assert body["response_action"] == "update"
+    assert await world.state() == ("ACTIVE", "REDEEMED")
+    again = await world.accept_by_command("UPARTNER", code)
+    assert "already used" in again["errors"]["code"]
+
+
+async def test_expiry_then_resend_with_a_fresh_code(world: World) -> None:
+    old_code = await world.initiate()
+    report = await world.sweep(MONDAY + timedelta(days=14))
+    assert report.expired == 1
+    assert await world.state() == ("EXPIRED", "EXPIRED")
+    assert "expired after 14 days" in world.dms("UPARTNER")[-1]["text"]
+    [admin_dm] = world.dms("UADMIN")
+    assert "admin_resend" in json.dumps(admin_dm["blocks"])
+    assert "admin_cancel" not in json.dumps(admin_dm["blocks"])
+    assert "expired after 14 days" in world.thread()[-1]["text"]
+    expired = await world.accept_by_command("UPARTNER", old_code)
+    assert "expired" in expired["errors"]["code"]
+    assert (await world.sweep(MONDAY + timedelta(days=15))).reminded == 0
+
+    await world.click("admin_resend", admin_dm, "UADMIN")
+    await eventually(lambda: "EXA1-" in json.dumps(world.dms("UPARTNER")[-1]))
+    new_dm = json.dumps(world.dms("UPARTNER")[-1])
+    new_code = new_dm[new_dm.index("EXA1-") : new_dm.index("EXA1-") + 48]
+    assert new_code != old_code
+    await eventually(lambda: "re-sent to <@UPARTNER>" in world.thread()[-1]["text"])
+    assert "EXA1-" not in json.dumps(world.thread())
+    assert await world.state() == ("PENDING", "PENDING")
+    still_expired = await world.accept_by_command("UPARTNER", old_code)
+    assert "expired" in still_expired["errors"]["code"]
+    assert (await world.accept_by_command("UPARTNER", new_code))["response_action"] == "update"
+    assert await world.state() == ("ACTIVE", "REDEEMED")
+
+
+async def test_decline_with_a_reason(world: World) -> None:
+    code = await world.initiate()
+    await world.click("partner_decline", world.dms("UPARTNER")[0], "UPARTNER")
+    view = world.slack.calls_to("views.open")[-1].response["view"]
+    assert view["callback_id"] == "exalate_decline"
+    reason = "We use another tool <!channel> *really*"
+    response = await world.sender.submit_view(view["id"], {"reason": reason}, user_id="UPARTNER")
+    assert response.json["response_action"] == "update"
+    assert await world.state() == ("DECLINED", "REVOKED")
+    await eventually(lambda: world.dms("UADMIN"))
+    admin_dm = world.dms("UADMIN")[0]
+    assert "declined the invitation to `acme_to_partnerco`" in admin_dm["text"]
+    assert "&lt;!channel&gt;" in admin_dm["text"] and "<!channel>" not in admin_dm["text"]
+    await eventually(lambda: "declined" in world.thread()[-1]["text"])
+    assert world.thread()[-1]["text"] == ":no_entry: <@UPARTNER> declined `acme_to_partnerco`."
+    assert (await world.sweep(at(3, 14))).reminded == 0
+    refused = await world.accept_by_command("UPARTNER", code)
+    assert "withdrawn" in refused["errors"]["code"]
+    [declined] = [a for a in await db_rows(world.bot, AuditEvent) if a.action == "declined"]
+    assert (declined.actor, declined.detail) == ("UPARTNER", reason)
+
+
+async def test_clicks_by_anyone_but_the_partner_change_nothing(world: World) -> None:
+    await world.initiate()
+    dm = world.dms("UPARTNER")[0]
+    opened = len(world.slack.calls_to("views.open"))
+    for action in ("partner_accept", "partner_snooze_day", "partner_snooze_monday",
+                   "partner_decline"):  # fmt: skip
+        await world.click(action, dm, "UOTHER")
+        assert "only they can answer it" in world.said()[-1]
+    assert len(world.slack.calls_to("views.open")) == opened
+    [invitation] = await db_rows(world.bot, Invitation)
+    assert invitation.next_reminder_at == at(3, 14)
+    assert await world.state() == ("PENDING", "PENDING")
+    assert not any(a.action == "snoozed" for a in await db_rows(world.bot, AuditEvent))
+
+
+async def test_a_forged_value_naming_another_invitation_is_refused(world: World) -> None:
+    await world.initiate()
+    world.slack.add_user("UPARTNER2", name="pam", email="pam@other.example")
+    other = {"partner_user_id": "UPARTNER2", "notice_channel": "CNOTICE"}
+    await world.initiate(*WIZARD[:2], {"remote_short_name": "otherco"}, WIZARD[3], other, {})
+    _, second = await db_rows(world.bot, Invitation)
+    dm = world.dms("UPARTNER")[0]
+    response = await world.sender.click(
+        action_id="partner_snooze_day", message=dm, user_id="UPARTNER", value=str(second.id)
+    )
+    assert response.status == 200
+    assert "only they can answer it" in world.said()[-1]
+    _, after = await db_rows(world.bot, Invitation)
+    assert after.next_reminder_at == second.next_reminder_at
+
+
+async def test_admin_buttons_are_for_admins(world: World) -> None:
+    await world.initiate()
+    for day in (3, 4, 5):
+        await world.sweep(at(day, 14))
+    [escalation] = world.dms("UADMIN")
+    await world.click("admin_cancel", escalation, "UOTHER")
+    assert "Only Exalate admins" in world.said()[-1]
+    assert await world.state() == ("PENDING", "PENDING")
+
+    await world.click("admin_cancel", escalation, "UADMIN")
+    await eventually(lambda: "withdrew" in world.dms("UPARTNER")[-1]["text"])
+    assert await world.state() == ("CANCELLED", "REVOKED")
+    assert "cancelled the invitation" in world.thread()[-1]["text"]
+
+
+async def test_the_status_poll_reports_active_then_deactivated(world: World) -> None:
+    await world.initiate()
+    [connection] = await db_rows(world.bot, Connection)
+    node = world.bot.services.backend
+    assert isinstance(node, LocalNode)
+    assert await world.invitations.poll_status() == 0
+    world.clock.set(at(5, 10))
+    await node.set_status(connection.backend_id or "", "ACTIVE")
+    assert await world.invitations.poll_status() == 1
+    await world.sweep()
+    assert "is active, accepted by <@UPARTNER> after 3 days" in world.thread()[-1]["text"]
+    assert await world.state() == ("ACTIVE", "REDEEMED")
+    await node.set_status(connection.backend_id or "", "DEACTIVATED")
+    assert await world.invitations.poll_status() == 1
+    assert await world.invitations.poll_status() == 0
+    await world.sweep()
+    assert "was deactivated on the node" in world.thread()[-1]["text"]
+
+
+async def test_seed_path_runs_to_the_end(world: World) -> None:
+    """Wizard, DM, two reminders, acceptance, the notice in the thread."""
+    code = await world.initiate()
+    await world.sweep(at(3, 14))
+    await world.sweep(at(4, 14))
+    reminders = [m for m in world.dms("UPARTNER") if "Reminder" in m["text"]]
+    assert len(reminders) == 2
+    world.clock.set(at(4, 15))
+    await world.click("partner_accept", reminders[-1], "UPARTNER")
+    assert (await world.accept_modal("UPARTNER", code))["response_action"] == "update"
+    await eventually(lambda: "is active" in world.thread()[-1]["text"])
+    texts = [n["text"] for n in world.thread()]
+    assert texts[0].startswith(":incoming_envelope: Invitation sent to <@UPARTNER>")
+    assert ["(1 of 2)" in texts[1], "(2 of 2)" in texts[2]] == [True, True]
+    assert "accepted by <@UPARTNER> after 2 days" in texts[3]
+    assert code not in json.dumps(world.thread())
+
+
+@pytest.mark.parametrize(
+    ("fault", "retry_after"),
+    [
+        ({"status": 429, "retry_after": 30}, 30),
+        ({"status": 503}, 5),
+        ({"error": "ratelimited"}, 5),
+        ({"status": 503, "delay": 1.5}, 5),  # Slack too slow: the client times out (1s)
+    ],
+)
+async def test_slack_errors_leave_the_reminder_due_neither_lost_nor_doubled(
+    world: World, fault: dict[str, Any], retry_after: int
+) -> None:
+    await world.initiate()
+    world.slack.fail_next("chat.postMessage", **fault)
+    report = await world.sweep(at(3, 14))
+    assert (report.reminded, report.sent, report.failed) == (1, 1, 1)  # the notice went out
+    assert len(world.dms("UPARTNER")) == 1
+    [pending] = [o for o in await db_rows(world.bot, Outbox) if o.sent_at is None]
+    assert pending.purpose == "reminder" and pending.not_before == at(3, 14) + timedelta(
+        seconds=retry_after
+    )
+    assert (await world.sweep(at(3, 14) + timedelta(seconds=retry_after - 1))).sent == 0
+    assert (await world.sweep(at(3, 14) + timedelta(seconds=retry_after))).sent == 1
+    assert (await world.sweep(at(3, 15))).sent == 0
+    assert ["Reminder 1 of 2" in m["text"] for m in world.dms("UPARTNER")] == [False, True]
+
+
+async def test_a_crash_between_claim_and_send_sends_once_after_the_lease(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await world.initiate()
+    real_send = Courier._send
+
+    async def die(self: Courier, row: Outbox) -> Any:
+        raise asyncio.CancelledError  # the process is gone before it could post
+
+    monkeypatch.setattr(Courier, "_send", die)
+    with pytest.raises(asyncio.CancelledError):
+        await world.sweep(at(3, 14))
+    monkeypatch.setattr(Courier, "_send", real_send)
+    assert len(world.dms("UPARTNER")) == 1
+    assert (await world.sweep(at(3, 14, 1))).sent == 0  # still leased by the dead process
+    assert (await world.sweep(at(3, 14, 2))).sent == 2  # the reminder and its notice
+    assert (await world.sweep(at(3, 14, 5))).sent == 0
+    assert sum("Reminder 1" in m["text"] for m in world.dms("UPARTNER")) == 1
