@@ -1,0 +1,94 @@
+"""Two bot instances on one database: every due reminder is sent exactly once.
+
+PostgreSQL claims with FOR UPDATE SKIP LOCKED; SQLite with a conditional update under its
+single writer. Both instances sweep at the same time, many times over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.clock import FakeClock
+from bot.invitations import Invitations
+from storage import repo
+from storage.db import transaction
+from storage.models import Outbox
+from tests.harness import RunningBot, make_settings, start_bot
+from tests.slack_emulator import SlackEmulator
+
+PARTNERS = 30
+
+
+async def _due_invitations(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> None:
+    """PARTNERS pending invitations whose first reminder is due now."""
+    async with transaction(bot.services.sessions) as session:
+        for n in range(PARTNERS):
+            partner = f"UP{n:03d}"
+            slack.add_user(partner, name=f"partner{n}", tz="UTC")
+            answers = {
+                "destination": "private",
+                "mode": "script",
+                "local_short_name": "acme",
+                "remote_short_name": f"p{n}",
+                "connection_name": f"acme_to_p{n}",
+                "project_key": "SUP",
+                "notice_channel": "CNOTICE",
+            }
+            await repo.create_connection(
+                session,
+                team_id=slack.team_id,
+                answers=answers,
+                backend="local",
+                backend_id=None,
+                initiator_user_id="UADMIN",
+                partner_user_id=partner,
+                partner_team_id=slack.team_id,
+                code_hash=f"{n:064d}",
+                expires_at=clock.now() + timedelta(days=14),
+                next_reminder_at=clock.now() - timedelta(minutes=1),
+                now=clock.now() - timedelta(days=1),
+            )
+
+
+async def _two_replicas_remind_once(slack: SlackEmulator, url: str, clock: FakeClock) -> None:
+    settings = make_settings(slack, url, reminder_hours="")
+    bots = [await start_bot(slack, settings, clock=clock) for _ in range(2)]
+    try:
+        await _due_invitations(bots[0], slack, clock)
+        sweeps = [Invitations(bot.services).sweep() for bot in bots for _ in range(4)]
+        reports = await asyncio.gather(*sweeps)
+        assert sum(r.reminded for r in reports) == PARTNERS
+        assert sum(r.failed for r in reports) == 0
+        # what was enqueued after the last concurrent delivery goes out on the next sweeps
+        reports += await asyncio.gather(*(Invitations(bot.services).sweep() for bot in bots))
+        assert sum(r.sent for r in reports) == 2 * PARTNERS  # a DM and a notice each
+        # nothing was sent twice, nothing was lost
+        reminders = [m for m in slack.messages if "Reminder 1 of" in m["text"]]
+        per_channel = Counter(m["channel"] for m in reminders)
+        assert len(per_channel) == PARTNERS and set(per_channel.values()) == {1}
+        notices = Counter(m["text"] for m in slack.messages if m["channel"] == "CNOTICE")
+        assert len(notices) == PARTNERS and set(notices.values()) == {1}
+        async with bots[0].services.sessions() as session:
+            rows = (await session.exec(select(Outbox))).all()
+        assert len(rows) == 2 * PARTNERS and all(row.sent_at is not None for row in rows)
+    finally:
+        for bot in bots:
+            await bot.stop()
+
+
+@pytest.mark.postgres
+async def test_two_replicas_on_postgresql_send_each_reminder_once(
+    slack: SlackEmulator, postgres_url: str, clock: FakeClock
+) -> None:
+    await _two_replicas_remind_once(slack, postgres_url, clock)
+
+
+async def test_two_replicas_on_sqlite_send_each_reminder_once(
+    slack: SlackEmulator, tmp_path, clock: FakeClock
+) -> None:
+    await _two_replicas_remind_once(slack, f"sqlite+aiosqlite:///{tmp_path / 'b.db'}", clock)
