@@ -144,5 +144,6 @@ async def _lifecycle(web_app: web.Application) -> Any:
     scheduler.shutdown(wait=False)
     if socket is not None:
         await socket.close_async()
+    await services.drain(within=10)
     await services.backend.close()
     await services.engine.dispose()

@@ -19,6 +19,7 @@ def create_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def sweep() -> None:
+        services.track()
         try:
             report = await invitations.sweep()
         except Exception:  # keep sweeping: the next run retries what this one left
@@ -28,6 +29,7 @@ def create_scheduler(services: Services) -> AsyncIOScheduler:
             log.info("sweep: %s", report)
 
     async def poll() -> None:
+        services.track()
         try:
             await invitations.poll_status()
         except Exception:

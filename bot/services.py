@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -23,6 +25,25 @@ class Services:
     clock: Clock
     permissions: Permissions
     slack: AsyncWebClient | None = None  # the app's client, for work outside a request
+    inflight: set[asyncio.Task[object]] = field(default_factory=set)
+
+    def track(self) -> None:
+        """Count the current task as in-flight work until it ends (see `drain`)."""
+        task = asyncio.current_task()
+        if task is not None and task not in self.inflight:
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
+
+    async def drain(self, within: float) -> None:
+        """Let in-flight work (listeners after their ack, a sweep) finish before shutdown."""
+        others = {t for t in self.inflight if t is not asyncio.current_task() and not t.done()}
+        if not others:
+            return
+        _, pending = await asyncio.wait(others, timeout=within)
+        if pending:
+            logging.getLogger(__name__).warning(
+                "shutting down with %d task(s) still running", len(pending)
+            )
 
     def slack_client(self, team_id: str) -> AsyncWebClient:
         """The Web API client for a workspace's background work (reminders, the outbox).

@@ -16,12 +16,13 @@ from bot.commands import help_text
 from bot.connect import ConnectWizard
 from bot.services import Services
 from bot.views import build_accept_view
+from handlers.inflight import tracked
 
 log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp) -> None:
-    app.command("/exalate")(exalate)
+    app.command("/exalate")(tracked(exalate))
 
 
 async def exalate(

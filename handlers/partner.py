@@ -3,6 +3,7 @@ and the admin's Resend and Cancel (escalation and expiry DMs)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -23,17 +24,18 @@ from bot.views import (
     metadata_id,
     read_state,
 )
+from handlers.inflight import tracked
 
 
 def register(app: AsyncApp) -> None:
-    app.action(m.ACCEPT_ACTION)(accept_clicked)
-    app.action(m.DECLINE_ACTION)(decline_clicked)
-    app.action(m.SNOOZE_DAY_ACTION)(snooze_clicked)
-    app.action(m.SNOOZE_MONDAY_ACTION)(snooze_clicked)
-    app.action(m.RESEND_ACTION)(resend_clicked)
-    app.action(m.CANCEL_ACTION)(cancel_clicked)
-    app.view_submission(ACCEPT_CALLBACK)(accept_submitted)
-    app.view_submission(DECLINE_CALLBACK)(decline_submitted)
+    app.action(m.ACCEPT_ACTION)(tracked(accept_clicked))
+    app.action(m.DECLINE_ACTION)(tracked(decline_clicked))
+    app.action(m.SNOOZE_DAY_ACTION)(tracked(snooze_clicked))
+    app.action(m.SNOOZE_MONDAY_ACTION)(tracked(snooze_clicked))
+    app.action(m.RESEND_ACTION)(tracked(resend_clicked))
+    app.action(m.CANCEL_ACTION)(tracked(cancel_clicked))
+    app.view_submission(ACCEPT_CALLBACK)(tracked(accept_submitted))
+    app.view_submission(DECLINE_CALLBACK)(tracked(decline_submitted))
 
 
 def _clicked(body: dict[str, Any]) -> tuple[int | None, str]:
@@ -47,6 +49,25 @@ async def _tell(respond: AsyncRespond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
+async def _open_for_partner(
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+    build: Callable[[int, str], dict[str, Any]],
+) -> None:
+    """Open a modal about an invitation, for its partner only; anyone else is told why not."""
+    invitation_id, user_id = _clicked(body)
+    try:
+        name = await Invitations(context["services"]).check_partner(
+            invitation_id=invitation_id or 0, user_id=user_id, team_id=context.team_id or ""
+        )
+    except Refused as refused:
+        await _tell(respond, str(refused))
+        return
+    await client.views_open(trigger_id=body["trigger_id"], view=build(invitation_id or 0, name))
+
+
 async def accept_clicked(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -55,16 +76,8 @@ async def accept_clicked(
     respond: AsyncRespond,
 ) -> None:
     await ack()
-    invitation_id, user_id = _clicked(body)
-    try:
-        await Invitations(context["services"]).check_partner(
-            invitation_id=invitation_id or 0, user_id=user_id, team_id=context.team_id or ""
-        )
-    except Refused as refused:
-        await _tell(respond, str(refused))
-        return
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=build_accept_view(invitation_id=invitation_id)
+    await _open_for_partner(
+        body, client, context, respond, lambda id_, _: build_accept_view(invitation_id=id_)
     )
 
 
@@ -76,16 +89,13 @@ async def decline_clicked(
     respond: AsyncRespond,
 ) -> None:
     await ack()
-    invitation_id, user_id = _clicked(body)
-    try:
-        name = await Invitations(context["services"]).check_partner(
-            invitation_id=invitation_id or 0, user_id=user_id, team_id=context.team_id or ""
-        )
-    except Refused as refused:
-        await _tell(respond, str(refused))
-        return
-    view = build_decline_view(invitation_id=invitation_id or 0, connection_name=name)
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    await _open_for_partner(
+        body,
+        client,
+        context,
+        respond,
+        lambda id_, name: build_decline_view(invitation_id=id_, connection_name=name),
+    )
 
 
 async def snooze_clicked(

@@ -11,13 +11,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.connect import ConnectWizard
 from bot.views import BACK_ACTION, CALLBACK_ID
+from handlers.inflight import tracked
 
 
 def register(app: AsyncApp) -> None:
-    app.view_submission(CALLBACK_ID)(submit)
-    app.view_closed(CALLBACK_ID)(closed)
-    app.action(BACK_ACTION)(back)
-    app.options("project_key")(project_options)
+    app.view_submission(CALLBACK_ID)(tracked(submit))
+    app.view_closed(CALLBACK_ID)(tracked(closed))
+    app.action(BACK_ACTION)(tracked(back))
+    app.options("project_key")(tracked(project_options))
 
 
 def _who(body: dict[str, Any], context: AsyncBoltContext) -> dict[str, str]:

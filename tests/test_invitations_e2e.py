@@ -83,10 +83,17 @@ class World:
         assert all(n["thread_ts"] == root["ts"] for n in notices[1:]), notices
         return notices
 
-    async def click(self, action_id: str, message: dict[str, Any], user: str) -> Any:
-        response = await self.sender.click(action_id=action_id, message=message, user_id=user)
+    async def click(self, action_id: str, message: dict[str, Any], user: str, **kw: Any) -> None:
+        """Click a button, then wait for the bot's visible answer after its ack: a modal
+        opened, or a reply to the clicker."""
+        opened, said = len(self.slack.calls_to("views.open")), len(self.slack.responses)
+        response = await self.sender.click(action_id=action_id, message=message, user_id=user, **kw)
         assert response.status == 200
-        return response
+        await eventually(
+            lambda: (
+                len(self.slack.calls_to("views.open")) > opened or len(self.slack.responses) > said
+            )
+        )
 
     async def accept_modal(self, user: str, code: str, project: str = "SUPPORT") -> Any:
         view_id = self.slack.calls_to("views.open")[-1].response["view"]["id"]
@@ -296,8 +303,12 @@ async def test_clicks_by_anyone_but_the_partner_change_nothing(world: World) -> 
     await world.initiate()
     dm = world.dms("UPARTNER")[0]
     opened = len(world.slack.calls_to("views.open"))
-    for action in ("partner_accept", "partner_snooze_day", "partner_snooze_monday",
-                   "partner_decline"):  # fmt: skip
+    for action in (
+        "partner_accept",
+        "partner_snooze_day",
+        "partner_snooze_monday",
+        "partner_decline",
+    ):
         await world.click(action, dm, "UOTHER")
         assert "only they can answer it" in world.said()[-1]
     assert len(world.slack.calls_to("views.open")) == opened
@@ -314,10 +325,7 @@ async def test_a_forged_value_naming_another_invitation_is_refused(world: World)
     await world.initiate(*WIZARD[:2], {"remote_short_name": "otherco"}, WIZARD[3], other, {})
     _, second = await db_rows(world.bot, Invitation)
     dm = world.dms("UPARTNER")[0]
-    response = await world.sender.click(
-        action_id="partner_snooze_day", message=dm, user_id="UPARTNER", value=str(second.id)
-    )
-    assert response.status == 200
+    await world.click("partner_snooze_day", dm, "UPARTNER", value=str(second.id))
     assert "only they can answer it" in world.said()[-1]
     _, after = await db_rows(world.bot, Invitation)
     assert after.next_reminder_at == second.next_reminder_at
