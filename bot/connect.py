@@ -190,7 +190,7 @@ class ConnectWizard:
             update, errors = await self._check(client, step, values, answers, team_id, user_id)
         except BackendError as exc:
             log.warning("backend unavailable at step %s: %s", step, exc)
-            return Outcome(_errors({_first_input(view) or "project_key": NODE_TROUBLE}))
+            return Outcome(_trouble(view))
         if errors:
             return Outcome(_errors(errors))
         answers.update(update)
@@ -199,7 +199,7 @@ class ConnectWizard:
             next_view = await self._build(key, following, answers)
         except BackendError as exc:
             log.warning("backend unavailable building %s: %s", following, exc)
-            return Outcome(_errors({_first_input(view) or "": NODE_TROUBLE}))
+            return Outcome(_trouble(view))
         await self._save(key, following, answers, team_id=team_id, user_id=user_id)
         return Outcome(_update(next_view))
 
@@ -408,8 +408,9 @@ def _as_step(name: str | None) -> Step | None:
         return None
 
 
-def _first_input(view: dict[str, Any]) -> str | None:
+def _trouble(view: dict[str, Any]) -> dict[str, Any]:
+    """The node is unreachable: say so on the step's first field; the answers stay."""
     for block in view.get("blocks") or []:
-        if block.get("type") == "input":
-            return block.get("block_id")
-    return None
+        if block.get("type") == "input" and block.get("block_id"):
+            return _errors({block["block_id"]: NODE_TROUBLE})
+    return _update(build_message_view("Exalate node unavailable", NODE_TROUBLE))

@@ -428,3 +428,27 @@ async def test_a_crash_between_claim_and_send_sends_once_after_the_lease(
     assert (await world.sweep(at(3, 14, 2))).sent == 2  # the reminder and its notice
     assert (await world.sweep(at(3, 14, 5))).sent == 0
     assert sum("Reminder 1" in m["text"] for m in world.dms("UPARTNER")) == 1
+
+
+async def test_the_scheduler_polls_and_sweeps_on_its_own(
+    slack: SlackEmulator, tmp_path, clock: FakeClock
+) -> None:
+    """No hand-driven sweeps here: the app's own APScheduler runs both jobs."""
+    settings = make_settings(
+        slack,
+        f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
+        sweep_interval="1s",
+        status_poll_interval="1s",
+    )
+    bot = await start_bot(slack, settings, clock=clock)
+    try:
+        world = World(bot, slack, clock)
+        await world.initiate()
+        [connection] = await db_rows(bot, Connection)
+        clock.set(at(3, 14))  # the first reminder is due
+        await eventually(lambda: any("Reminder 1" in m["text"] for m in world.dms("UPARTNER")))
+        assert isinstance(bot.services.backend, LocalNode)
+        await bot.services.backend.set_status(connection.backend_id or "", "ACTIVE")
+        await eventually(lambda: "is active" in world.thread()[-1]["text"], within=5)
+    finally:
+        await bot.stop()
