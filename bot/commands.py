@@ -11,3 +11,10 @@ def help_text(admins: str) -> str:
         "• `/exalate accept`: accept an invitation code you were sent (for partners).\n"
         "• `/exalate help`: this message."
     )
+
+
+ACCEPT_IN_CONSOLE = (
+    "Invitations to this workspace's Exalate node are accepted in *your* Exalate console: "
+    "*Connections → Accept invitation*, paste the code, choose your project, *Confirm*. I "
+    "notice when it turns Active."
+)

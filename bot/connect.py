@@ -22,7 +22,7 @@ from bot import wizard
 from bot.backend.base import BackendError, ConnectionSpec
 from bot.directory import check_notice_channel, resolve_partner
 from bot.invitations import Invitations, enqueue_invitation
-from bot.security import hash_code
+from bot.security import hash_code, remember_secret
 from bot.services import Services
 from bot.views import (
     build_message_view,
@@ -132,6 +132,7 @@ class ConnectWizard:
             projects=projects,
             total_projects=total,
             default_channel=self.s.settings.exalate_notify_channel,
+            console_url=None if self.s.backend.can_initiate else self.s.backend.console_url,
         )
         return view | {"external_id": key}
 
@@ -184,7 +185,7 @@ class ConnectWizard:
         values = read_state((view.get("state") or {}).get("values") or {})
         if step is Step.REVIEW:
             return await self._initiate(
-                client, key, str(view.get("id")), answers, team_id=team_id, user_id=user_id
+                client, key, view, answers, values, team_id=team_id, user_id=user_id
             )
         try:
             update, errors = await self._check(client, step, values, answers, team_id, user_id)
@@ -293,15 +294,23 @@ class ConnectWizard:
         self,
         client: AsyncWebClient,
         key: str,
-        view_id: str,
+        view: dict[str, Any],
         answers: Answers,
+        values: dict[str, Any],
         *,
         team_id: str,
         user_id: str,
     ) -> Outcome:
+        view_id = str(view.get("id"))
         if not await self.s.permissions.is_admin(client, team_id=team_id, user_id=user_id):
             error = self.s.permissions.refusal("initiate a connection")
             return Outcome(_update(self._review(key, answers, error)))
+        pasted = None
+        if not self.s.backend.can_initiate:
+            pasted, error = wizard.check_pasted_code(values.get("code"))
+            if error:
+                return Outcome(_errors({"code": error}))
+            remember_secret(pasted)
         missing = wizard.missing_for_review(answers)
         if missing:
             await self._save(key, missing[0], answers, team_id=team_id, user_id=user_id)
@@ -323,8 +332,13 @@ class ConnectWizard:
             partner_team_id=answers.get("partner_team_id") or team_id,
         )
         try:
-            initiated = await self.s.backend.initiate(spec)
+            if pasted is None:
+                initiated = await self.s.backend.initiate(spec)
+            else:
+                initiated = await self.s.backend.attach(spec, pasted)
         except BackendError as exc:
+            if pasted is not None:
+                return Outcome(_errors({"code": str(exc)}))
             return Outcome(_update(self._review(key, answers, str(exc))))
         now = self.s.clock.now()
         invitations = Invitations(self.s)
@@ -384,17 +398,18 @@ class ConnectWizard:
                     f":hourglass_flowing_sand: Slack is slow to answer; the DM to {partner} "
                     "goes out as soon as it does."
                 )
-            view = build_result_view(answers, code=code, delivery=delivery)
+            result = build_result_view(answers, code=code, delivery=delivery)
             try:
-                await client.views_update(view_id=view_id, view=view)
+                await client.views_update(view_id=view_id, view=result)
             except SlackApiError as exc:  # the admin closed the modal already
                 log.info("result view not updated: %s", exc.response.get("error"))
 
         return Outcome(_update(build_result_view(answers, code=code)), after=deliver)
 
-    @staticmethod
-    def _review(key: str, answers: Answers, error: str) -> dict[str, Any]:
-        return build_review_view(answers, error=error) | {"external_id": key}
+    def _review(self, key: str, answers: Answers, error: str) -> dict[str, Any]:
+        backend = self.s.backend
+        console = None if backend.can_initiate else backend.console_url
+        return build_review_view(answers, error=error, console_url=console) | {"external_id": key}
 
 
 def _key(view: dict[str, Any]) -> str:

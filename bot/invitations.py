@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import messages as m
-from bot.backend.base import BackendError, CodeRejected, NotSupported
+from bot.backend.base import BackendError, CodeRejected, ConnectionRef, NotSupported
 from bot.outbox import Courier, enqueue
 from bot.reminders import next_reminder, snooze_until, waited
 from bot.security import hash_code, mask
@@ -109,6 +109,7 @@ async def enqueue_invitation(
     code: str,
     now: datetime,
     resent_by: str | None = None,
+    accept_here: bool = True,
 ) -> list[int]:
     """The partner's DM with the code, and the channel notice (never the code)."""
     assert invitation.id is not None
@@ -122,6 +123,7 @@ async def enqueue_invitation(
         code=code,
         invitation_id=invitation.id,
         note=invitation.note,
+        accept_here=accept_here,
     )
     partner = invitation.partner_user_id
     return _ids(
@@ -220,6 +222,7 @@ class Invitations:
             number=number,
             of=of,
             invitation_id=invitation.id or 0,
+            accept_here=self.s.backend.can_redeem,
         )
         key = f"{invitation.id}:{number}"
         await direct(
@@ -595,6 +598,7 @@ class Invitations:
                 code=initiated.code,
                 now=now,
                 resent_by=user_id,
+                accept_here=self.s.backend.can_redeem,
             )
 
     async def cancel(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
@@ -655,25 +659,30 @@ class Invitations:
     # --- what the node reports ----------------------------------------------------------
 
     async def poll_status(self) -> int:
-        """Ask the backend about open connections: Pending → Active, Active → Deactivated."""
+        """Ask the backend about open connections: Pending → Active, Active → Deactivated,
+        and either → Removed when the node no longer lists it."""
         async with self.s.sessions() as session:
             watched = select(Connection).where(
                 col(Connection.status).in_([CS.PENDING, CS.ACTIVE]),
-                col(Connection.backend_id).is_not(None),
+                Connection.backend == self.s.backend.kind,
             )
             connections = list((await session.exec(watched)).all())
         if not connections:
             return 0
-        reported = await self.s.backend.statuses([c.backend_id or "" for c in connections])
+        refs = {c.id: ConnectionRef(backend_id=c.backend_id, name=c.name) for c in connections}
+        reported = await self.s.backend.statuses(list(refs.values()))
         changes = 0
         for connection in connections:
-            status = reported.get(connection.backend_id or "")
-            if status in ("ACTIVE", "DEACTIVATED"):
-                async with transaction(self.s.sessions) as session:
-                    changes += await self._node_reports(session, connection.id or 0, status)
+            status = reported.get(refs[connection.id].key)
+            if status == connection.status:
+                continue
+            async with transaction(self.s.sessions) as session:
+                changes += await self._node_reports(session, connection.id or 0, status)
         return changes
 
-    async def _node_reports(self, session: AsyncSession, connection_id: int, status: str) -> bool:
+    async def _node_reports(
+        self, session: AsyncSession, connection_id: int, status: str | None
+    ) -> bool:
         now = self.s.clock.now()
         connection = await session.get(Connection, connection_id)
         if connection is None:
@@ -688,18 +697,25 @@ class Invitations:
                     session, invitation, state=IS.REDEEMED, redeemed_at=now, next_reminder_at=None
                 )
             return bool(await self._activate(session, connection, invitation, "node", now))
-        if status != "DEACTIVATED" or connection.status != CS.ACTIVE:
+        if status == "DEACTIVATED" and connection.status == CS.ACTIVE:
+            to, message, what = CS.DEACTIVATED, m.notice_deactivated, "was deactivated"
+        elif status is None:
+            to, message, what = CS.REMOVED, m.notice_removed, "was removed"
+        else:
             return False
-        if not await self._set_state(session, connection, CS.DEACTIVATED, now, frm=CS.ACTIVE):
+        previous = ConnectionState(connection.status)
+        if not await self._set_state(session, connection, to, now, frm=previous):
             return False
-        await self._audit(
-            session, connection, "deactivated", now, actor="node", frm=CS.ACTIVE, to=CS.DEACTIVATED
-        )
-        await notice(
+        await self._revoke_pending(session, connection_id, now)
+        await self._audit(session, connection, to.lower(), now, actor="node", frm=previous, to=to)
+        key = f"{to.lower()}:{int(now.timestamp())}"
+        await notice(session, connection, key, message(name=connection.name), now)
+        await direct(
             session,
             connection,
-            f"deactivated:{int(now.timestamp())}",
-            m.notice_deactivated(name=connection.name),
+            connection.initiator_user_id,
+            key,
+            m.dm_node_change(name=connection.name, what=what),
             now,
         )
         return True

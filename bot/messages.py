@@ -33,6 +33,7 @@ def build_invitation_dm(
     code: str,
     invitation_id: int,
     note: str = "",
+    accept_here: bool = True,
 ) -> dict[str, Any]:
     """The partner's invitation: who, what, the code in a code block, how to accept, and the
     buttons to accept, snooze or decline."""
@@ -51,7 +52,7 @@ def build_invitation_dm(
     ]
     if note:
         blocks.append(_section(f"*Note from <@{initiator_user_id}>*\n{quote(note)}"))
-    blocks += [_section(HOW_TO_ACCEPT), partner_actions(invitation_id)]
+    blocks += [_section(HOW_TO_ACCEPT), partner_actions(invitation_id, accept_here=accept_here)]
     text = f"<@{initiator_user_id}> invites you to the Exalate connection {name}"
     return {"text": text, "blocks": blocks}
 
@@ -78,13 +79,15 @@ def _button(action_id: str, text: str, value: str, style: str | None = None) -> 
     return button
 
 
-def partner_actions(invitation_id: int) -> dict[str, Any]:
+def partner_actions(invitation_id: int, *, accept_here: bool = True) -> dict[str, Any]:
+    """The partner's buttons; Accept only where the bot can take the code (embedded node)."""
     value = str(invitation_id)
+    accept = [_button(ACCEPT_ACTION, "Accept invitation", value, "primary")] if accept_here else []
     return {
         "type": "actions",
         "block_id": f"invitation_{value}",
         "elements": [
-            _button(ACCEPT_ACTION, "Accept invitation", value, "primary"),
+            *accept,
             _button(SNOOZE_DAY_ACTION, "Snooze a day", value),
             _button(SNOOZE_MONDAY_ACTION, "Snooze until Monday", value),
             _button(DECLINE_ACTION, "Not me / decline", value, "danger"),
@@ -116,6 +119,7 @@ def build_reminder_dm(
     number: int,
     of: int,
     invitation_id: int,
+    accept_here: bool = True,
 ) -> dict[str, Any]:
     name = escape(connection_name)
     text = (
@@ -127,7 +131,11 @@ def build_reminder_dm(
     )
     return {
         "text": text,
-        "blocks": [_section(text), _section(how), partner_actions(invitation_id)],
+        "blocks": [
+            _section(text),
+            _section(how),
+            partner_actions(invitation_id, accept_here=accept_here),
+        ],
     }
 
 
@@ -183,6 +191,15 @@ def notice_cancelled(*, admin: str, name: str) -> dict[str, Any]:
 
 def notice_deactivated(*, name: str) -> dict[str, Any]:
     return _message(f":double_vertical_bar: `{escape(name)}` was deactivated on the node.")
+
+
+def notice_removed(*, name: str) -> dict[str, Any]:
+    return _message(f":wastebasket: `{escape(name)}` is no longer on the Exalate node.")
+
+
+def dm_node_change(*, name: str, what: str) -> dict[str, Any]:
+    """The admin's DM when the node reports a change nobody made in Slack."""
+    return _message(f":information_source: `{escape(name)}` {what} on the Exalate node.")
 
 
 # --- direct messages ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ import hmac
 import logging
 import re
 import secrets
+from collections import deque
 
 CODE_PREFIX = "EXA1-"
 _CODE_RE = re.compile(r"EXA1-[A-Za-z0-9_-]{20,}")
@@ -18,6 +19,13 @@ _SECRET_RES = (
     re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"),
 )
 MASK = "[redacted]"
+_remembered: deque[str] = deque(maxlen=1000)  # codes of other shapes seen by this process
+
+
+def remember_secret(secret: str) -> None:
+    """Mask this exact string in logs from now on (a code pasted from a real node)."""
+    if len(secret) >= 8 and secret not in _remembered:
+        _remembered.append(secret)
 
 
 def new_code() -> str:
@@ -36,6 +44,9 @@ def same_hash(a: str, b: str) -> bool:
 def mask(text: str) -> str:
     for pattern in _SECRET_RES:
         text = pattern.sub(MASK, text)
+    for secret in _remembered:
+        if secret in text:
+            text = text.replace(secret, MASK)
     return text
 
 

@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     exalate_notify_channel: str | None = None
     exalate_node_url: str | None = None
     exalate_node_token: SecretStr | None = None
+    exalate_node_user: str | None = None
+    exalate_node_password: SecretStr | None = None
     exalate_local_instance: str = "local"
     exalate_local_projects: str = "SUP=Support,DEV=Development,OPS=Operations"
     reminder_interval: timedelta = timedelta(hours=24)
@@ -128,12 +130,16 @@ class Settings(BaseSettings):
             raise ValueError("it does not start with xapp-")
         return v
 
-    @field_validator("slack_signing_secret", "exalate_node_token", mode="before")
+    @field_validator(
+        "slack_signing_secret", "exalate_node_token", "exalate_node_password", mode="before"
+    )
     @classmethod
     def _empty_secret(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
 
-    @field_validator("exalate_notify_channel", "exalate_node_url", mode="before")
+    @field_validator(
+        "exalate_notify_channel", "exalate_node_url", "exalate_node_user", mode="before"
+    )
     @classmethod
     def _empty_str(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
@@ -144,6 +150,15 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("not an http(s) URL")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("exalate_node_url")
+    @classmethod
+    def _node_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("not an http(s) URL")
+        return v.rstrip("/")
 
     @field_validator("database_url")
     @classmethod
@@ -203,6 +218,12 @@ class Settings(BaseSettings):
     def _mode(self) -> Settings:
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError(_MISSING_SIGNING_SECRET)
+        if self.exalate_node_url:
+            has_login = self.exalate_node_user and self.exalate_node_password
+            if not self.exalate_node_token and not has_login:
+                raise ValueError(_MISSING_NODE_CREDENTIALS)
+            if self.exalate_node_user and not self.exalate_node_password:
+                raise ValueError(_MISSING_NODE_PASSWORD)
         return self
 
     @property
@@ -220,6 +241,8 @@ class Settings(BaseSettings):
 
 
 _MISSING_SIGNING_SECRET = "SLACK_SIGNING_SECRET is missing"
+_MISSING_NODE_CREDENTIALS = "EXALATE_NODE_TOKEN is missing"
+_MISSING_NODE_PASSWORD = "EXALATE_NODE_PASSWORD is missing"
 
 _FIXES = {
     "SLACK_BOT_TOKEN": "set it to the app's Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
@@ -231,6 +254,11 @@ _FIXES = {
     "DATABASE_URL": "use sqlite:///path/to/file.db or postgresql://user@host:5432/db",
     "PORT": "use a port number from 1 to 65535",
     "EXALATE_ADMINS": "use comma-separated user (U…) and user-group (S…) IDs, or unset it",
+    "EXALATE_NODE_URL": "set it to the node's base URL like https://node.example.com, or unset "
+    "it for the embedded local node",
+    "EXALATE_NODE_TOKEN": "with EXALATE_NODE_URL set, give the node's JWT in EXALATE_NODE_TOKEN, "
+    "or EXALATE_NODE_USER and EXALATE_NODE_PASSWORD",
+    "EXALATE_NODE_PASSWORD": "set it with EXALATE_NODE_USER, so the bot can authenticate",
     "REMINDER_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
     "INVITATION_TTL": "use a duration like 30s, 15m, 24h or 14d",
     "STATUS_POLL_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
@@ -261,8 +289,9 @@ def describe(exc: ValidationError) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "invalid"))
     if not loc:  # a model-level check
-        if _MISSING_SIGNING_SECRET in message:
-            return f"{_MISSING_SIGNING_SECRET}: {_FIXES['SLACK_SIGNING_SECRET']}."
+        for missing in (_MISSING_SIGNING_SECRET, _MISSING_NODE_CREDENTIALS, _MISSING_NODE_PASSWORD):
+            if missing in message:
+                return f"{missing}: {_FIXES[missing.split()[0]]}."
         return message.removeprefix("Value error, ")
     var = loc[0].upper()
     fix = _FIXES.get(var, "check its value")

@@ -360,7 +360,11 @@ def review_pairs(answers: Answers) -> list[tuple[str, str]]:
     ]
 
 
-def build_review_view(answers: Answers, *, error: str | None = None) -> dict[str, Any]:
+def build_review_view(
+    answers: Answers, *, error: str | None = None, console_url: str | None = None
+) -> dict[str, Any]:
+    """Every answer on one view. With a node that has no initiate API (`console_url` set),
+    the admin creates the connection in the Exalate console and pastes its code here."""
     blocks: list[dict[str, Any]] = [_header(Step.REVIEW, answers)]
     if error:
         blocks.append(_md_section(f":warning: *Could not initiate:* {escape(error)}"))
@@ -369,6 +373,9 @@ def build_review_view(answers: Answers, *, error: str | None = None) -> dict[str
         blocks.append(_md_section(f"*Description*\n{escape(answers['description'])}"))
     if answers.get("note"):
         blocks.append(_md_section(f"*Note to the partner*\n{escape(answers['note'])}"))
+    if console_url:
+        blocks += _console_steps(answers, console_url)
+        return _modal(Step.REVIEW, [*blocks, _back()], submit="Send to partner")
     blocks.append(
         {
             "type": "context",
@@ -382,6 +389,41 @@ def build_review_view(answers: Answers, *, error: str | None = None) -> dict[str
     )
     blocks.append(_back())
     return _modal(Step.REVIEW, blocks, submit="Initiate")
+
+
+def _console_steps(answers: Answers, console_url: str) -> list[dict[str, Any]]:
+    destination = (
+        "I have a URL: " + escape(answers.get("destination_url") or "")
+        if answers.get("destination") == "public"
+        else "I don't have a URL"
+    )
+    values = [
+        ("Destination", destination),
+        ("Connection mode", MODES.get(answers.get("mode") or "", "—")),
+        ("Local instance short name", f"`{escape(answers.get('local_short_name') or '')}`"),
+        ("Destination instance short name", f"`{escape(answers.get('remote_short_name') or '')}`"),
+        ("Connection name", f"`{escape(answers.get('connection_name') or '')}`"),
+        ("Description", escape(answers.get("description") or "—")),
+        ("Project", escape(f"{answers.get('project_name')} ({answers.get('project_key')})")),
+    ]
+    lines = "\n".join(f"• {label}: {value}" for label, value in values)
+    steps = (
+        f"*Create it in the Exalate console* (<{console_url}|open the node>, then "
+        f"*Connections → Initiate connection*) with these values:\n{lines}\n"
+        "Then copy the invitation code the console shows and paste it below: I check that the "
+        "Pending connection exists on the node, then DM the code to the partner."
+    )
+    return [
+        {"type": "divider"},
+        _md_section(steps),
+        _text_input(
+            "code",
+            "Invitation code from the console",
+            multiline=True,
+            max_length=3000,
+            placeholder="Paste the whole code",
+        ),
+    ]
 
 
 def build_result_view(
@@ -422,6 +464,7 @@ def build_step_view(
     projects: list[Project] | None = None,
     total_projects: int = 0,
     default_channel: str | None = None,
+    console_url: str | None = None,
 ) -> dict[str, Any]:
     if step is Step.DESTINATION:
         return build_destination_view(answers)
@@ -433,7 +476,7 @@ def build_step_view(
         return build_project_view(answers, projects=projects or [], total=total_projects)
     if step is Step.PARTNER:
         return build_partner_view(answers, default_channel=default_channel)
-    return build_review_view(answers)
+    return build_review_view(answers, console_url=console_url)
 
 
 def build_project_options(projects: list[Project]) -> dict[str, Any]:

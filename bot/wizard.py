@@ -308,3 +308,17 @@ def missing_for_review(answers: Answers) -> list[Step]:
     if not answers.get("partner_user_id"):
         missing.append(Step.PARTNER)
     return missing
+
+
+PASTED_CODE_RE = re.compile(r"[A-Za-z0-9+/=_.:-]{16,4096}")
+
+
+def check_pasted_code(value: object) -> tuple[str, str | None]:
+    """An invitation code pasted from the Exalate console; line breaks from copying are
+    dropped."""
+    code = "".join(_clean(value).split())
+    if not code:
+        return code, "Paste the invitation code the Exalate console showed."
+    if not PASTED_CODE_RE.fullmatch(code):
+        return code, "That doesn't look like an invitation code: paste it exactly as shown."
+    return code, None

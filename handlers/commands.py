@@ -12,7 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import help_text
+from bot.commands import ACCEPT_IN_CONSOLE, help_text
 from bot.connect import ConnectWizard
 from bot.services import Services
 from bot.views import build_accept_view
@@ -37,6 +37,9 @@ async def exalate(
     name = subcommand[0].lower() if subcommand else ""
     user_id, team_id = command["user_id"], context.team_id or command.get("team_id", "")
     if name == "accept":  # for partners: anyone may open it; the code decides
+        if not services.backend.can_redeem:
+            await ack(text=ACCEPT_IN_CONSOLE, response_type="ephemeral")
+            return
         await ack()
         await client.views_open(trigger_id=command["trigger_id"], view=build_accept_view())
         return

@@ -54,6 +54,7 @@ class ConnectionState(StrEnum):
     DECLINED = "DECLINED"
     EXPIRED = "EXPIRED"
     CANCELLED = "CANCELLED"
+    REMOVED = "REMOVED"  # the node no longer has it
 
 
 class InvitationState(StrEnum):

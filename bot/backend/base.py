@@ -36,6 +36,18 @@ class ConnectionSpec:
 
 
 @dataclass(frozen=True)
+class ConnectionRef:
+    """How the bot knows a connection on the backend: the backend's id, and the name."""
+
+    backend_id: str | None
+    name: str
+
+    @property
+    def key(self) -> str:
+        return self.backend_id or self.name
+
+
+@dataclass(frozen=True)
 class Initiated:
     backend_id: str
     code: str = field(repr=False)  # a secret: never in a repr, a log line or an error
@@ -59,6 +71,9 @@ class CodeRejected(BackendError):
 
 class ConnectionBackend(ABC):
     kind: str
+    can_initiate = True  # creates connections and codes itself (else: the admin pastes one)
+    can_redeem = True  # accepts codes on the partner's behalf (else: in their console)
+    console_url: str | None = None  # where an admin manages connections by hand
 
     @abstractmethod
     async def instance_name(self) -> str:
@@ -72,10 +87,14 @@ class ConnectionBackend(ABC):
     async def initiate(self, spec: ConnectionSpec) -> Initiated:
         """Create a Pending connection and its invitation code."""
 
+    async def attach(self, spec: ConnectionSpec, code: str) -> Initiated:
+        """Take a connection the admin created by hand, with the code it was given."""
+        raise NotSupported("this backend creates its connections itself")
+
     @abstractmethod
-    async def statuses(self, backend_ids: list[str]) -> dict[str, str]:
-        """Each connection's status on the node (PENDING, ACTIVE, DEACTIVATED, …); a connection
-        the node no longer has is left out."""
+    async def statuses(self, refs: list[ConnectionRef]) -> dict[str, str]:
+        """Each connection's status on the node (PENDING, ACTIVE, DEACTIVATED, …), keyed by
+        `ref.key`; a connection the node no longer has is left out."""
 
     async def redeem(self, backend_id: str, code: str, *, partner_user_id: str) -> None:
         """Accept an invitation code on the partner's behalf (the embedded node only)."""

@@ -17,6 +17,7 @@ from bot.backend.base import (
     BackendError,
     CodeRejected,
     ConnectionBackend,
+    ConnectionRef,
     ConnectionSpec,
     Initiated,
     Project,
@@ -90,7 +91,8 @@ class LocalNode(ConnectionBackend):
             session.add(record)
         return Initiated(backend_id=record.id, code=code)
 
-    async def statuses(self, backend_ids: list[str]) -> dict[str, str]:
+    async def statuses(self, refs: list[ConnectionRef]) -> dict[str, str]:
+        backend_ids = [ref.backend_id for ref in refs if ref.backend_id]
         if not backend_ids:
             return {}
         async with self._sessions() as session:
