@@ -15,6 +15,12 @@ from aiohttp import web
 from bot.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+USAGE = """usage: exalate-bot [check]
+
+  exalate-bot         run the Exalate Slack bot
+  exalate-bot check   check the Slack token, the Exalate node and the database, then exit
+
+Configure it with environment variables or a .env file (see README.md)."""
 
 
 def configure_logging(level: str) -> None:
@@ -75,12 +81,9 @@ async def serve(settings: Settings) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
-        print(
-            "usage: exalate-bot\n\nRuns the Exalate Slack bot; configure it with environment "
-            "variables or a .env file (see README.md)."
-        )
+        print(USAGE)
         return 0
-    if args:
+    if args and args != ["check"]:
         print(f"exalate-bot: unknown argument {args[0]!r}; run exalate-bot --help", file=sys.stderr)
         return EXIT_CONFIG
     try:
@@ -89,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exalate-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_level)
+    if args == ["check"]:
+        from bot.check import run_checks
+
+        checks = asyncio.run(run_checks(settings))
+        for check in checks:
+            print(check.line())
+        return 0 if all(check.ok for check in checks) else 1
     problem = asyncio.run(serve(settings))
     if problem:
         print(f"exalate-bot: {problem}", file=sys.stderr)

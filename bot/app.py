@@ -17,11 +17,13 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 import handlers
 from bot.backend.base import ConnectionBackend
 from bot.backend.local import LocalNode, parse_projects
+from bot.backend.node import ExalateNode
 from bot.clock import Clock
 from bot.permissions import Permissions
 from bot.scheduler import create_scheduler
@@ -47,12 +49,7 @@ def create_services(
     engine = engine or create_engine(settings.database_url)
     sessions = session_factory(engine)
     if backend is None:
-        backend = LocalNode(
-            sessions=sessions,
-            instance=settings.exalate_local_instance,
-            projects=parse_projects(settings.exalate_local_projects),
-            clock=clock,
-        )
+        backend = create_backend(settings, sessions=sessions, clock=clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -71,6 +68,26 @@ class _QuietClientWarning(logging.Filter):
 
 
 logging.getLogger("slack_bolt.AsyncApp").addFilter(_QuietClientWarning())
+
+
+def create_backend(
+    settings: Settings, *, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> ConnectionBackend:
+    """The real node when EXALATE_NODE_URL is set, else the embedded local node."""
+    if settings.exalate_node_url:
+        return ExalateNode(
+            base_url=settings.exalate_node_url,
+            instance=settings.exalate_local_instance,
+            token=settings.exalate_node_token,
+            user=settings.exalate_node_user,
+            password=settings.exalate_node_password,
+        )
+    return LocalNode(
+        sessions=sessions,
+        instance=settings.exalate_local_instance,
+        projects=parse_projects(settings.exalate_local_projects),
+        clock=clock,
+    )
 
 
 def create_bolt_app(services: Services) -> AsyncApp:

@@ -40,7 +40,6 @@ from storage.db import transaction
 log = logging.getLogger(__name__)
 
 DRAFT_MAX_AGE = timedelta(days=1)
-NODE_TROUBLE = "The Exalate node did not answer; try again in a moment."
 
 
 @dataclass
@@ -191,7 +190,7 @@ class ConnectWizard:
             update, errors = await self._check(client, step, values, answers, team_id, user_id)
         except BackendError as exc:
             log.warning("backend unavailable at step %s: %s", step, exc)
-            return Outcome(_trouble(view))
+            return Outcome(_trouble(view, str(exc)))
         if errors:
             return Outcome(_errors(errors))
         answers.update(update)
@@ -200,7 +199,7 @@ class ConnectWizard:
             next_view = await self._build(key, following, answers)
         except BackendError as exc:
             log.warning("backend unavailable building %s: %s", following, exc)
-            return Outcome(_trouble(view))
+            return Outcome(_trouble(view, str(exc)))
         await self._save(key, following, answers, team_id=team_id, user_id=user_id)
         return Outcome(_update(next_view))
 
@@ -366,6 +365,7 @@ class ConnectWizard:
                     invitation=invitation,
                     code=initiated.code,
                     now=now,
+                    accept_here=self.s.backend.can_redeem,
                 )
                 await repo.delete_draft(session, view_key=key)
         except IntegrityError:
@@ -423,9 +423,10 @@ def _as_step(name: str | None) -> Step | None:
         return None
 
 
-def _trouble(view: dict[str, Any]) -> dict[str, Any]:
-    """The node is unreachable: say so on the step's first field; the answers stay."""
+def _trouble(view: dict[str, Any], problem: str) -> dict[str, Any]:
+    """The node failed (down, slow, refusing): say so on the step's first field; the answers
+    stay where they are."""
     for block in view.get("blocks") or []:
         if block.get("type") == "input" and block.get("block_id"):
-            return _errors({block["block_id"]: NODE_TROUBLE})
-    return _update(build_message_view("Exalate node unavailable", NODE_TROUBLE))
+            return _errors({block["block_id"]: problem})
+    return _update(build_message_view("Exalate node unavailable", problem))

@@ -1,0 +1,81 @@
+"""`exalate-bot check`: the Slack token, the node and the database, one line each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.backend.base import BackendError
+from bot.backend.node import ExalateNode
+from bot.settings import Settings
+from storage.db import create_engine, pending_migrations
+
+
+@dataclass(frozen=True)
+class Check:
+    part: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.part}: {'ok' if self.ok else 'FAILED'} ({self.detail})"
+
+
+async def check_slack(settings: Settings) -> Check:
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=int(settings.slack_timeout.total_seconds()),
+    )
+    try:
+        auth = await client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        return Check("slack", False, f"auth.test said {error}: check SLACK_BOT_TOKEN")
+    except Exception as exc:  # unreachable, DNS, TLS: say what, not a traceback
+        return Check("slack", False, f"{type(exc).__name__} reaching {settings.slack_api_url}")
+    return Check("slack", True, f"workspace {auth.get('team')}, bot user {auth.get('user')}")
+
+
+async def check_node(settings: Settings) -> Check:
+    if not settings.exalate_node_url:
+        return Check("node", True, "the embedded local node; nothing to reach")
+    node = ExalateNode(
+        base_url=settings.exalate_node_url,
+        instance=settings.exalate_local_instance,
+        token=settings.exalate_node_token,
+        user=settings.exalate_node_user,
+        password=settings.exalate_node_password,
+    )
+    try:
+        connections = await node.connections()
+    except BackendError as exc:
+        return Check("node", False, str(exc))
+    finally:
+        await node.close()
+    return Check("node", True, f"{settings.exalate_node_url}, {len(connections)} connections")
+
+
+async def check_database(settings: Settings) -> Check:
+    engine = create_engine(settings.database_url)
+    try:
+        behind = await pending_migrations(engine)
+    except Exception as exc:  # any failure to connect is reported, not raised
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:160]
+        return Check("database", False, f"cannot connect: {type(exc).__name__}: {reason}")
+    finally:
+        await engine.dispose()
+    dialect = settings.database_url.split("+", 1)[0]
+    if behind:
+        return Check("database", False, f"{dialect}, {behind[0]}: start the bot to migrate")
+    return Check("database", True, f"{dialect}, migrations at head")
+
+
+async def run_checks(settings: Settings) -> list[Check]:
+    return [
+        await check_slack(settings),
+        await check_node(settings),
+        await check_database(settings),
+    ]
