@@ -123,7 +123,8 @@ class ConnectWizard:
         projects, total = None, 0
         if step is Step.PROJECT:
             page = await self.s.backend.search_projects("", limit=100)
-            projects, total = page.projects, page.total
+            # an incomplete list can't be a static select: offer the type-ahead
+            projects, total = page.projects, page.total if page.complete else 10**6
         view = build_step_view(
             step,
             answers,

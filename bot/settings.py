@@ -219,11 +219,10 @@ class Settings(BaseSettings):
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError(_MISSING_SIGNING_SECRET)
         if self.exalate_node_url:
-            has_login = self.exalate_node_user and self.exalate_node_password
-            if not self.exalate_node_token and not has_login:
-                raise ValueError(_MISSING_NODE_CREDENTIALS)
             if self.exalate_node_user and not self.exalate_node_password:
                 raise ValueError(_MISSING_NODE_PASSWORD)
+            if not self.exalate_node_token and not self.exalate_node_user:
+                raise ValueError(_MISSING_NODE_CREDENTIALS)
         return self
 
     @property

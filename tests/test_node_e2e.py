@@ -243,3 +243,30 @@ async def test_exalate_bot_check(
     assert code == 1 and "start the bot to migrate" in lines[-1]
     code, lines = await _check({**healthy, "EXALATE_NODE_URL": ""}, tmp_path)
     assert code == 0 and "embedded local node" in lines[1]
+
+
+async def test_the_status_poll_backs_off_while_the_node_is_down(
+    bot: RunningBot,
+    node: NodeEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot import scheduler as scheduling
+
+    admin, view_id = await _to_review(bot, bot.sender.emulator)  # type: ignore[union-attr]
+    node.add_connection("acme_to_partnerco", status="PENDING")
+    await admin.walk(view_id, {"code": CODE})
+    poll = scheduling.create_scheduler(bot.services).get_job("status_poll").func
+    node.down = True
+    await poll()
+    asked = len(node.calls_to("connections"))
+    assert asked > 0 and "next try in 120s" in caplog.text
+    await poll()  # backing off: the node is not asked
+    assert len(node.calls_to("connections")) == asked
+    node.down = False
+    node.set_status("acme_to_partnerco", "ACTIVE")
+    later = scheduling.time.monotonic() + 121
+    monkeypatch.setattr(scheduling.time, "monotonic", lambda: later)
+    await poll()
+    [connection] = await db_rows(bot, Connection)
+    assert connection.status == "ACTIVE"

@@ -65,6 +65,19 @@ def test_values_from_env_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
 
 
+def test_node_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_token = _load(
+        monkeypatch, EXALATE_NODE_URL="https://node.example.com/", EXALATE_NODE_TOKEN="jwt"
+    )
+    assert with_token.exalate_node_url == "https://node.example.com"
+    assert "jwt" not in repr(with_token)
+    monkeypatch.delenv("EXALATE_NODE_TOKEN")
+    login = _load(monkeypatch, EXALATE_NODE_USER="bot", EXALATE_NODE_PASSWORD="pw")
+    assert login.exalate_node_user == "bot"
+    assert login.exalate_node_password is not None
+    assert login.exalate_node_password.get_secret_value() == "pw"
+
+
 def test_socket_mode_needs_no_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
@@ -120,6 +133,12 @@ def test_parse_hours() -> None:
         ({"EXALATE_ADMINS": "alice,bob"}, "EXALATE_ADMINS"),
         ({"SLACK_API_URL": "slack.com"}, "SLACK_API_URL"),
         ({"EXALATE_LOCAL_PROJECTS": " , "}, "EXALATE_LOCAL_PROJECTS"),
+        ({"EXALATE_NODE_URL": "node.example.com", "EXALATE_NODE_TOKEN": "t"}, "EXALATE_NODE_URL"),
+        ({"EXALATE_NODE_URL": "https://node.example.com"}, "EXALATE_NODE_TOKEN"),
+        (
+            {"EXALATE_NODE_URL": "https://node.example.com", "EXALATE_NODE_USER": "bot"},
+            "EXALATE_NODE_PASSWORD",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(

@@ -16,6 +16,7 @@ class Project:
 class ProjectPage:
     projects: list[Project]
     total: int  # how many match, which may be more than were returned
+    complete: bool = True  # False when the backend may have more than it said
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 API = "/rest/issuehub/4.0/"
 PAGE_SIZE = 50
+SEARCH_CAP = 50  # the node's project search returns at most this many
 MAX_PAGES = 200
 RETRY_DELAYS = (0.2, 0.8)  # a read is tried up to three times
 RENEW_BEFORE = 60.0  # seconds before a JWT's expiry when it is renewed
@@ -233,8 +234,11 @@ class ExalateNode(ConnectionBackend):
             name = str(item["name"])
             key = str(item.get("key") or item.get("id") or name)
             projects.append(Project(key=key, name=name))
-        total = data.get("total") if isinstance(data.get("total"), int) else len(projects)
-        return ProjectPage(projects=projects[:limit], total=max(total, len(projects)))
+        total = data.get("total")
+        if isinstance(total, int):
+            return ProjectPage(projects[:limit], max(total, len(projects)))
+        # no total: a full page may mean more projects than the node returned
+        return ProjectPage(projects[:limit], len(projects), complete=len(results) < SEARCH_CAP)
 
     async def connections(self) -> list[NodeConnection]:
         """Every connection on the node, page by page (`start`, `limit`), until `total`."""
