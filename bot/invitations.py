@@ -19,11 +19,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import messages as m
 from bot.backend.base import BackendError, CodeRejected, ConnectionRef, NotSupported
+from bot.home import Home
 from bot.outbox import Courier, enqueue
 from bot.reminders import next_reminder, snooze_until, waited
 from bot.security import hash_code, mask
 from bot.services import Services
-from bot.text import escape
+from bot.text import escape, slack_date
 from storage import repo
 from storage.db import claim, transaction
 from storage.models import Connection, ConnectionState, Invitation, InvitationState, Outbox
@@ -47,6 +48,7 @@ class SweepReport:
     escalated: int = 0
     sent: int = 0
     failed: int = 0
+    homes: int = 0
 
 
 class Refused(Exception):
@@ -167,7 +169,8 @@ class Invitations:
         reminded, escalated = await self.remind_due()
         deliveries = await self.courier.run()
         sent = sum(d.ok for d in deliveries)
-        return SweepReport(expired, reminded, escalated, sent, len(deliveries) - sent)
+        homes = await Home(self.s).publish_dirty()
+        return SweepReport(expired, reminded, escalated, sent, len(deliveries) - sent, homes)
 
     async def remind_due(self) -> tuple[int, int]:
         now = self.s.clock.now()
@@ -211,8 +214,14 @@ class Invitations:
         )
 
     async def _remind(
-        self, session: AsyncSession, connection: Connection, invitation: Invitation, now: datetime
-    ) -> None:
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        invitation: Invitation,
+        now: datetime,
+        *,
+        actor: str = "system",
+    ) -> list[int]:
         number, of = invitation.reminders_sent, self.settings.reminder_max
         partner = invitation.partner_user_id
         reminder = m.build_reminder_dm(
@@ -225,7 +234,7 @@ class Invitations:
             accept_here=self.s.backend.can_redeem,
         )
         key = f"{invitation.id}:{number}"
-        await direct(
+        dm = await direct(
             session,
             connection,
             invitation.dm_channel or partner,
@@ -235,21 +244,24 @@ class Invitations:
             invitation_id=invitation.id,
             purpose="reminder",
         )
-        await notice(
+        reminded = await notice(
             session,
             connection,
             f"reminded:{key}",
             m.notice_reminded(partner=partner, name=connection.name, number=number, of=of),
             now,
         )
+        await repo.mark_homes_dirty(session, team_id=connection.team_id, users=[partner])
         await self._audit(
             session,
             connection,
             "reminded",
             now,
             invitation=invitation,
+            actor=actor,
             detail=f"reminder {number} of {of}",
         )
+        return _ids(dm, reminded)
 
     async def _escalate(
         self, session: AsyncSession, connection: Connection, invitation: Invitation, now: datetime
@@ -399,10 +411,9 @@ class Invitations:
                 actor=user_id,
                 detail=f"until {until.isoformat()}",
             )
-        stamp = int(until.timestamp())
         return (
             f":zzz: Snoozed: the next reminder about `{escape(connection.name)}` comes "
-            f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{until:%Y-%m-%d %H:%M} UTC>."
+            f"{slack_date(until)}."
         )
 
     async def accept(
@@ -546,6 +557,30 @@ class Invitations:
         return rows
 
     # --- the admin's actions ------------------------------------------------------------
+
+    async def remind_now(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
+        """One more reminder, right away, whatever the hour: the admin asked for it."""
+        now = self.s.clock.now()
+        async with transaction(self.s.sessions) as session:
+            pending = select(Invitation).where(
+                Invitation.connection_id == connection_id,
+                Invitation.team_id == team_id,
+                Invitation.state == IS.PENDING,
+            )
+            invitation = (await session.exec(pending)).first()
+            if invitation is None:
+                raise Refused("That invitation is no longer waiting for the partner.")
+            if not await self._invitation_moves(
+                session,
+                invitation,
+                reminders_sent=invitation.reminders_sent + 1,
+                next_reminder_at=self.next_reminder(now, invitation.partner_tz),
+            ):
+                raise Refused("That invitation changed meanwhile; nothing was sent.")
+            await session.refresh(invitation)
+            connection = await session.get(Connection, connection_id)
+            assert connection is not None
+            return await self._remind(session, connection, invitation, now, actor=user_id)
 
     async def resend(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
         """A fresh code for a pending or expired invitation; the old code stops working."""
@@ -754,6 +789,9 @@ class Invitations:
         if result.rowcount != 1:
             return False
         connection.status = to
+        await repo.mark_homes_dirty(
+            session, team_id=connection.team_id, users=[connection.partner_user_id]
+        )
         return True
 
     async def _audit(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 def escape(text: str) -> str:
     """Escape &, < and > as Slack asks, so user text can't ping (<!channel>, <@U…>) or link."""
@@ -17,3 +19,10 @@ def plain(text: str, limit: int) -> str:
 def quote(text: str) -> str:
     """User text as a mrkdwn block quote, escaped."""
     return "\n".join(f"> {line}" if line else ">" for line in escape(text).splitlines())
+
+
+def slack_date(moment: datetime) -> str:
+    """A time each reader sees in their own zone (Slack's date formatting), UTC as fallback."""
+    stamp = int(moment.timestamp())
+    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}>"

@@ -1,7 +1,9 @@
-"""`/exalate …`: parse the subcommand, check who asks, hand over to bot/."""
+"""`/exalate …`: parse the subcommand, check who asks, hand over to bot/. Every reply is
+ephemeral."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,17 +14,42 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import ACCEPT_IN_CONSOLE, help_text
+from bot.commands import (
+    ACCEPT_IN_CONSOLE,
+    CANCEL_CONFIRM_ACTION,
+    CANCEL_KEEP_ACTION,
+    LIST_PAGE_ACTION,
+    build_cancel_question,
+    help_text,
+)
 from bot.connect import ConnectWizard
+from bot.invitations import Invitations, Refused
+from bot.operations import Operations
 from bot.services import Services
 from bot.views import build_accept_view
 from handlers.inflight import tracked
 
 log = logging.getLogger(__name__)
 
+ADMIN_COMMANDS = {
+    "connect": "start a connection",
+    "list": "list connections",
+    "status": "see a connection's status",
+    "resend": "resend invitations",
+    "cancel": "cancel invitations",
+}
+
 
 def register(app: AsyncApp) -> None:
     app.command("/exalate")(tracked(exalate))
+    app.action({"action_id": f"^{LIST_PAGE_ACTION}_"})(tracked(list_page))
+    app.action(CANCEL_CONFIRM_ACTION)(tracked(cancel_confirmed))
+    app.action(CANCEL_KEEP_ACTION)(tracked(cancel_kept))
+
+
+def _ephemeral(message: dict[str, Any] | str) -> dict[str, Any]:
+    body = {"text": message} if isinstance(message, str) else dict(message)
+    return body | {"response_type": "ephemeral"}
 
 
 async def exalate(
@@ -33,35 +60,148 @@ async def exalate(
     respond: AsyncRespond,
 ) -> None:
     services: Services = context["services"]
-    subcommand = (command.get("text") or "").strip().split(maxsplit=1)
-    name = subcommand[0].lower() if subcommand else ""
+    words = (command.get("text") or "").strip().split(maxsplit=1)
+    name = words[0].lower() if words else ""
+    rest = words[1] if len(words) > 1 else ""
     user_id, team_id = command["user_id"], context.team_id or command.get("team_id", "")
     if name == "accept":  # for partners: anyone may open it; the code decides
         if not services.backend.can_redeem:
-            await ack(text=ACCEPT_IN_CONSOLE, response_type="ephemeral")
+            await ack(**_ephemeral(ACCEPT_IN_CONSOLE))
             return
         await ack()
         await client.views_open(trigger_id=command["trigger_id"], view=build_accept_view())
         return
-    if name != "connect":
-        await ack(
-            text=help_text(services.permissions.who_may_initiate()), response_type="ephemeral"
-        )
+    if name not in ADMIN_COMMANDS:
+        await ack(**_ephemeral(help_text(services.permissions.who_may_initiate())))
         return
     if not await services.permissions.is_admin(client, team_id=team_id, user_id=user_id):
-        await ack(
-            text=services.permissions.refusal("start a connection"), response_type="ephemeral"
-        )
+        await ack(**_ephemeral(services.permissions.refusal(ADMIN_COMMANDS[name])))
         return
-    await ack()
+    if name == "connect":
+        await ack()
+        await open_wizard(services, client, respond, command["trigger_id"], team_id, user_id)
+        return
+    if name == "resend":  # slow work (a fresh code, the DM): after the ack
+        await ack()
+        await respond(**_ephemeral(await _resend(services, rest, team_id, user_id)))
+        return
+    try:
+        reply = await _admin_command(services, name, rest, team_id)
+    except Refused as refused:
+        reply = {"text": str(refused)}
+    await ack(**_ephemeral(reply))
+
+
+async def open_wizard(
+    services: Services,
+    client: AsyncWebClient,
+    respond: AsyncRespond | None,
+    trigger_id: str,
+    team_id: str,
+    user_id: str,
+) -> None:
     try:
         await ConnectWizard(services).open(
-            client, trigger_id=command["trigger_id"], team_id=team_id, user_id=user_id
+            client, trigger_id=trigger_id, team_id=team_id, user_id=user_id
         )
     except SlackApiError as exc:
         error = exc.response.get("error")
         log.warning("views.open for the wizard failed: %s", error)
-        await respond(
-            text=f":warning: I couldn't open the wizard (`{error}`). Try `/exalate connect` again.",
-            response_type="ephemeral",
+        if respond is not None:
+            await respond(
+                text=f":warning: I couldn't open the wizard (`{error}`). Try again.",
+                response_type="ephemeral",
+            )
+
+
+async def _admin_command(services: Services, name: str, rest: str, team_id: str) -> dict[str, Any]:
+    """list, status and cancel's question: quick database reads, answered in the ack."""
+    operations = Operations(services)
+    if name == "list":
+        return await operations.list(team_id=team_id, which=rest.strip() or "all")
+    if name == "status":
+        return await operations.status(team_id=team_id, name=rest)
+    connection = await operations.find(team_id=team_id, name=rest)
+    return build_cancel_question(connection_id=connection.id or 0, name=connection.name)
+
+
+async def _resend(services: Services, name: str, team_id: str, user_id: str) -> dict[str, Any]:
+    invitations = Invitations(services)
+    try:
+        connection = await Operations(services).find(team_id=team_id, name=name)
+        outbox = await invitations.resend(
+            connection_id=connection.id or 0, user_id=user_id, team_id=team_id
         )
+    except Refused as refused:
+        return {"text": str(refused)}
+    await invitations.courier.run(ids=outbox)
+    partner = connection.partner_user_id
+    return {
+        "text": f":incoming_envelope: Resent `{connection.name}` to <@{partner}> with a fresh "
+        "code; the old code no longer works and the reminders start over."
+    }
+
+
+async def list_page(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    services: Services = context["services"]
+    user_id, team_id = body["user"]["id"], context.team_id or ""
+    if not await services.permissions.is_admin(client, team_id=team_id, user_id=user_id):
+        await respond(text=services.permissions.refusal("list connections"), replace_original=False)
+        return
+    try:
+        wanted = json.loads(body["actions"][0].get("value") or "{}")
+        which, offset = str(wanted.get("filter", "all")), int(wanted.get("offset", 0))
+    except (ValueError, TypeError, AttributeError):
+        which, offset = "all", 0
+    page = await Operations(services).list(team_id=team_id, which=which, offset=offset)
+    await respond(**page, replace_original=True)
+
+
+async def cancel_confirmed(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    services: Services = context["services"]
+    user_id, team_id = body["user"]["id"], context.team_id or ""
+    if not await services.permissions.is_admin(client, team_id=team_id, user_id=user_id):
+        await respond(
+            text=services.permissions.refusal("cancel invitations"), replace_original=False
+        )
+        return
+    value = str(body["actions"][0].get("value") or "")
+    invitations = Invitations(services)
+    try:
+        outbox = await invitations.cancel(
+            connection_id=int(value) if value.isdigit() else 0, user_id=user_id, team_id=team_id
+        )
+    except Refused as refused:
+        await respond(text=str(refused), replace_original=True)
+        return
+    await invitations.courier.run(ids=outbox)
+    await respond(text=cancelled_text(services), replace_original=True)
+
+
+def cancelled_text(services: Services) -> str:
+    text = ":x: Cancelled: the code no longer works, the partner was told, the reminders stop."
+    if not services.backend.can_redeem and services.backend.console_url:
+        text += (
+            f" Delete the connection in the Exalate console too (<{services.backend.console_url}"
+            "|open the node>): the node keeps it until you do."
+        )
+    return text
+
+
+async def cancel_kept(ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    await ack()
+    await respond(text="Kept: nothing changed.", replace_original=True)

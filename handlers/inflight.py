@@ -18,6 +18,8 @@ def tracked(listener: Listener) -> Listener:
 
     @functools.wraps(listener)
     async def wrapper(**kwargs: Any) -> None:
+        if "context" not in kwargs:
+            raise TypeError(f"{listener.__name__} must take `context` to be tracked")
         kwargs["context"]["services"].track()
         await listener(**kwargs)
 

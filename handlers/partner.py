@@ -13,6 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages as m
+from bot.home import Home
 from bot.invitations import Invitations, Refused
 from bot.services import Services
 from bot.views import (
@@ -24,6 +25,7 @@ from bot.views import (
     metadata_id,
     read_state,
 )
+from handlers.commands import cancelled_text
 from handlers.inflight import tracked
 
 
@@ -171,25 +173,34 @@ async def _admin_action(
     *,
     what: str,
 ) -> None:
+    """Resend or Cancel, from an admin's DM or from the Home tab (which has no response_url:
+    the answer shows as a banner on the refreshed Home)."""
     services: Services = context["services"]
     connection_id, user_id = _clicked(body)
     team_id = context.team_id or ""
-    if not await services.permissions.is_admin(client, team_id=team_id, user_id=user_id):
-        await _tell(respond, services.permissions.refusal(f"{what} invitations"))
-        return
-    invitations = Invitations(services)
-    action = invitations.resend if what == "resend" else invitations.cancel
-    try:
-        outbox = await action(connection_id=connection_id or 0, user_id=user_id, team_id=team_id)
-    except Refused as refused:
-        await _tell(respond, str(refused))
-        return
-    await invitations.courier.run(ids=outbox)
-    done = {
-        "resend": ":incoming_envelope: Resent with a fresh code; the old one no longer works.",
-        "cancel": ":x: Cancelled: the code no longer works and the partner was told.",
-    }[what]
-    await _tell(respond, done)
+    is_admin = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
+    if not is_admin:
+        answer = services.permissions.refusal(f"{what} invitations")
+    else:
+        invitations = Invitations(services)
+        action = invitations.resend if what == "resend" else invitations.cancel
+        try:
+            outbox = await action(
+                connection_id=connection_id or 0, user_id=user_id, team_id=team_id
+            )
+            await invitations.courier.run(ids=outbox)
+            answer = RESENT if what == "resend" else cancelled_text(services)
+        except Refused as refused:
+            answer = str(refused)
+    if body.get("response_url"):
+        await _tell(respond, answer)
+    else:
+        await Home(services).publish(
+            team_id=team_id, user_id=user_id, is_admin=is_admin, banner=answer
+        )
+
+
+RESENT = ":incoming_envelope: Resent with a fresh code; the old one no longer works."
 
 
 async def resend_clicked(

@@ -65,7 +65,13 @@ class InvitationState(StrEnum):
 
 
 class Connection(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("team_id", "name_key", name="uq_connection_team_name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("team_id", "name_key", name="uq_connection_team_name"),
+        # the Home tab and /exalate list: newest first, by state, recently active
+        sa.Index("ix_connection_team_created", "team_id", "created_at"),
+        sa.Index("ix_connection_team_status_created", "team_id", "status", "created_at"),
+        sa.Index("ix_connection_team_activated", "team_id", "activated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)
@@ -94,6 +100,8 @@ class Connection(SQLModel, table=True):
 
 
 class Invitation(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_invitation_partner_state", "partner_user_id", "state"),)
+
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)
     connection_id: int = Field(foreign_key="connection.id", index=True)
@@ -192,3 +200,15 @@ class DmChannel(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     user_id: str = Field(primary_key=True, max_length=32)
     channel_id: str = Field(max_length=32)
+
+
+class HomeTab(SQLModel, table=True):
+    """Who has opened the bot's Home tab, so it can be refreshed when what they see changes."""
+
+    __tablename__ = "home_tab"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    is_admin: bool = False
+    dirty: bool = Field(default=False, index=True)  # a change they see is not published yet
+    opened_at: datetime = _ts()

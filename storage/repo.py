@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,7 @@ from storage.models import (
     Connection,
     ConnectionState,
     DmChannel,
+    HomeTab,
     Invitation,
     WizardDraft,
 )
@@ -139,6 +140,7 @@ async def create_connection(
     )
     session.add(invitation)
     await session.flush()
+    await mark_homes_dirty(session, team_id=team_id, users=[partner_user_id])
     await add_audit(
         session,
         team_id=team_id,
@@ -211,3 +213,121 @@ async def save_dm_channel(
     elif cached.channel_id != channel_id:
         cached.channel_id = channel_id
         session.add(cached)
+
+
+# --- reading for people: lists, counts, the Home tab ------------------------------------
+
+
+async def count_by_status(session: AsyncSession, *, team_id: str) -> dict[str, int]:
+    statement = (
+        select(Connection.status, func.count())
+        .where(Connection.team_id == team_id)
+        .group_by(Connection.status)
+    )
+    return {str(status): int(count) for status, count in (await session.exec(statement)).all()}
+
+
+async def list_connections(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    statuses: list[str] | None = None,
+    offset: int = 0,
+    limit: int = 10,
+) -> list[Connection]:
+    """Newest first."""
+    statement = select(Connection).where(Connection.team_id == team_id)
+    if statuses:
+        statement = statement.where(col(Connection.status).in_(statuses))
+    statement = statement.order_by(col(Connection.created_at).desc(), col(Connection.id).desc())
+    return list((await session.exec(statement.offset(offset).limit(limit))).all())
+
+
+async def count_connections_in(
+    session: AsyncSession, *, team_id: str, statuses: list[str] | None = None
+) -> int:
+    statement = select(func.count()).select_from(Connection).where(Connection.team_id == team_id)
+    if statuses:
+        statement = statement.where(col(Connection.status).in_(statuses))
+    return int((await session.exec(statement)).one())
+
+
+async def latest_invitations(
+    session: AsyncSession, *, connection_ids: list[int]
+) -> dict[int, Invitation]:
+    """Each connection's newest invitation (the one reminded, resent, redeemed)."""
+    if not connection_ids:
+        return {}
+    statement = (
+        select(Invitation)
+        .where(col(Invitation.connection_id).in_(connection_ids))
+        .order_by(col(Invitation.id))
+    )
+    return {inv.connection_id: inv for inv in (await session.exec(statement)).all()}
+
+
+async def waiting_for_partner(
+    session: AsyncSession, *, team_id: str, partner_user_id: str, limit: int = 20
+) -> list[tuple[Connection, Invitation]]:
+    statement = (
+        select(Connection, Invitation)
+        .join(Invitation, col(Invitation.connection_id) == Connection.id)
+        .where(
+            Connection.team_id == team_id,
+            Invitation.partner_user_id == partner_user_id,
+            Invitation.state == "PENDING",
+        )
+        .order_by(col(Invitation.created_at).desc())
+        .limit(limit)
+    )
+    return [(c, i) for c, i in (await session.exec(statement)).all()]
+
+
+async def recently_active(
+    session: AsyncSession, *, team_id: str, limit: int = 5
+) -> list[Connection]:
+    statement = (
+        select(Connection)
+        .where(Connection.team_id == team_id, Connection.status == ConnectionState.ACTIVE)
+        .order_by(col(Connection.activated_at).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def names_like(session: AsyncSession, *, team_id: str, prefix: str, limit: int) -> list[str]:
+    """Connection names starting with `prefix` (case-insensitively), for near-miss hints."""
+    statement = (
+        select(Connection.name)
+        .where(
+            Connection.team_id == team_id,
+            col(Connection.name_key).startswith(prefix.lower(), autoescape=True),
+        )
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+# --- the Home tab ----------------------------------------------------------------------
+
+
+async def home_opened(
+    session: AsyncSession, *, team_id: str, user_id: str, is_admin: bool, now: datetime
+) -> None:
+    tab = await session.get(HomeTab, (team_id, user_id))
+    if tab is None:
+        tab = HomeTab(team_id=team_id, user_id=user_id, opened_at=now)
+    tab.is_admin, tab.opened_at, tab.dirty = is_admin, now, False
+    session.add(tab)
+
+
+async def mark_homes_dirty(session: AsyncSession, *, team_id: str, users: list[str]) -> None:
+    """The Home tabs that show a connection of these users (admins see every connection)."""
+    await session.exec(  # type: ignore[call-overload]
+        update(HomeTab)
+        .where(
+            col(HomeTab.team_id) == team_id,
+            or_(col(HomeTab.is_admin).is_(True), col(HomeTab.user_id).in_(users)),
+        )
+        .values(dirty=True)
+    )
