@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -42,7 +43,7 @@ ADMIN_COMMANDS = {
 
 def register(app: AsyncApp) -> None:
     app.command("/exalate")(tracked(exalate))
-    app.action({"action_id": f"^{LIST_PAGE_ACTION}_"})(tracked(list_page))
+    app.action(re.compile(f"^{LIST_PAGE_ACTION}_"))(tracked(list_page))
     app.action(CANCEL_CONFIRM_ACTION)(tracked(cancel_confirmed))
     app.action(CANCEL_KEEP_ACTION)(tracked(cancel_kept))
 
@@ -122,6 +123,11 @@ async def _admin_command(services: Services, name: str, rest: str, team_id: str)
     if name == "status":
         return await operations.status(team_id=team_id, name=rest)
     connection = await operations.find(team_id=team_id, name=rest)
+    if connection.status not in ("PENDING", "EXPIRED"):
+        raise Refused(
+            f"`{connection.name}` is {connection.status.lower()}; only a pending or expired "
+            "invitation can be cancelled."
+        )
     return build_cancel_question(connection_id=connection.id or 0, name=connection.name)
 
 

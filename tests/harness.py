@@ -8,6 +8,7 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -16,8 +17,10 @@ from sqlmodel import select
 from bot.app import create_services, create_web_app
 from bot.backend.base import ConnectionBackend
 from bot.clock import FakeClock
+from bot.invitations import Invitations, SweepReport
 from bot.services import Services
 from bot.settings import Settings
+from storage.models import Connection, Invitation
 from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackSender
 
@@ -154,3 +157,86 @@ def initial_values(view: dict[str, Any]) -> dict[str, Any]:
 async def db_rows(bot: RunningBot, model: Any) -> list[Any]:
     async with bot.services.sessions() as session:
         return list((await session.exec(select(model))).all())
+
+
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 04:00 in New York, where the partner is
+WIZARD = (
+    {"destination": "private"},
+    {"mode": "script"},
+    {"remote_short_name": "partnerco"},
+    {"project_key": "SUP"},
+    {"partner_user_id": "UPARTNER", "notice_channel": "CNOTICE"},
+    {},
+)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
+
+
+class World:
+    """The admin, the partner and the channel, as the tests see them."""
+
+    def __init__(self, bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> None:
+        self.bot, self.slack, self.clock = bot, slack, clock
+        assert bot.sender is not None
+        self.sender = bot.sender
+        self.invitations = Invitations(bot.services)
+
+    async def initiate(self, *pages: dict[str, Any]) -> str:
+        """Run the wizard; return the invitation code shown to the admin."""
+        admin = Admin(self.bot, self.slack)
+        view_id = await admin.connect()
+        await admin.walk(view_id, *(pages or WIZARD))
+        await eventually(lambda: "Sent to" in json.dumps(self.slack.views[view_id]))
+        text = json.dumps(self.slack.views[view_id])
+        return text[text.index("EXA1-") : text.index("EXA1-") + 48]
+
+    async def sweep(self, when: datetime | None = None) -> SweepReport:
+        if when is not None:
+            self.clock.set(when)
+        return await self.invitations.sweep()
+
+    def dms(self, user: str) -> list[dict[str, Any]]:
+        channel = self.slack._ims.get(user)
+        return [msg for msg in self.slack.messages if msg["channel"] == channel]
+
+    def thread(self) -> list[dict[str, Any]]:
+        notices = [msg for msg in self.slack.messages if msg["channel"] == "CNOTICE"]
+        root = notices[0]
+        assert all(n["thread_ts"] == root["ts"] for n in notices[1:]), notices
+        return notices
+
+    async def click(self, action_id: str, message: dict[str, Any], user: str, **kw: Any) -> None:
+        """Click a button, then wait for the bot's visible answer after its ack: a modal
+        opened, or a reply to the clicker."""
+        opened, said = len(self.slack.calls_to("views.open")), len(self.slack.responses)
+        response = await self.sender.click(action_id=action_id, message=message, user_id=user, **kw)
+        assert response.status == 200
+        await eventually(
+            lambda: (
+                len(self.slack.calls_to("views.open")) > opened or len(self.slack.responses) > said
+            )
+        )
+
+    async def accept_modal(self, user: str, code: str, project: str = "SUPPORT") -> Any:
+        view_id = self.slack.calls_to("views.open")[-1].response["view"]["id"]
+        response = await self.sender.submit_view(
+            view_id, {"code": code, "partner_project": project}, user_id=user
+        )
+        assert response.status == 200
+        return response.json or {}
+
+    async def accept_by_command(self, user: str, code: str) -> dict[str, Any]:
+        opened = len(self.slack.calls_to("views.open"))
+        await self.sender.command("accept", user_id=user)
+        await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
+        return await self.accept_modal(user, code)
+
+    async def state(self) -> tuple[str, str]:
+        [connection] = await db_rows(self.bot, Connection)
+        invitations = await db_rows(self.bot, Invitation)
+        return connection.status, invitations[-1].state
+
+    def said(self) -> list[str]:
+        return [r["text"] for r in self.slack.responses]
