@@ -1,0 +1,92 @@
+"""Run the benchmarks and print a table: `python -m bench.run [home]`.
+
+PostgreSQL from BENCH_POSTGRES_URL (default: the local server's `postgres` database, where a
+scratch database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bot.settings import normalize_database_url
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@asynccontextmanager
+async def databases() -> AsyncIterator[list[tuple[str, str]]]:
+    """A fresh SQLite file and a fresh PostgreSQL database."""
+    with tempfile.TemporaryDirectory() as folder:
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        admin = await asyncpg.connect(PG_URL)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield [
+                ("sqlite", normalize_database_url(f"sqlite:///{folder}/bench.db")),
+                ("postgresql", normalize_database_url(f"{PG_URL.rsplit('/', 1)[0]}/{name}")),
+            ]
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A Markdown table."""
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+
+    def line(values: list[str]) -> str:
+        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
+
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return "" if value is None else str(value)
+
+
+async def bench_home() -> list[dict[str, Any]]:
+    from bench import home
+
+    rows = []
+    async with databases() as dbs:
+        for label, url in dbs:
+            for row in await home.run(url):
+                rows.append({"database": label, **row})
+    return rows
+
+
+BENCHES = {"home": (bench_home, ["database", "what", "p50_ms", "p95_ms", "blocks"])}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHES)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    for name in names:
+        if name not in BENCHES:
+            print(f"unknown benchmark {name!r}; known: {', '.join(BENCHES)}", file=sys.stderr)
+            return 2
+        bench, columns = BENCHES[name]
+        print(f"\n## {name}\n")
+        print(table(asyncio.run(bench()), columns))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
