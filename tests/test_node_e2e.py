@@ -270,3 +270,25 @@ async def test_the_status_poll_backs_off_while_the_node_is_down(
     await poll()
     [connection] = await db_rows(bot, Connection)
     assert connection.status == "ACTIVE"
+
+
+async def test_cancel_in_node_mode_says_to_delete_it_in_the_console(
+    bot: RunningBot, slack: SlackEmulator, node: NodeEmulator
+) -> None:
+    admin, view_id = await _to_review(bot, slack)
+    node.add_connection("acme_to_partnerco", status="PENDING")
+    await admin.walk(view_id, {"code": CODE})
+    assert bot.sender is not None
+    question = (await bot.sender.command("cancel acme_to_partnerco", user_id="UADMIN")).json
+    message = {
+        "channel": "C0GENERAL",
+        "ts": "1.1",
+        "text": question["text"],
+        "blocks": question["blocks"],
+    }
+    await bot.sender.click(action_id="cancel_confirm", message=message, user_id="UADMIN")
+    reply = await eventually(lambda: [r for r in slack.responses if "Cancelled" in r["text"]])
+    assert "Delete the connection in the Exalate console" in reply[0]["text"]
+    assert node.base_url in reply[0]["text"]
+    [connection] = await db_rows(bot, Connection)
+    assert connection.status == "CANCELLED"
