@@ -123,6 +123,7 @@ async def run(url: str, *, count: int = 100_000, repeat: int = 30) -> list[dict[
         slack_api_url="http://127.0.0.1:9/api/",
         database_url=url,
         exalate_admins="UADMIN",
+        exalate_secret_key="Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
     )
     services = create_services(settings, clock=FakeClock(NOW))
     home, operations = Home(services), Operations(services)

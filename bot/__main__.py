@@ -44,7 +44,11 @@ async def serve(settings: Settings) -> str | None:
 
     from bot.app import create_services, create_web_app
 
-    runner = web.AppRunner(create_web_app(create_services(settings)), access_log=None)
+    try:
+        services = create_services(settings)
+    except ConfigError as exc:
+        return str(exc)
+    runner = web.AppRunner(create_web_app(services), access_log=None)
     try:
         await runner.setup()  # migrates the database and connects Socket Mode
     except (SQLAlchemyError, OSError) as exc:

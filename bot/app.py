@@ -27,9 +27,9 @@ from bot.backend.node import ExalateNode
 from bot.clock import Clock
 from bot.permissions import Permissions
 from bot.scheduler import create_scheduler
-from bot.security import install_log_redaction
+from bot.security import Vault, install_log_redaction, key_file_for, load_or_create_key
 from bot.services import Services
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from storage.db import create_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,28 @@ def create_services(
         backend=backend,
         clock=clock,
         permissions=Permissions(settings.exalate_admins),
+        vault=vault_for(settings),
     )
+
+
+def vault_for(settings: Settings) -> Vault:
+    """EXALATE_SECRET_KEY, or the embedded default: a key file beside the SQLite database."""
+    if settings.exalate_secret_key is not None:
+        return Vault(settings.exalate_secret_key.get_secret_value().encode())
+    assert settings.sqlite_path is not None  # the settings refuse anything else
+    path = key_file_for(settings.sqlite_path)
+    try:
+        return Vault(load_or_create_key(path))
+    except OSError as exc:
+        raise ConfigError(
+            f"EXALATE_SECRET_KEY is missing and the key file {path} can't be made or read "
+            f"({exc.strerror}): set EXALATE_SECRET_KEY, or make the folder writable."
+        ) from None
+    except ValueError:
+        raise ConfigError(
+            f"EXALATE_SECRET_KEY is missing and the key file {path} holds no Fernet key: "
+            "restore the file, or set EXALATE_SECRET_KEY."
+        ) from None
 
 
 class _QuietClientWarning(logging.Filter):

@@ -356,6 +356,7 @@ class ConnectWizard:
                     partner_team_id=spec.partner_team_id,
                     partner_tz=partner_tz,
                     code_hash=hash_code(initiated.code),
+                    code_sealed=self.s.vault.seal(initiated.code),
                     expires_at=now + self.s.settings.invitation_ttl,
                     next_reminder_at=invitations.next_reminder(now, partner_tz),
                     now=now,
@@ -366,6 +367,7 @@ class ConnectWizard:
                     invitation=invitation,
                     code=initiated.code,
                     now=now,
+                    vault=self.s.vault,
                     accept_here=self.s.backend.can_redeem,
                 )
                 await repo.delete_draft(session, view_key=key)

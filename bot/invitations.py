@@ -22,7 +22,7 @@ from bot.backend.base import BackendError, CodeRejected, ConnectionRef, NotSuppo
 from bot.home import Home
 from bot.outbox import Courier, enqueue
 from bot.reminders import next_reminder, snooze_until, waited
-from bot.security import hash_code, mask
+from bot.security import Vault, hash_code, mask
 from bot.services import Services
 from bot.text import escape, slack_date
 from storage import repo
@@ -88,6 +88,7 @@ async def direct(
     *,
     invitation_id: int | None = None,
     purpose: str = "dm",
+    seal_with: Vault | None = None,
 ) -> Outbox | None:
     """A DM to `user_id` about `connection`."""
     return await enqueue(
@@ -100,6 +101,7 @@ async def direct(
         now=now,
         connection_id=connection.id,
         invitation_id=invitation_id,
+        seal_with=seal_with,
     )
 
 
@@ -110,10 +112,12 @@ async def enqueue_invitation(
     invitation: Invitation,
     code: str,
     now: datetime,
+    vault: Vault,
     resent_by: str | None = None,
     accept_here: bool = True,
 ) -> list[int]:
-    """The partner's DM with the code, and the channel notice (never the code)."""
+    """The partner's DM with the code (sealed until sent), and the channel notice (never the
+    code)."""
     assert invitation.id is not None
     sender = resent_by or connection.initiator_user_id
     dm = m.build_invitation_dm(
@@ -138,6 +142,7 @@ async def enqueue_invitation(
             now,
             invitation_id=invitation.id,
             purpose="invitation_dm",
+            seal_with=vault,
         ),
         await notice(
             session,
@@ -604,6 +609,7 @@ class Invitations:
                 partner_team_id=old.partner_team_id,
                 partner_tz=old.partner_tz,
                 code_hash=hash_code(initiated.code),
+                code_sealed=self.s.vault.seal(initiated.code),
                 note=old.note,
                 dm_channel=old.dm_channel,
                 expires_at=now + self.settings.invitation_ttl,
@@ -632,6 +638,7 @@ class Invitations:
                 invitation=invitation,
                 code=initiated.code,
                 now=now,
+                vault=self.s.vault,
                 resent_by=user_id,
                 accept_here=self.s.backend.can_redeem,
             )

@@ -9,6 +9,7 @@ gone, the user deactivated) ends it as failed, with an audit row.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.security import SealBroken, Vault
 from bot.services import Services
 from storage import repo
 from storage.db import claim, transaction
@@ -56,8 +58,10 @@ async def enqueue(
     connection_id: int | None = None,
     invitation_id: int | None = None,
     in_thread: bool = False,
+    seal_with: Vault | None = None,
 ) -> Outbox | None:
-    """Add a message unless one with this key exists already (then None)."""
+    """Add a message unless one with this key exists already (then None). A message that
+    carries a secret (the invitation code) is sealed with `seal_with` until it is sent."""
     existing = (await session.exec(select(Outbox.id).where(Outbox.key == key))).first()
     if existing is not None:
         return None
@@ -69,8 +73,9 @@ async def enqueue(
         in_thread=in_thread,
         connection_id=connection_id,
         invitation_id=invitation_id,
-        text=message["text"][:4000],
-        blocks=message.get("blocks") or [],
+        text="(sealed)" if seal_with else message["text"][:4000],
+        blocks=[] if seal_with else message.get("blocks") or [],
+        sealed=seal_with.seal(json.dumps(message)) if seal_with else None,
         not_before=now,
         created_at=now,
     )
@@ -131,10 +136,21 @@ class Courier:
         assert row.id is not None
         client = self.s.slack_client(row.team_id)
         try:
+            message = (
+                json.loads(self.s.vault.open(row.sealed))
+                if row.sealed
+                else {"text": row.text, "blocks": row.blocks}
+            )
+        except SealBroken:
+            return await self._failed(row, "sealed with another key", False, 0)
+        try:
             channel = await self._channel(client, row)
             thread_ts = await self._thread(row) if row.in_thread else None
             response = await client.chat_postMessage(
-                channel=channel, text=row.text, blocks=row.blocks or None, thread_ts=thread_ts
+                channel=channel,
+                text=message["text"],
+                blocks=message.get("blocks") or None,
+                thread_ts=thread_ts,
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
@@ -179,6 +195,7 @@ class Courier:
                     last_error=None,
                     blocks=[],  # sent: the payload (maybe a code) is not kept
                     text="(sent)",
+                    sealed=None,
                 )
             )
             if result.rowcount != 1:

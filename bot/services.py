@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
 from bot.permissions import Permissions
+from bot.security import Vault
 from bot.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Services:
     backend: ConnectionBackend
     clock: Clock
     permissions: Permissions
+    vault: Vault
     slack: AsyncWebClient | None = None  # the app's client, for work outside a request
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
 

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     exalate_node_token: SecretStr | None = None
     exalate_node_user: str | None = None
     exalate_node_password: SecretStr | None = None
+    exalate_secret_key: SecretStr | None = None
     exalate_local_instance: str = "local"
     exalate_local_projects: str = "SUP=Support,DEV=Development,OPS=Operations"
     reminder_interval: timedelta = timedelta(hours=24)
@@ -131,7 +132,11 @@ class Settings(BaseSettings):
         return v
 
     @field_validator(
-        "slack_signing_secret", "exalate_node_token", "exalate_node_password", mode="before"
+        "slack_signing_secret",
+        "exalate_node_token",
+        "exalate_node_password",
+        "exalate_secret_key",
+        mode="before",
     )
     @classmethod
     def _empty_secret(cls, v: object) -> object:
@@ -150,6 +155,19 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("not an http(s) URL")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("exalate_secret_key")
+    @classmethod
+    def _secret_key(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return None
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(v.get_secret_value().encode())
+        except (ValueError, TypeError):
+            raise ValueError("not a Fernet key (32 url-safe base64-encoded bytes)") from None
+        return v
 
     @field_validator("exalate_node_url")
     @classmethod
@@ -223,6 +241,8 @@ class Settings(BaseSettings):
                 raise ValueError(_MISSING_NODE_PASSWORD)
             if not self.exalate_node_token and not self.exalate_node_user:
                 raise ValueError(_MISSING_NODE_CREDENTIALS)
+        if self.exalate_secret_key is None and self.sqlite_path is None:
+            raise ValueError(_MISSING_SECRET_KEY)
         return self
 
     @property
@@ -242,6 +262,7 @@ class Settings(BaseSettings):
 _MISSING_SIGNING_SECRET = "SLACK_SIGNING_SECRET is missing"
 _MISSING_NODE_CREDENTIALS = "EXALATE_NODE_TOKEN is missing"
 _MISSING_NODE_PASSWORD = "EXALATE_NODE_PASSWORD is missing"
+_MISSING_SECRET_KEY = "EXALATE_SECRET_KEY is missing"
 
 _FIXES = {
     "SLACK_BOT_TOKEN": "set it to the app's Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
@@ -258,6 +279,9 @@ _FIXES = {
     "EXALATE_NODE_TOKEN": "with EXALATE_NODE_URL set, give the node's JWT in EXALATE_NODE_TOKEN, "
     "or EXALATE_NODE_USER and EXALATE_NODE_PASSWORD",
     "EXALATE_NODE_PASSWORD": "set it with EXALATE_NODE_USER, so the bot can authenticate",
+    "EXALATE_SECRET_KEY": "without a SQLite file beside which to keep a key file, give every "
+    "replica the same key; make one with: python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'",
     "REMINDER_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
     "INVITATION_TTL": "use a duration like 30s, 15m, 24h or 14d",
     "STATUS_POLL_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
@@ -288,7 +312,12 @@ def describe(exc: ValidationError) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "invalid"))
     if not loc:  # a model-level check
-        for missing in (_MISSING_SIGNING_SECRET, _MISSING_NODE_CREDENTIALS, _MISSING_NODE_PASSWORD):
+        for missing in (
+            _MISSING_SIGNING_SECRET,
+            _MISSING_NODE_CREDENTIALS,
+            _MISSING_NODE_PASSWORD,
+            _MISSING_SECRET_KEY,
+        ):
             if missing in message:
                 return f"{missing}: {_FIXES[missing.split()[0]]}."
         return message.removeprefix("Value error, ")

@@ -108,6 +108,7 @@ class Invitation(SQLModel, table=True):
     partner_user_id: str = Field(max_length=32)
     partner_team_id: str = Field(max_length=32)
     code_hash: str = Field(max_length=64, unique=True)
+    code_sealed: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
     state: InvitationState = _state(InvitationState.PENDING)
     note: str = Field(default="", max_length=1000)
     partner_tz: str | None = Field(default=None, max_length=64)
@@ -182,6 +183,7 @@ class Outbox(SQLModel, table=True):
     blocks: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    sealed: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
     attempts: int = 0
     not_before: datetime = _ts(index=True)  # due from; a claim moves it forward (a lease)
     sent_at: datetime | None = _ts(nullable=True, index=True)
@@ -212,3 +214,13 @@ class HomeTab(SQLModel, table=True):
     is_admin: bool = False
     dirty: bool = Field(default=False, index=True)  # a change they see is not published yet
     opened_at: datetime = _ts()
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """One effect per key, across replicas: a double click, a retried event, a resubmission."""
+
+    __tablename__ = "idempotency_key"
+
+    key: str = Field(primary_key=True, max_length=160)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _ts(index=True)

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +20,7 @@ from storage.models import (
     ConnectionState,
     DmChannel,
     HomeTab,
+    IdempotencyKey,
     Invitation,
     WizardDraft,
 )
@@ -95,6 +98,7 @@ async def create_connection(
     partner_team_id: str,
     partner_tz: str | None = None,
     code_hash: str,
+    code_sealed: str | None = None,
     expires_at: datetime,
     next_reminder_at: datetime | None,
     now: datetime,
@@ -132,6 +136,7 @@ async def create_connection(
         partner_team_id=partner_team_id,
         partner_tz=partner_tz,
         code_hash=code_hash,
+        code_sealed=code_sealed,
         note=answers.get("note") or "",
         expires_at=expires_at,
         next_reminder_at=next_reminder_at,
@@ -331,3 +336,39 @@ async def mark_homes_dirty(session: AsyncSession, *, team_id: str, users: list[s
         )
         .values(dirty=True)
     )
+
+
+# --- idempotency keys ------------------------------------------------------------------
+
+
+async def claim_key(session: AsyncSession, *, key: str, now: datetime) -> bool:
+    """True for the first caller with this key (in any process); False for every other."""
+    dialect = session.bind.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(IdempotencyKey).values(key=key[:160], created_at=now).on_conflict_do_nothing()
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount == 1)
+
+
+async def key_state(session: AsyncSession, *, key: str) -> tuple[bool, dict[str, Any] | None]:
+    """(whether the key is held, the result its holder left)."""
+    row = await session.get(IdempotencyKey, key[:160])
+    return (row is not None, row.result if row else None)
+
+
+async def set_key_result(session: AsyncSession, *, key: str, result: dict[str, Any]) -> None:
+    row = await session.get(IdempotencyKey, key[:160])
+    if row is not None:
+        row.result = dict(result)
+        session.add(row)
+
+
+async def release_key(session: AsyncSession, *, key: str) -> None:
+    await session.exec(delete(IdempotencyKey).where(col(IdempotencyKey.key) == key[:160]))
+
+
+async def purge_keys(session: AsyncSession, *, older_than: datetime) -> int:
+    statement = delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < older_than)
+    return (await session.exec(statement)).rowcount or 0

@@ -25,6 +25,7 @@ from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackSender
 
 SIGNING_SECRET = "test-signing-secret"
+TEST_KEY = "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E="  # a Fernet key for tests only
 TEAM = "T0001"
 
 
@@ -39,6 +40,8 @@ def make_settings(emulator: SlackEmulator, database_url: str, **overrides: Any) 
         "sweep_interval": "1h",  # tests sweep by hand, with their fake clock
         **overrides,
     }
+    if not database_url.startswith("sqlite"):  # no file to keep a key beside: every replica
+        values.setdefault("exalate_secret_key", TEST_KEY)  # shares this one
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 

@@ -18,7 +18,15 @@ from bot.backend.base import BackendError
 from bot.clock import FakeClock
 from bot.invitations import Invitations
 from storage.models import Connection, Invitation
-from tests.harness import Admin, RunningBot, db_rows, eventually, make_settings, start_bot
+from tests.harness import (
+    TEST_KEY,
+    Admin,
+    RunningBot,
+    db_rows,
+    eventually,
+    make_settings,
+    start_bot,
+)
 from tests.node_emulator import NodeEmulator
 from tests.slack_emulator import SlackEmulator
 
@@ -229,7 +237,10 @@ async def test_exalate_bot_check(
     broken = {
         "slack": {"SLACK_BOT_TOKEN": "xoxb-wrong-token"},
         "node": {"EXALATE_NODE_PASSWORD": "wrong-password"},
-        "database": {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nope"},
+        "database": {
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nope",
+            "EXALATE_SECRET_KEY": TEST_KEY,
+        },
     }
     for part, change in broken.items():
         code, lines = await _check({**healthy, **change}, tmp_path)

@@ -51,6 +51,7 @@ def test_values_from_env_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     settings = _load(
         monkeypatch,
         DATABASE_URL="postgresql://bot:pw@db:5432/exalate",
+        EXALATE_SECRET_KEY="Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
         REMINDER_HOURS="",
         INVITATION_TTL="3d",
         SLACK_APP_TOKEN="xapp-1-abc",
@@ -170,7 +171,15 @@ def _run_cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Comp
         ({}, "SLACK_BOT_TOKEN"),
         ({**BASE, "DATABASE_URL": "postgres//nope"}, "DATABASE_URL"),
         ({**BASE, "REMINDER_INTERVAL": "1 fortnight"}, "REMINDER_INTERVAL"),
-        ({**BASE, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"}, "DATABASE_URL"),
+        (
+            {
+                **BASE,
+                "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x",
+                "EXALATE_SECRET_KEY": "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
+            },
+            "DATABASE_URL",
+        ),
+        ({**BASE, "DATABASE_URL": "postgresql://postgres@127.0.0.1/x"}, "EXALATE_SECRET_KEY"),
     ],
 )
 def test_command_exits_2_with_one_line(tmp_path: Path, env: dict[str, str], variable: str) -> None:
