@@ -15,6 +15,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -25,6 +26,7 @@ from bot.backend.base import ConnectionBackend
 from bot.backend.local import LocalNode, parse_projects
 from bot.backend.node import ExalateNode
 from bot.clock import Clock
+from bot.idempotency import Once
 from bot.permissions import Permissions
 from bot.scheduler import create_scheduler
 from bot.security import Vault, install_log_redaction, key_file_for, load_or_create_key
@@ -130,7 +132,16 @@ def create_bolt_app(services: Services) -> AsyncApp:
         context["services"] = services
         await next()
 
+    async def once_per_event(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        """Slack retries an event it thinks we missed (X-Slack-Retry-Num): act on it once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await Once(services).claim(f"event:{event_id}"):
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
     app.use(inject_services)
+    app.use(once_per_event)
     handlers.register(app)
     services.slack = app.client
     return app

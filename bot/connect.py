@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import wizard
 from bot.backend.base import BackendError, ConnectionSpec
 from bot.directory import check_notice_channel, resolve_partner
+from bot.idempotency import Once
 from bot.invitations import Invitations, enqueue_invitation
 from bot.security import hash_code, remember_secret
 from bot.services import Services
@@ -36,10 +37,12 @@ from bot.views import (
 from bot.wizard import Answers, Errors, Step
 from storage import repo
 from storage.db import transaction
+from storage.models import Invitation
 
 log = logging.getLogger(__name__)
 
 DRAFT_MAX_AGE = timedelta(days=1)
+SEEN = ":white_check_mark: Initiated once, on your first click; the DM goes to the partner."
 
 
 @dataclass
@@ -301,26 +304,83 @@ class ConnectWizard:
         team_id: str,
         user_id: str,
     ) -> Outcome:
+        """Initiate, once per wizard: a second click (or a replica's retry) gets the same
+        result view, with the same code, and sends nothing again."""
+        ran, result = await Once(self.s).run(
+            f"initiate:{key}",
+            lambda: self._initiate_once(client, key, answers, values, team_id, user_id),
+        )
+        if "step" in result:  # an answer is missing: back to that step
+            return Outcome(_update(await self._build(key, Step(result["step"]), answers)))
+        if "error" in result:
+            if result.get("field"):
+                return Outcome(_errors({result["field"]: result["error"]}))
+            return Outcome(_update(self._review(key, answers, result["error"])))
+        async with self.s.sessions() as session:
+            invitation = await session.get(Invitation, result["invitation_id"])
+        assert invitation is not None and invitation.code_sealed is not None
+        code = self.s.vault.open(invitation.code_sealed)
+        if not ran:
+            return Outcome(_update(build_result_view(answers, code=code, delivery=SEEN)))
+        outbox_ids: list[int] = result["outbox"]
         view_id = str(view.get("id"))
+
+        async def deliver() -> None:
+            """Send the DM and the notice now (the sweep retries what fails), then tell the
+            admin in the result view how the DM went."""
+            deliveries = await Invitations(self.s).courier.run(ids=outbox_ids)
+            dm = next((d for d in deliveries if d.purpose == "invitation_dm"), None)
+            partner = f"<@{answers['partner_user_id']}>"
+            if dm is not None and dm.ok:
+                delivery = f":white_check_mark: Sent to {partner} by DM, with how to accept."
+            elif dm is not None and not dm.retrying:
+                delivery = (
+                    f":warning: I couldn't DM {partner} (`{dm.error}`). Copy the code above "
+                    "and send it to them yourself."
+                )
+            else:
+                delivery = (
+                    f":hourglass_flowing_sand: Slack is slow to answer; the DM to {partner} "
+                    "goes out as soon as it does."
+                )
+            result_view = build_result_view(answers, code=code, delivery=delivery)
+            try:
+                await client.views_update(view_id=view_id, view=result_view)
+            except SlackApiError as exc:  # the admin closed the modal already
+                log.info("result view not updated: %s", exc.response.get("error"))
+
+        return Outcome(_update(build_result_view(answers, code=code)), after=deliver)
+
+    async def _initiate_once(
+        self,
+        client: AsyncWebClient,
+        key: str,
+        answers: Answers,
+        values: dict[str, Any],
+        team_id: str,
+        user_id: str,
+    ) -> dict[str, Any]:
+        """Check once more; then the backend's connection and code, and ours with the DM and
+        the notice in one transaction. Returns the invitation and outbox ids, a missing step,
+        or the error to show."""
         if not await self.s.permissions.is_admin(client, team_id=team_id, user_id=user_id):
-            error = self.s.permissions.refusal("initiate a connection")
-            return Outcome(_update(self._review(key, answers, error)))
+            return {"error": self.s.permissions.refusal("initiate a connection")}
         pasted = None
         if not self.s.backend.can_initiate:
             pasted, error = wizard.check_pasted_code(values.get("code"))
             if error:
-                return Outcome(_errors({"code": error}))
+                return {"error": error, "field": "code"}
             remember_secret(pasted)
         missing = wizard.missing_for_review(answers)
         if missing:
             await self._save(key, missing[0], answers, team_id=team_id, user_id=user_id)
-            return Outcome(_update(await self._build(key, missing[0], answers)))
-        if await self._name_taken(team_id, answers["connection_name"]):
-            error = f"`{answers['connection_name']}` was just taken; go back and choose another."
-            return Outcome(_update(self._review(key, answers, error)))
+            return {"error": "an answer is missing", "step": missing[0].value}
+        name = answers["connection_name"]
+        if await self._name_taken(team_id, name):
+            return {"error": f"`{name}` was just taken; go back and choose another."}
         spec = ConnectionSpec(
             team_id=team_id,
-            name=answers["connection_name"],
+            name=name,
             destination=answers["destination"],
             destination_url=answers.get("destination_url"),
             mode=answers["mode"],
@@ -337,11 +397,8 @@ class ConnectWizard:
             else:
                 initiated = await self.s.backend.attach(spec, pasted)
         except BackendError as exc:
-            if pasted is not None:
-                return Outcome(_errors({"code": str(exc)}))
-            return Outcome(_update(self._review(key, answers, str(exc))))
+            return {"error": str(exc), "field": "code" if pasted is not None else None}
         now = self.s.clock.now()
-        invitations = Invitations(self.s)
         partner_tz = answers.get("partner_tz")
         try:
             async with transaction(self.s.sessions) as session:
@@ -358,7 +415,7 @@ class ConnectWizard:
                     code_hash=hash_code(initiated.code),
                     code_sealed=self.s.vault.seal(initiated.code),
                     expires_at=now + self.s.settings.invitation_ttl,
-                    next_reminder_at=invitations.next_reminder(now, partner_tz),
+                    next_reminder_at=Invitations(self.s).next_reminder(now, partner_tz),
                     now=now,
                 )
                 outbox_ids = await enqueue_invitation(
@@ -370,10 +427,17 @@ class ConnectWizard:
                     vault=self.s.vault,
                     accept_here=self.s.backend.can_redeem,
                 )
-                await repo.delete_draft(session, view_key=key)
+                await repo.save_draft(  # kept, as done, so a second click finds the result
+                    session,
+                    view_key=key,
+                    team_id=team_id,
+                    user_id=user_id,
+                    step="done",
+                    answers=answers,
+                    now=now,
+                )
         except IntegrityError:
-            error = f"`{answers['connection_name']}` was just taken; go back and choose another."
-            return Outcome(_update(self._review(key, answers, error)))
+            return {"error": f"`{name}` was just taken; go back and choose another."}
         log.info(
             "connection %s (#%s) initiated by %s for %s",
             connection.name,
@@ -381,33 +445,7 @@ class ConnectWizard:
             user_id,
             spec.partner_user_id,
         )
-        code = initiated.code
-
-        async def deliver() -> None:
-            """Send the DM and the notice now (the sweep retries what fails), then tell the
-            admin in the result view how the DM went."""
-            deliveries = await invitations.courier.run(ids=outbox_ids)
-            dm = next((d for d in deliveries if d.purpose == "invitation_dm"), None)
-            partner = f"<@{spec.partner_user_id}>"
-            if dm is not None and dm.ok:
-                delivery = f":white_check_mark: Sent to {partner} by DM, with how to accept."
-            elif dm is not None and not dm.retrying:
-                delivery = (
-                    f":warning: I couldn't DM {partner} (`{dm.error}`). Copy the code above "
-                    "and send it to them yourself."
-                )
-            else:
-                delivery = (
-                    f":hourglass_flowing_sand: Slack is slow to answer; the DM to {partner} "
-                    "goes out as soon as it does."
-                )
-            result = build_result_view(answers, code=code, delivery=delivery)
-            try:
-                await client.views_update(view_id=view_id, view=result)
-            except SlackApiError as exc:  # the admin closed the modal already
-                log.info("result view not updated: %s", exc.response.get("error"))
-
-        return Outcome(_update(build_result_view(answers, code=code)), after=deliver)
+        return {"invitation_id": invitation.id, "outbox": outbox_ids}
 
     def _review(self, key: str, answers: Answers, error: str) -> dict[str, Any]:
         backend = self.s.backend

@@ -178,7 +178,7 @@ def _admin_blocks(
         blocks.append(_context("No invitation is waiting for a partner."))
     for row in in_flight:
         blocks.append(_section(describe(row, now, reminder_max=reminder_max)))
-        actions = m.admin_actions(row.id)
+        actions = m.admin_actions(row.id, invitation_id=row.invitation_id)
         actions["elements"].insert(
             0,
             {

@@ -8,6 +8,7 @@ messages go out through the outbox (bot/outbox.py) right after, or on the next s
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import messages as m
 from bot.backend.base import BackendError, CodeRejected, ConnectionRef, NotSupported
 from bot.home import Home
+from bot.idempotency import Once
 from bot.outbox import Courier, enqueue
 from bot.reminders import next_reminder, snooze_until, waited
 from bot.security import Vault, hash_code, mask
@@ -172,6 +174,7 @@ class Invitations:
     async def sweep(self) -> SweepReport:
         expired = await self.expire_due()
         reminded, escalated = await self.remind_due()
+        await Once(self.s).purge()
         deliveries = await self.courier.run()
         sent = sum(d.ok for d in deliveries)
         homes = await Home(self.s).publish_dirty()
@@ -279,6 +282,7 @@ class Invitations:
             count=count,
             age=age,
             connection_id=connection.id or 0,
+            invitation_id=invitation.id or 0,
         )
         await direct(
             session,
@@ -365,7 +369,11 @@ class Invitations:
             admin,
             f"{key}:admin",
             m.dm_expired_admin(
-                name=name, age=age, partner=partner, connection_id=connection.id or 0
+                name=name,
+                age=age,
+                partner=partner,
+                connection_id=connection.id or 0,
+                invitation_id=invitation.id or 0,
             ),
             now,
         )
@@ -453,6 +461,24 @@ class Invitations:
             assert current is not None
             current.partner_project = partner_project.strip()[:255] or None
             return await self._activate(session, current, invitation, user_id, now)
+
+    async def accept_once(
+        self, *, view_id: str, code: str, partner_project: str, user_id: str, team_id: str
+    ) -> tuple[bool, dict[str, Any]]:
+        """`accept`, once per submission: the same modal submitted twice (a double click, a
+        retry) gets the same answer; a corrected code is a new submission."""
+        digest = hashlib.sha256(f"{code.strip()}\n{partner_project.strip()}".encode()).hexdigest()
+
+        async def action() -> dict[str, Any]:
+            try:
+                outbox = await self.accept(
+                    code=code, partner_project=partner_project, user_id=user_id, team_id=team_id
+                )
+            except Refused as refused:
+                return {"error": str(refused)}
+            return {"outbox": outbox}
+
+        return await Once(self.s).run(f"accept:{view_id}:{digest[:24]}", action, keep_errors=True)
 
     @staticmethod
     def _check_redeemable(
@@ -587,8 +613,40 @@ class Invitations:
             assert connection is not None
             return await self._remind(session, connection, invitation, now, actor=user_id)
 
-    async def resend(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
-        """A fresh code for a pending or expired invitation; the old code stops working."""
+    async def resend(
+        self,
+        *,
+        connection_id: int,
+        user_id: str,
+        team_id: str,
+        invitation_id: int | None = None,
+    ) -> list[int]:
+        """A fresh code for a pending or expired invitation; the old code stops working.
+
+        Once per invitation: a double click (or the same button in two places) resends once;
+        `invitation_id` is the invitation the button was for, when it came from one."""
+        async with self.s.sessions() as session:
+            newest = select(Invitation.id).where(Invitation.connection_id == connection_id)
+            latest = (await session.exec(newest.order_by(col(Invitation.id).desc()))).first()
+        if latest is None:
+            raise Refused("I can't find that connection any more.")
+        if invitation_id is not None and invitation_id != latest:
+            raise Refused("That invitation was already resent; the partner has a fresh code.")
+
+        async def action() -> dict[str, Any]:
+            try:
+                return {"outbox": await self._resend(connection_id, user_id, team_id)}
+            except Refused as refused:
+                return {"error": str(refused)}
+
+        ran, result = await Once(self.s).run(f"resend:{latest}", action)
+        if "error" in result:
+            raise Refused(result["error"])
+        if not ran:
+            raise Refused("That invitation was already resent; the partner has a fresh code.")
+        return list(result["outbox"])
+
+    async def _resend(self, connection_id: int, user_id: str, team_id: str) -> list[int]:
         now = self.s.clock.now()
         async with self.s.sessions() as session:
             connection = await self._reopenable(session, connection_id, team_id, "resent")

@@ -95,8 +95,12 @@ def partner_actions(invitation_id: int, *, accept_here: bool = True) -> dict[str
     }
 
 
-def admin_actions(connection_id: int, *, cancel: bool = True) -> dict[str, Any]:
-    value = str(connection_id)
+def admin_actions(
+    connection_id: int, *, invitation_id: int | None = None, cancel: bool = True
+) -> dict[str, Any]:
+    """Resend and Cancel. The value names the invitation too, so a second click on the same
+    button (after the first replaced the invitation) does nothing twice."""
+    value = f"{connection_id}:{invitation_id}" if invitation_id else str(connection_id)
     elements = [_button(RESEND_ACTION, "Resend (fresh code)", value, "primary")]
     if cancel:
         cancel_button = _button(CANCEL_ACTION, "Cancel invitation", value, "danger")
@@ -108,7 +112,7 @@ def admin_actions(connection_id: int, *, cancel: bool = True) -> dict[str, Any]:
             "style": "danger",
         }
         elements.append(cancel_button)
-    return {"type": "actions", "block_id": f"connection_{value}", "elements": elements}
+    return {"type": "actions", "block_id": f"connection_{connection_id}", "elements": elements}
 
 
 def build_reminder_dm(
@@ -206,12 +210,12 @@ def dm_node_change(*, name: str, what: str) -> dict[str, Any]:
 
 
 def dm_escalation(
-    *, partner: str, name: str, count: int, age: str, connection_id: int
+    *, partner: str, name: str, count: int, age: str, connection_id: int, invitation_id: int
 ) -> dict[str, Any]:
     return _message(
         f":raising_hand: <@{partner}> hasn't accepted `{escape(name)}` after {count} reminders "
         f"(invited {age} ago). Resend it with a fresh code, or cancel the invitation?",
-        admin_actions(connection_id),
+        admin_actions(connection_id, invitation_id=invitation_id),
     )
 
 
@@ -222,11 +226,13 @@ def dm_expired_partner(*, name: str, age: str, admin: str) -> dict[str, Any]:
     )
 
 
-def dm_expired_admin(*, name: str, age: str, partner: str, connection_id: int) -> dict[str, Any]:
+def dm_expired_admin(
+    *, name: str, age: str, partner: str, connection_id: int, invitation_id: int
+) -> dict[str, Any]:
     return _message(
         f":hourglass: The invitation for `{escape(name)}` expired after {age} without an answer "
         f"from <@{partner}>. Resend it with a fresh code?",
-        admin_actions(connection_id, cancel=False),
+        admin_actions(connection_id, invitation_id=invitation_id, cancel=False),
     )
 
 

@@ -47,6 +47,16 @@ def _clicked(body: dict[str, Any]) -> tuple[int | None, str]:
     return (int(value) if value.isdigit() else None), body["user"]["id"]
 
 
+def _ids(body: dict[str, Any]) -> tuple[int, int | None]:
+    """A Resend/Cancel button's value: "connection" or "connection:invitation"."""
+    value = str((body.get("actions") or [{}])[0].get("value") or "")
+    connection, _, invitation = value.partition(":")
+    return (
+        int(connection) if connection.isdigit() else 0,
+        int(invitation) if invitation.isdigit() else None,
+    )
+
+
 async def _tell(respond: AsyncRespond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
@@ -123,15 +133,15 @@ async def accept_submitted(
 ) -> None:
     values = read_state(view["state"]["values"])
     invitations = Invitations(context["services"])
-    try:
-        outbox = await invitations.accept(
-            code=str(values.get("code") or ""),
-            partner_project=str(values.get("partner_project") or ""),
-            user_id=body["user"]["id"],
-            team_id=context.team_id or "",
-        )
-    except Refused as refused:
-        await ack(response_action="errors", errors={"code": str(refused)})
+    ran, result = await invitations.accept_once(
+        view_id=str(view.get("id")),
+        code=str(values.get("code") or ""),
+        partner_project=str(values.get("partner_project") or ""),
+        user_id=body["user"]["id"],
+        team_id=context.team_id or "",
+    )
+    if "error" in result:
+        await ack(response_action="errors", errors={"code": result["error"]})
         return
     done = build_message_view(
         "Invitation accepted",
@@ -139,7 +149,8 @@ async def accept_submitted(
         "you has been told.",
     )
     await ack(response_action="update", view=done)
-    await invitations.courier.run(ids=outbox)
+    if ran:
+        await invitations.courier.run(ids=result["outbox"])
 
 
 async def decline_submitted(
@@ -176,18 +187,25 @@ async def _admin_action(
     """Resend or Cancel, from an admin's DM or from the Home tab (which has no response_url:
     the answer shows as a banner on the refreshed Home)."""
     services: Services = context["services"]
-    connection_id, user_id = _clicked(body)
-    team_id = context.team_id or ""
+    user_id, team_id = body["user"]["id"], context.team_id or ""
+    connection_id, invitation_id = _ids(body)
     is_admin = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
     if not is_admin:
         answer = services.permissions.refusal(f"{what} invitations")
     else:
         invitations = Invitations(services)
-        action = invitations.resend if what == "resend" else invitations.cancel
         try:
-            outbox = await action(
-                connection_id=connection_id or 0, user_id=user_id, team_id=team_id
-            )
+            if what == "resend":
+                outbox = await invitations.resend(
+                    connection_id=connection_id,
+                    user_id=user_id,
+                    team_id=team_id,
+                    invitation_id=invitation_id,
+                )
+            else:
+                outbox = await invitations.cancel(
+                    connection_id=connection_id, user_id=user_id, team_id=team_id
+                )
             await invitations.courier.run(ids=outbox)
             answer = RESENT if what == "resend" else cancelled_text(services)
         except Refused as refused:
