@@ -142,9 +142,26 @@ def create_bolt_app(services: Services) -> AsyncApp:
 
     app.use(inject_services)
     app.use(once_per_event)
+    app.error(on_error)
     handlers.register(app)
     services.slack = app.client
     return app
+
+
+async def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> None:
+    """A listener failed (the database went away, a bug): log it (masked, with its type) and
+    tell the person, where Slack gave us a way to, instead of leaving them with nothing."""
+    kind = body.get("type") or ("slash_command" if body.get("command") else "request")
+    log.error("%s failed: %s", kind, type(error).__name__, exc_info=error)
+    if respond is not None and body.get("response_url"):
+        try:
+            await respond(
+                text=":warning: I couldn't finish that just now; please try again in a moment.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except Exception as exc:  # the response_url may be gone too
+            log.warning("could not tell the user about the failure: %s", type(exc).__name__)
 
 
 def create_web_app(services: Services) -> web.Application:

@@ -85,16 +85,15 @@ def _redact(record: logging.LogRecord) -> None:
     masked = mask(message)
     if masked != message:
         record.msg, record.args = masked, None
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
 
 
 class RedactingFilter(logging.Filter):
-    """Masks codes and tokens in a record's final message (arguments included)."""
+    """The same masking as a handler filter, for handlers set up before the factory."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         _redact(record)
-        if record.exc_info and record.exc_info[1] is not None:
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = mask(text)
         return True
 
 

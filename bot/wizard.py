@@ -158,6 +158,8 @@ def check_url(value: object) -> tuple[str, str | None]:
 
 def check_email(value: object) -> tuple[str, str | None]:
     text = _clean(value)
+    if _has_control_chars(text):
+        return text, "An e-mail address has no control characters."
     if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
         return text, "Enter an e-mail address like name@partner.com."
     if len(text) > 254:
@@ -322,3 +324,8 @@ def check_pasted_code(value: object) -> tuple[str, str | None]:
     if not PASTED_CODE_RE.fullmatch(code):
         return code, "That doesn't look like an invitation code: paste it exactly as shown."
     return code, None
+
+
+def clean_command_text(text: str, limit: int = 500) -> str:
+    """Slash-command text as the bot reads it: no control characters, at most `limit` long."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text)[:limit].strip()

@@ -28,6 +28,7 @@ from bot.invitations import Invitations, Refused
 from bot.operations import Operations
 from bot.services import Services
 from bot.views import build_accept_view
+from bot.wizard import clean_command_text
 from handlers.inflight import tracked
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ async def exalate(
     respond: AsyncRespond,
 ) -> None:
     services: Services = context["services"]
-    words = (command.get("text") or "").strip().split(maxsplit=1)
+    words = clean_command_text(command.get("text") or "").split(maxsplit=1)
     name = words[0].lower() if words else ""
     rest = words[1] if len(words) > 1 else ""
     user_id, team_id = command["user_id"], context.team_id or command.get("team_id", "")

@@ -25,6 +25,7 @@ from bot.views import (
     metadata_id,
     read_state,
 )
+from bot.wizard import check_text
 from handlers.commands import cancelled_text
 from handlers.inflight import tracked
 
@@ -132,11 +133,15 @@ async def accept_submitted(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     values = read_state(view["state"]["values"])
+    project, error = check_text(values.get("partner_project"), limit=255)
+    if error:
+        await ack(response_action="errors", errors={"partner_project": error})
+        return
     invitations = Invitations(context["services"])
     ran, result = await invitations.accept_once(
         view_id=str(view.get("id")),
         code=str(values.get("code") or ""),
-        partner_project=str(values.get("partner_project") or ""),
+        partner_project=project,
         user_id=body["user"]["id"],
         team_id=context.team_id or "",
     )
@@ -157,13 +162,17 @@ async def decline_submitted(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     values = read_state(view["state"]["values"])
+    reason, error = check_text(values.get("reason"))
+    if error:
+        await ack(response_action="errors", errors={"reason": error})
+        return
     invitations = Invitations(context["services"])
     try:
         outbox = await invitations.decline(
             invitation_id=metadata_id(view, "invitation") or 0,
             user_id=body["user"]["id"],
             team_id=context.team_id or "",
-            reason=str(values.get("reason") or "")[:1000],
+            reason=reason,
         )
     except Refused as refused:
         await ack(response_action="errors", errors={"reason": str(refused)})
