@@ -27,7 +27,7 @@ from bot.backend.local import LocalNode, parse_projects
 from bot.backend.node import ExalateNode
 from bot.clock import Clock
 from bot.idempotency import Once
-from bot.permissions import Permissions
+from bot.permissions import CannotCheck, Permissions
 from bot.scheduler import create_scheduler
 from bot.security import Vault, install_log_redaction, key_file_for, load_or_create_key
 from bot.services import Services
@@ -152,11 +152,16 @@ async def on_error(error: Exception, body: dict[str, Any], respond: Any = None) 
     """A listener failed (the database went away, a bug): log it (masked, with its type) and
     tell the person, where Slack gave us a way to, instead of leaving them with nothing."""
     kind = body.get("type") or ("slash_command" if body.get("command") else "request")
-    log.error("%s failed: %s", kind, type(error).__name__, exc_info=error)
+    if isinstance(error, CannotCheck):
+        text = str(error)
+        log.warning("%s: the admin check failed", kind)
+    else:
+        text = ":warning: I couldn't finish that just now; please try again in a moment."
+        log.error("%s failed: %s", kind, type(error).__name__, exc_info=error)
     if respond is not None and body.get("response_url"):
         try:
             await respond(
-                text=":warning: I couldn't finish that just now; please try again in a moment.",
+                text=text,
                 response_type="ephemeral",
                 replace_original=False,
             )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +24,7 @@ from bot.idempotency import Once
 from bot.invitations import Invitations, enqueue_invitation
 from bot.security import hash_code, remember_secret
 from bot.services import Services
+from bot.slack_errors import SLACK_FAILURES, slack_error
 from bot.views import (
     build_message_view,
     build_project_options,
@@ -174,8 +174,8 @@ class ConnectWizard:
         await self._save(key, previous, answers, team_id=team_id, user_id=user_id)
         try:
             await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
-        except SlackApiError as exc:  # hash_conflict: the admin already moved on
-            log.info("views.update for Back failed: %s", exc.response.get("error"))
+        except SLACK_FAILURES as exc:  # hash_conflict: the admin already moved on
+            log.info("views.update for Back failed: %s", slack_error(exc))
 
     async def submit(
         self, client: AsyncWebClient, *, team_id: str, user_id: str, view: dict[str, Any]
@@ -346,8 +346,8 @@ class ConnectWizard:
             result_view = build_result_view(answers, code=code, delivery=delivery)
             try:
                 await client.views_update(view_id=view_id, view=result_view)
-            except SlackApiError as exc:  # the admin closed the modal already
-                log.info("result view not updated: %s", exc.response.get("error"))
+            except SLACK_FAILURES as exc:  # the admin closed the modal already
+                log.info("result view not updated: %s", slack_error(exc))
 
         return Outcome(_update(build_result_view(answers, code=code)), after=deliver)
 

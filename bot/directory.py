@@ -9,8 +9,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack_errors import SLACK_FAILURES, slack_error
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,6 @@ class Partner:
     team_id: str
     name: str
     tz: str | None
-
-
-def _error(exc: SlackApiError) -> str:
-    data: Any = getattr(exc.response, "data", None)
-    return str(data.get("error")) if isinstance(data, dict) else "unknown_error"
 
 
 def _user_name(user: dict[str, Any]) -> str:
@@ -54,8 +50,8 @@ async def resolve_partner(
             user = (await client.users_info(user=user_id))["user"]
         else:
             user = (await client.users_lookupByEmail(email=email or ""))["user"]
-    except SlackApiError as exc:
-        error = _error(exc)
+    except SLACK_FAILURES as exc:
+        error = slack_error(exc)
         if error in ("users_not_found", "user_not_found"):
             if user_id:
                 return None, "That user is not in this workspace any more."
@@ -81,8 +77,8 @@ async def check_notice_channel(client: AsyncWebClient, channel_id: str) -> str |
     """None when the bot can post notices there; otherwise what to do about it."""
     try:
         channel = (await client.conversations_info(channel=channel_id))["channel"]
-    except SlackApiError as exc:
-        error = _error(exc)
+    except SLACK_FAILURES as exc:
+        error = slack_error(exc)
         if error in ("channel_not_found", "not_in_channel"):
             return "I can't see that channel: add the Exalate app to it, or choose another."
         log.warning("channel check failed: %s", error)

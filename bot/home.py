@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot import messages as m
 from bot.reminders import waited
 from bot.services import Services
+from bot.slack_errors import SLACK_FAILURES, slack_error
 from bot.text import escape, slack_date
 from storage import repo
 from storage.db import claim, transaction
@@ -277,8 +277,8 @@ class Home:
             try:
                 await self.publish(team_id=tab.team_id, user_id=tab.user_id, is_admin=tab.is_admin)
                 published += 1
-            except SlackApiError as exc:
-                log.warning("Home refresh failed: %s", exc.response.get("error"))
+            except SLACK_FAILURES as exc:
+                log.warning("Home refresh failed: %s", slack_error(exc))
                 async with transaction(self.s.sessions) as session:
                     await session.exec(  # type: ignore[call-overload]
                         update(HomeTab)

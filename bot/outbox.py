@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.security import SealBroken, Vault
 from bot.services import Services
+from bot.slack_errors import slack_error
 from storage import repo
 from storage.db import claim, transaction
 from storage.models import Connection, Invitation, Outbox
@@ -153,7 +154,7 @@ class Courier:
                 thread_ts=thread_ts,
             )
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            error = slack_error(exc)
             status = exc.response.status_code
             transient = status == 429 or status >= 500 or error in TRANSIENT_ERRORS
             return await self._failed(row, error, transient, _retry_after(exc))

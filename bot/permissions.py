@@ -11,12 +11,23 @@ import logging
 import time
 from collections.abc import Callable
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack_errors import SLACK_FAILURES, slack_error
 
 log = logging.getLogger(__name__)
 
 GROUP_TTL = 300.0
+
+
+class CannotCheck(Exception):
+    """Slack didn't answer the question "is this an admin?"; the message says so."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(
+            f":warning: I couldn't check who may do that just now (Slack: `{error}`); "
+            "please try again in a moment."
+        )
 
 
 class Permissions:
@@ -39,9 +50,10 @@ class Permissions:
     async def _is_workspace_admin(self, client: AsyncWebClient, user_id: str) -> bool:
         try:
             user = (await client.users_info(user=user_id))["user"]
-        except SlackApiError as exc:
-            log.warning("users.info failed for the admin check: %s", exc.response.get("error"))
-            return False
+        except SLACK_FAILURES as exc:
+            error = slack_error(exc)
+            log.warning("users.info failed for the admin check: %s", error)
+            raise CannotCheck(error) from None
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
     async def _group_members(
@@ -54,9 +66,12 @@ class Permissions:
         try:
             response = await client.usergroups_users_list(usergroup=group)
             members = frozenset(response.get("users") or [])
-        except SlackApiError as exc:
-            log.warning("usergroups.users.list failed for %s: %s", group, exc.response.get("error"))
-            return cached[1] if cached else frozenset()
+        except SLACK_FAILURES as exc:
+            error = slack_error(exc)
+            log.warning("usergroups.users.list failed for %s: %s", group, error)
+            if cached:
+                return cached[1]  # a stale answer beats none
+            raise CannotCheck(error) from None
         self._cache[key] = (self._monotonic(), members)
         return members
 

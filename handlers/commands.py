@@ -12,7 +12,6 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import (
@@ -26,7 +25,9 @@ from bot.commands import (
 from bot.connect import ConnectWizard
 from bot.invitations import Invitations, Refused
 from bot.operations import Operations
+from bot.permissions import CannotCheck
 from bot.services import Services
+from bot.slack_errors import SLACK_FAILURES, slack_error
 from bot.views import build_accept_view
 from bot.wizard import clean_command_text
 from handlers.inflight import tracked
@@ -76,7 +77,12 @@ async def exalate(
     if name not in ADMIN_COMMANDS:
         await ack(**_ephemeral(help_text(services.permissions.who_may_initiate())))
         return
-    if not await services.permissions.is_admin(client, team_id=team_id, user_id=user_id):
+    try:
+        allowed = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
+    except CannotCheck as trouble:
+        await ack(**_ephemeral(str(trouble)))
+        return
+    if not allowed:
         await ack(**_ephemeral(services.permissions.refusal(ADMIN_COMMANDS[name])))
         return
     if name == "connect":
@@ -106,8 +112,8 @@ async def open_wizard(
         await ConnectWizard(services).open(
             client, trigger_id=trigger_id, team_id=team_id, user_id=user_id
         )
-    except SlackApiError as exc:
-        error = exc.response.get("error")
+    except SLACK_FAILURES as exc:
+        error = slack_error(exc)
         log.warning("views.open for the wizard failed: %s", error)
         if respond is not None:
             await respond(

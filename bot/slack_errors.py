@@ -1,0 +1,21 @@
+"""What can go wrong calling Slack, and how to name it in one word."""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+# ok:false answers (incl. 429 and 5xx, which slack_sdk raises as SlackApiError), timeouts,
+# and connections that fail
+SLACK_FAILURES: tuple[type[BaseException], ...] = (SlackApiError, TimeoutError, aiohttp.ClientError)
+
+
+def slack_error(exc: BaseException) -> str:
+    """`ratelimited`, `channel_not_found`, `http_503`, `timeout`, `connection`…"""
+    if isinstance(exc, SlackApiError):
+        data = getattr(exc.response, "data", None)
+        error = data.get("error") if isinstance(data, dict) else None
+        return str(error or f"http_{exc.response.status_code}")
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "connection"
