@@ -23,11 +23,23 @@ USAGE = """usage: exalate-bot [check]
 Configure it with environment variables or a .env file (see README.md)."""
 
 
-def configure_logging(level: str) -> None:
-    from bot.security import RedactingFilter
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """Logs on stderr, as text or (LOG_FORMAT=json) one JSON object a line; secrets masked."""
+    from bot.security import RedactingFilter, install_log_redaction
 
+    install_log_redaction()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -95,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"exalate-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args == ["check"]:
         from bot.check import run_checks
 

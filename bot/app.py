@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -27,11 +29,13 @@ from bot.backend.local import LocalNode, parse_projects
 from bot.backend.node import ExalateNode
 from bot.clock import Clock
 from bot.idempotency import Once
+from bot.metrics import SlackCallCounter
 from bot.permissions import CannotCheck, Permissions
 from bot.scheduler import create_scheduler
 from bot.security import Vault, install_log_redaction, key_file_for, load_or_create_key
 from bot.services import Services
 from bot.settings import ConfigError, Settings
+from storage import repo
 from storage.db import create_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -119,6 +123,7 @@ def create_bolt_app(services: Services) -> AsyncApp:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=int(settings.slack_timeout.total_seconds()),
+        retry_handlers=[AsyncConnectionErrorRetryHandler(), SlackCallCounter(services.metrics)],
     )
     secret = settings.slack_signing_secret
     app = AsyncApp(
@@ -177,6 +182,7 @@ def create_web_app(services: Services) -> web.Application:
     web_app[SERVICES_KEY] = services
     web_app[BOLT_KEY] = bolt
     web_app.router.add_get("/healthz", _healthz)
+    web_app.router.add_get("/metrics", _metrics)
     if services.settings.slack_signing_secret is not None:
         web_app.router.add_post("/slack/events", _slack_events)
     web_app.cleanup_ctx.append(_lifecycle)
@@ -184,9 +190,25 @@ def create_web_app(services: Services) -> web.Application:
 
 
 async def _slack_events(request: web.Request) -> web.Response:
+    started = time.perf_counter()
     bolt = request.app[BOLT_KEY]
-    bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+    bolt_request = await to_bolt_request(request)
+    bolt_response = await bolt.async_dispatch(bolt_request)
+    body = bolt_request.body if isinstance(bolt_request.body, dict) else {}
+    kind = str(body.get("type") or ("command" if body.get("command") else "other"))
+    request.app[SERVICES_KEY].metrics.ack_seconds.labels(kind=kind).observe(
+        time.perf_counter() - started
+    )
     return await to_aiohttp_response(bolt_response)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES_KEY]
+    async with services.sessions() as session:
+        counts = await repo.count_all_by_status(session)
+    return web.Response(
+        body=services.metrics.render(counts), content_type="text/plain", charset="utf-8"
+    )
 
 
 async def _healthz(request: web.Request) -> web.Response:

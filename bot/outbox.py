@@ -201,6 +201,8 @@ class Courier:
             )
             if result.rowcount != 1:
                 log.warning("outbox #%s was re-claimed while it was being sent", row.id)
+            if row.purpose == "reminder":
+                self.s.metrics.reminders.inc()
             await self._record(session, row, channel, ts, now)
         return Delivery(row.id or 0, row.purpose, ok=True, channel=channel, ts=ts)
 

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.permissions import Permissions
 from bot.security import Vault
 from bot.settings import Settings
@@ -27,6 +28,7 @@ class Services:
     permissions: Permissions
     vault: Vault
     slack: AsyncWebClient | None = None  # the app's client, for work outside a request
+    metrics: Metrics = field(default_factory=Metrics)
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
 
     def track(self) -> None:

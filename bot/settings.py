@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     sweep_interval: timedelta = timedelta(seconds=5)
     slack_timeout: timedelta = timedelta(seconds=10)
     log_level: str = "INFO"
+    log_format: str = "text"
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -224,6 +225,14 @@ class Settings(BaseSettings):
             return v  # type: ignore[return-value]
         return parse_hours(v)  # type: ignore[arg-type]
 
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        fmt = v.strip().lower() or "text"
+        if fmt not in ("text", "json"):
+            raise ValueError(f"unknown format {v!r}")
+        return fmt
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, v: str) -> str:
@@ -292,6 +301,7 @@ _FIXES = {
     "EXALATE_LOCAL_INSTANCE": "use letters, digits, - and _ only",
     "EXALATE_LOCAL_PROJECTS": "use KEY=Name pairs separated by commas, like SUP=Support",
     "LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
+    "LOG_FORMAT": "use text or json",
 }
 
 

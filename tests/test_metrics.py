@@ -1,0 +1,94 @@
+"""`GET /metrics` in Prometheus format, and JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.__main__ import configure_logging
+from bot.clock import FakeClock
+from bot.security import new_code
+from tests.harness import MONDAY, RunningBot, World, at, make_settings, start_bot
+from tests.slack_emulator import SlackEmulator
+
+
+@pytest.fixture
+async def bot(slack: SlackEmulator, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    settings = make_settings(slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    running = await start_bot(slack, settings, clock=FakeClock(MONDAY))
+    yield running
+    await running.stop()
+
+
+async def scrape(bot: RunningBot) -> dict[tuple[str, tuple], float]:
+    async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = await response.text()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_metrics(bot: RunningBot, slack: SlackEmulator) -> None:
+    world = World(bot, slack, bot.services.clock)  # type: ignore[arg-type]
+    await world.initiate()
+    slack.fail_next("chat.postMessage", error="ratelimited")
+    await world.sweep(at(3, 14))
+    await world.sweep(at(3, 15))
+    seen = await scrape(bot)
+    assert seen[("exalate_connections", (("state", "PENDING"),))] == 1
+    assert seen[("exalate_reminders_sent_total", ())] == 1
+    assert seen[("exalate_slack_api_calls_total", (("method", "views.open"),))] == 1
+    assert seen[("exalate_slack_api_calls_total", (("method", "chat.postMessage"),))] >= 3
+    errors = (
+        "exalate_slack_api_errors_total",
+        (("error", "ratelimited"), ("method", "chat.postMessage")),
+    )
+    assert seen[errors] == 1
+    acks = [
+        v
+        for (name, labels), v in seen.items()
+        if name == "exalate_ack_seconds_count" and ("kind", "view_submission") in labels
+    ]
+    assert acks == [6]  # the six wizard steps
+    assert seen[("exalate_ack_seconds_count", (("kind", "command"),))] == 1
+
+
+def test_json_logs_are_one_object_a_line_and_masked(tmp_path: Path) -> None:
+    code = new_code()
+    script = (
+        "import logging; from bot.__main__ import configure_logging; "
+        "configure_logging('INFO', 'json'); "
+        f"logging.getLogger('bot.test').info('hello %s', '{code}')"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=30
+    )
+    [line] = result.stderr.strip().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "INFO" and record["logger"] == "bot.test"
+    assert record["message"] == "hello [redacted]" and code not in line
+
+
+def test_text_logs_stay_the_default(caplog: pytest.LogCaptureFixture) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging("INFO")
+        assert not root.handlers[0].formatter.__class__.__name__.startswith("Json")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
