@@ -232,6 +232,12 @@ async def count_by_status(session: AsyncSession, *, team_id: str) -> dict[str, i
     return {str(status): int(count) for status, count in (await session.exec(statement)).all()}
 
 
+async def count_all_by_status(session: AsyncSession) -> dict[str, int]:
+    """Across every workspace (for the metrics)."""
+    statement = select(Connection.status, func.count()).group_by(Connection.status)
+    return {str(status): int(count) for status, count in (await session.exec(statement)).all()}
+
+
 async def list_connections(
     session: AsyncSession,
     *,
