@@ -1,4 +1,6 @@
 # syntax=docker/dockerfile:1
+# Build: docker build -t exalate-bot .   Run: docker run --env-file .env -v exalate:/data exalate-bot
+
 FROM python:3.12-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -14,7 +16,7 @@ ENV PATH="/venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite:////data/exalate-bot.db \
     PORT=3000
-USER exalate
+USER 10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 3000
