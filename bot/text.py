@@ -5,6 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 
+def clean_unicode(text: str) -> str:
+    """Text that can be encoded: a lone surrogate (which Slack never sends, but a forged
+    payload can) becomes U+FFFD. Control characters are left to the validators to refuse."""
+    if text.isascii():
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def escape(text: str) -> str:
     """Escape &, < and > as Slack asks, so user text can't ping (<!channel>, <@U…>) or link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from bot.backend.base import Project
-from bot.text import escape, plain
+from bot.text import clean_unicode, escape, plain
 from bot.wizard import (
     CONNECTION_NAME_MAX,
     DEFAULT_RULES,
@@ -493,7 +493,15 @@ def view_step(view: dict[str, Any]) -> str | None:
 
 
 def read_state(values: dict[str, Any]) -> dict[str, Any]:
-    """`view.state.values` → {block_id: the plain answer} for every element type we use."""
+    """`view.state.values` → {block_id: the plain answer} for every element type we use.
+    Text comes back storable (see `clean_unicode`); the validators judge the rest."""
+    return {
+        key: clean_unicode(value) if isinstance(value, str) else value
+        for key, value in _read_state(values).items()
+    }
+
+
+def _read_state(values: dict[str, Any]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for block_id, actions in (values or {}).items():
         if not isinstance(actions, dict):

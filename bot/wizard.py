@@ -23,6 +23,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.text import clean_unicode
+
 SHORT_NAME_MAX = 40
 CONNECTION_NAME_MAX = 100
 TEXT_MAX = 1000
@@ -328,4 +330,4 @@ def check_pasted_code(value: object) -> tuple[str, str | None]:
 
 def clean_command_text(text: str, limit: int = 500) -> str:
     """Slash-command text as the bot reads it: no control characters, at most `limit` long."""
-    return re.sub(r"[\x00-\x1f\x7f]", " ", text)[:limit].strip()
+    return re.sub(r"[\x00-\x1f\x7f]", " ", clean_unicode(text))[:limit].strip()
