@@ -144,9 +144,12 @@ class Courier:
             )
         except SealBroken:
             return await self._failed(row, "sealed with another key", False, 0)
+        pacer = self.s.pacer
+        assert pacer is not None
         try:
             channel = await self._channel(client, row)
             thread_ts = await self._thread(row) if row.in_thread else None
+            await pacer.wait(row.team_id, channel)
             response = await client.chat_postMessage(
                 channel=channel,
                 text=message["text"],
@@ -157,6 +160,8 @@ class Courier:
             error = slack_error(exc)
             status = exc.response.status_code
             transient = status == 429 or status >= 500 or error in TRANSIENT_ERRORS
+            if status == 429:
+                pacer.pause(row.team_id, _retry_after(exc) or 1.0)
             return await self._failed(row, error, transient, _retry_after(exc))
         except (TimeoutError, aiohttp.ClientError) as exc:
             return await self._failed(row, type(exc).__name__, True, 0)

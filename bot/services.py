@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
 from bot.metrics import Metrics
+from bot.pacing import Pacer
 from bot.permissions import Permissions
 from bot.security import Vault
 from bot.settings import Settings
@@ -29,6 +30,12 @@ class Services:
     vault: Vault
     slack: AsyncWebClient | None = None  # the app's client, for work outside a request
     metrics: Metrics = field(default_factory=Metrics)
+    pacer: Pacer | None = None  # set from the settings in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.pacer is None:
+            self.pacer = Pacer(per_minute=self.settings.slack_messages_per_minute)
+
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
 
     def track(self) -> None:

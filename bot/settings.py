@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     status_poll_interval: timedelta = timedelta(seconds=60)
     sweep_interval: timedelta = timedelta(seconds=5)
     slack_timeout: timedelta = timedelta(seconds=10)
+    slack_messages_per_minute: int = Field(default=240, ge=1, le=10_000)
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -296,6 +297,7 @@ _FIXES = {
     "STATUS_POLL_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
     "SWEEP_INTERVAL": "use a duration like 5s",
     "SLACK_TIMEOUT": "use a duration like 10s",
+    "SLACK_MESSAGES_PER_MINUTE": "use a whole number from 1 to 10000",
     "REMINDER_MAX": "use a whole number from 0 to 100",
     "REMINDER_HOURS": "use a window like 09:00-18:00, or set it empty for any time",
     "EXALATE_LOCAL_INSTANCE": "use letters, digits, - and _ only",

@@ -18,6 +18,7 @@ from bot.app import create_services, create_web_app
 from bot.backend.base import ConnectionBackend
 from bot.clock import FakeClock
 from bot.invitations import Invitations, SweepReport
+from bot.pacing import Pacer
 from bot.services import Services
 from bot.settings import Settings
 from storage.models import Connection, Invitation
@@ -58,14 +59,23 @@ class RunningBot:
         await self.runner.cleanup()
 
 
+async def _no_wait(_: float) -> None:
+    return None
+
+
 async def start_bot(
     emulator: SlackEmulator,
     settings: Settings,
     *,
     clock: FakeClock,
     backend: Callable[[Services], ConnectionBackend] | None = None,
+    real_pace: bool = False,
 ) -> RunningBot:
+    """The bot on a loopback port. Its pacer keeps count but doesn't sleep (the tests' clock
+    is fake), unless `real_pace`."""
     services = create_services(settings, clock=clock)
+    if not real_pace:
+        services.pacer = Pacer(per_minute=settings.slack_messages_per_minute, sleep=_no_wait)
     if backend is not None:
         services.backend = backend(services)
     runner = web.AppRunner(create_web_app(services), access_log=None, shutdown_timeout=1)

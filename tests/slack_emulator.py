@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import uuid
 from collections import defaultdict, deque
@@ -126,6 +127,9 @@ class SlackEmulator:
         self.ephemerals: list[JsonDict] = []
         self.responses: list[JsonDict] = []  # bodies POSTed to response_urls
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self._pace: tuple[float, int] | None = None
+        self._sent_at: list[float] = []
+        self._channel_sent_at: dict[str, float] = {}
 
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -340,8 +344,36 @@ class SlackEmulator:
                     headers["Retry-After"] = str(fault.retry_after)
                 return web.json_response(call.response, status=fault.status, headers=headers)
 
+        limited = self._over_pace(method, params)
+        if limited is not None:
+            call.failed, call.status = True, 429
+            call.response = _error("ratelimited")
+            headers["Retry-After"] = str(limited)
+            return web.json_response(call.response, status=429, headers=headers)
         call.response = self._answer(method, params, token, rejection)
         return web.json_response(call.response)
+
+    def enforce_pace(self, *, per_channel_seconds: float = 1.0, per_minute: int = 300) -> None:
+        """Answer chat.postMessage as Slack paces it: one message a second per channel and
+        `per_minute` a minute in the workspace (over any 60 s); beyond, 429 + Retry-After."""
+        self._pace = (per_channel_seconds, per_minute)
+
+    def _over_pace(self, method: str, params: JsonDict) -> int | None:
+        if method != "chat.postMessage" or self._pace is None:
+            return None
+        per_channel, per_minute = self._pace
+        now = time.monotonic()
+        channel = str(params.get("channel"))
+        recent = [t for t in self._sent_at if now - t < 60.0]
+        self._sent_at = recent
+        last = self._channel_sent_at.get(channel)
+        if last is not None and now - last < per_channel:
+            return max(1, math.ceil(per_channel - (now - last)))
+        if len(recent) >= per_minute:
+            return max(1, math.ceil(60.0 - (now - recent[0])))
+        self._sent_at.append(now)
+        self._channel_sent_at[channel] = now
+        return None
 
     def _answer(
         self, method: str, params: JsonDict, token: str | None, rejection: JsonDict | None
