@@ -55,7 +55,7 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value:.2f}" if value < 10 else f"{value:.1f}"
     return "" if value is None else str(value)
 
 
@@ -70,7 +70,30 @@ async def bench_home() -> list[dict[str, Any]]:
     return rows
 
 
-BENCHES = {"home": (bench_home, ["database", "what", "p50_ms", "p95_ms", "blocks"])}
+async def bench_ack() -> list[dict[str, Any]]:
+    from bench import ack
+
+    async with databases() as dbs:
+        return await ack.run(dbs)
+
+
+BENCHES = {
+    "ack": (
+        bench_ack,
+        [
+            "database",
+            "users",
+            "requests",
+            "bot_p50_ms",
+            "bot_p99_ms",
+            "bare_p50_ms",
+            "bare_p99_ms",
+            "p50_ratio",
+            "p99_ratio",
+        ],
+    ),
+    "home": (bench_home, ["database", "what", "p50_ms", "p95_ms", "blocks"]),
+}
 
 
 def main(argv: list[str]) -> int:

@@ -17,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+WRITES = "exalate_writes"  # an execution option: this transaction will write
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for an already-normalized URL (see bot.settings.normalize_database_url).
 
-    SQLite gets WAL, a busy timeout, foreign keys, and `BEGIN IMMEDIATE` for every
-    transaction: a transaction takes the write lock up front (waiting up to the busy timeout)
-    instead of failing with "database is locked" when a read turns into a write.
+    SQLite gets WAL, a busy timeout, foreign keys, and `BEGIN IMMEDIATE` for every write
+    transaction (`transaction()`): it takes the write lock up front (waiting up to the busy
+    timeout) instead of failing with "database is locked" when its read turns into a write.
+    Read-only sessions begin deferred and never wait for a writer (WAL).
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15}, **kwargs)
@@ -40,7 +42,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: SyncConnection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            writes = conn.get_execution_options().get(WRITES, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
@@ -54,8 +57,9 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """A session in one transaction: committed on success, rolled back on error."""
+    """A session in one write transaction: committed on success, rolled back on error."""
     async with sessions() as session, session.begin():
+        await session.connection(execution_options={WRITES: True})
         yield session
 
 

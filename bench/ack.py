@@ -1,0 +1,184 @@
+"""Acknowledgement latency: `/exalate connect` and each wizard submission, signed and sent
+over HTTP to the bot (a real `exalate-bot` process), its Web API in the Slack emulator; beside
+a bare Bolt AsyncApp that only acks and opens the same view, in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from tests.slack_emulator import SlackEmulator
+from tests.slack_requests import SlackSender, command_payload
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-signing-secret"
+STEPS = (
+    {"destination": "private"},
+    {"mode": "script"},
+    {"remote_short_name": "partnerco"},
+    {"project_key": "SUP"},
+    {"partner_user_id": "UPARTNER"},
+)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _up(port: int) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(400):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the server did not come up")
+
+
+def _start(kind: str, port: int, slack: SlackEmulator, database_url: str, folder: str) -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EXALATE_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    if kind == "bare":
+        command = [sys.executable, "-m", "bench.bare_bolt", str(port), slack.base_url]
+    else:
+        command = [sys.executable, "-m", "bot"]
+        env |= {
+            "SLACK_BOT_TOKEN": "xoxb-bench-token",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": database_url,
+            "PORT": str(port),
+            "EXALATE_LOCAL_INSTANCE": "acme",
+            "LOG_LEVEL": "WARNING",
+            "EXALATE_SECRET_KEY": "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
+        }
+    return subprocess.Popen(
+        command, env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+async def _user(
+    sender: SlackSender,
+    slack: SlackEmulator,
+    user: str,
+    rounds: int,
+    latencies: dict[str, list[float]],
+    steps: int,
+) -> None:
+    for n in range(rounds):
+        trigger = slack.issue_trigger_id()
+        payload = command_payload(
+            text="connect",
+            user_id=user,
+            trigger_id=trigger,
+            response_url=slack.response_url(),
+            team_id=slack.team_id,
+        )
+        started = time.perf_counter()
+        await sender.post(urlencode(payload), "application/x-www-form-urlencoded")
+        latencies["command"].append(time.perf_counter() - started)
+        view_id = await _opened_with(slack, trigger)
+        answers = [dict(step) for step in STEPS[:steps]]
+        if steps > 2:  # every connection needs its own name
+            answers[2]["remote_short_name"] = f"p{user.lower()}_{n}_{time.monotonic_ns()}"[:40]
+        for values in answers:
+            started = time.perf_counter()
+            await sender.submit_view(view_id, values, user_id=user)
+            latencies["submission"].append(time.perf_counter() - started)
+
+
+async def _opened_with(slack: SlackEmulator, trigger: str) -> str:
+    """The view the server opened with this command's trigger_id (after its ack)."""
+    for _ in range(2000):
+        for call in slack.calls_to("views.open"):
+            if call.params.get("trigger_id") == trigger and "view" in call.response:
+                return str(call.response["view"]["id"])
+        await asyncio.sleep(0.002)
+    raise RuntimeError("views.open never came")
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict[str, Any]:
+    async with SlackEmulator(bot_token="xoxb-bench-token") as slack:
+        slack.add_user("UPARTNER", name="pat")
+        for n in range(users):
+            slack.add_user(f"UADMIN{n}", name=f"admin{n}", is_admin=True)
+        port = _port()
+        with tempfile.TemporaryDirectory() as folder:
+            server = _start(kind, port, slack, database_url, folder)
+            sender = SlackSender(
+                bot_url=f"http://127.0.0.1:{port}/slack/events",
+                signing_secret=SECRET,
+                emulator=slack,
+            )
+            try:
+                await _up(port)
+                latencies: dict[str, list[float]] = {"command": [], "submission": []}
+                steps = len(STEPS) if kind == "bot" else 1
+                await _user(
+                    sender, slack, "UADMIN0", 1, {"command": [], "submission": []}, steps
+                )  # warm-up
+                await asyncio.gather(
+                    *(
+                        _user(sender, slack, f"UADMIN{n}", rounds, latencies, steps)
+                        for n in range(users)
+                    )
+                )
+            finally:
+                await sender.close()
+                server.terminate()
+                await asyncio.to_thread(server.wait, 30)
+    everything = latencies["command"] + latencies["submission"]
+    p50, p99 = _stats(everything)
+    return {
+        "server": kind,
+        "users": users,
+        "requests": len(everything),
+        "p50_ms": p50,
+        "p99_ms": p99,
+    }
+
+
+async def run(databases: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    rows = []
+    for users, rounds in ((1, 30), (10, 5), (50, 2)):
+        bare = await measure("bare", "", users, rounds)
+        for label, url in databases:
+            bot = await measure(
+                "bot", url.replace("+aiosqlite", "").replace("+asyncpg", ""), users, rounds
+            )
+            rows.append(
+                {
+                    "database": label,
+                    "users": users,
+                    "requests": bot["requests"],
+                    "bot_p50_ms": bot["p50_ms"],
+                    "bot_p99_ms": bot["p99_ms"],
+                    "bare_p50_ms": bare["p50_ms"],
+                    "bare_p99_ms": bare["p99_ms"],
+                    "p50_ratio": bot["p50_ms"] / bare["p50_ms"],
+                    "p99_ratio": bot["p99_ms"] / bare["p99_ms"],
+                }
+            )
+    return rows
