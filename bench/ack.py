@@ -93,14 +93,21 @@ async def _user(
         started = time.perf_counter()
         await sender.post(urlencode(payload), "application/x-www-form-urlencoded")
         latencies["command"].append(time.perf_counter() - started)
-        view_id = await _opened_with(slack, trigger)
+        try:
+            view_id = await _opened_with(slack, trigger)
+        except TimeoutError:
+            latencies["errors"].append(0.0)  # too late: the trigger_id expired
+            continue
         answers = [dict(step) for step in STEPS[:steps]]
         if steps > 2:  # every connection needs its own name
             answers[2]["remote_short_name"] = f"p{user.lower()}_{n}_{time.monotonic_ns()}"[:40]
         for values in answers:
             started = time.perf_counter()
-            await sender.submit_view(view_id, values, user_id=user)
+            response = await sender.submit_view(view_id, values, user_id=user)
             latencies["submission"].append(time.perf_counter() - started)
+            if response.status != 200 or (response.json or {}).get("response_action") != "update":
+                latencies["errors"].append(0.0)  # counted, and this round ends here
+                break
 
 
 async def _opened_with(slack: SlackEmulator, trigger: str) -> str:
@@ -110,7 +117,7 @@ async def _opened_with(slack: SlackEmulator, trigger: str) -> str:
             if call.params.get("trigger_id") == trigger and "view" in call.response:
                 return str(call.response["view"]["id"])
         await asyncio.sleep(0.002)
-    raise RuntimeError("views.open never came")
+    raise TimeoutError("views.open never came")
 
 
 def _stats(samples: list[float]) -> tuple[float, float]:
@@ -134,7 +141,7 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
             )
             try:
                 await _up(port)
-                latencies: dict[str, list[float]] = {"command": [], "submission": []}
+                latencies: dict[str, list[float]] = {"command": [], "submission": [], "errors": []}
                 steps = len(STEPS) if kind == "bot" else 1
                 await _user(
                     sender, slack, "UADMIN0", 1, {"command": [], "submission": []}, steps
@@ -157,6 +164,7 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
         "requests": len(everything),
         "p50_ms": p50,
         "p99_ms": p99,
+        "errors": len(latencies["errors"]),
     }
 
 
@@ -177,6 +185,7 @@ async def run(databases: list[tuple[str, str]]) -> list[dict[str, Any]]:
                     "bot_p99_ms": bot["p99_ms"],
                     "bare_p50_ms": bare["p50_ms"],
                     "bare_p99_ms": bare["p99_ms"],
+                    "errors": bot["errors"],
                     "p50_ratio": bot["p50_ms"] / bare["p50_ms"],
                     "p99_ratio": bot["p99_ms"] / bare["p99_ms"],
                 }
