@@ -83,12 +83,19 @@ def test_json_logs_are_one_object_a_line_and_masked(tmp_path: Path) -> None:
     assert record["message"] == "hello [redacted]" and code not in line
 
 
-def test_text_logs_stay_the_default(caplog: pytest.LogCaptureFixture) -> None:
+def test_text_logs_stay_the_default() -> None:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    quieted = {
+        name: logging.getLogger(name).level
+        for name in ("slack_sdk", "slack_bolt", "aiohttp.access", "alembic", "apscheduler")
+    }
     try:
         configure_logging("INFO")
         assert not root.handlers[0].formatter.__class__.__name__.startswith("Json")
+        assert logging.getLogger("slack_sdk").level == logging.WARNING  # bodies only at DEBUG
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        for name, was in quieted.items():
+            logging.getLogger(name).setLevel(was)
