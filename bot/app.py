@@ -13,11 +13,13 @@ import time
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 SERVICES_KEY = web.AppKey("services", Services)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)
+VERIFIER_KEY = web.AppKey("verifier", SignatureVerifier)
 
 
 def create_services(
@@ -183,23 +186,64 @@ def create_web_app(services: Services) -> web.Application:
     web_app[BOLT_KEY] = bolt
     web_app.router.add_get("/healthz", _healthz)
     web_app.router.add_get("/metrics", _metrics)
-    if services.settings.slack_signing_secret is not None:
+    secret = services.settings.slack_signing_secret
+    if secret is not None:
+        web_app[VERIFIER_KEY] = SignatureVerifier(secret.get_secret_value())
         web_app.router.add_post("/slack/events", _slack_events)
     web_app.cleanup_ctx.append(_lifecycle)
     return web_app
 
 
 async def _slack_events(request: web.Request) -> web.Response:
+    """Verify Slack's signature before reading anything; a signed body that isn't what Slack
+    sends gets 400, never a traceback."""
     started = time.perf_counter()
+    text = await request.text()
+    verifier = request.app[VERIFIER_KEY]
+    try:
+        signed = verifier.is_valid(
+            body=text,
+            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+            signature=request.headers.get("X-Slack-Signature", ""),
+        )
+    except (ValueError, TypeError):  # a timestamp that isn't a number
+        signed = False
+    if not signed:
+        return web.json_response({"error": "invalid request"}, status=401)
     bolt = request.app[BOLT_KEY]
-    bolt_request = await to_bolt_request(request)
-    bolt_response = await bolt.async_dispatch(bolt_request)
+    try:
+        bolt_request = AsyncBoltRequest(
+            body=text,
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        if not _well_formed(bolt_request.body):
+            raise ValueError("not the shape Slack sends")
+        bolt_response = await bolt.async_dispatch(bolt_request)
+    except Exception as exc:  # Bolt could not make sense of it
+        log.warning("a malformed request was refused (%s)", type(exc).__name__)
+        return web.json_response({"error": "malformed request"}, status=400)
     body = bolt_request.body if isinstance(bolt_request.body, dict) else {}
     kind = str(body.get("type") or ("command" if body.get("command") else "other"))
     request.app[SERVICES_KEY].metrics.ack_seconds.labels(kind=kind).observe(
         time.perf_counter() - started
     )
     return await to_aiohttp_response(bolt_response)
+
+
+def _well_formed(body: Any) -> bool:
+    """The parts Bolt's matchers index into have the shape Slack gives them."""
+    if not isinstance(body, dict):
+        return False
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions")
+        return isinstance(actions, list) and all(isinstance(a, dict) for a in actions)
+    if kind == "event_callback":
+        return isinstance(body.get("event"), dict)
+    if kind in ("view_submission", "view_closed", "block_suggestion"):
+        return isinstance(body.get("view", {}), dict) and isinstance(body.get("user"), dict)
+    return True
 
 
 async def _metrics(request: web.Request) -> web.Response:

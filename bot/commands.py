@@ -102,7 +102,7 @@ def build_status(
                  f"<@{row.initiator}>"),
         _section("*Audit trail*\n" + ("\n".join(lines) or "No events yet.")),
     ]  # fmt: skip
-    return {"text": f"{row.name}: {row.status}", "blocks": blocks}
+    return {"text": f"{escape(row.name)}: {row.status}", "blocks": blocks}
 
 
 def build_cancel_question(*, connection_id: int, name: str) -> dict[str, Any]:

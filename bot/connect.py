@@ -164,7 +164,8 @@ class ConnectWizard:
         step = _as_step(view_step(view))
         if answers is None or step is None:
             return
-        answers.update(read_state((view.get("state") or {}).get("values") or {}))
+        state = view.get("state") if isinstance(view.get("state"), dict) else {}
+        answers.update(wizard.kept_on_back(step, read_state(state.get("values")), answers))
         previous = wizard.previous_step(step, answers)
         try:
             new_view = await self._build(key, previous, answers)
@@ -185,7 +186,8 @@ class ConnectWizard:
         step = _as_step(view_step(view))
         if answers is None or step is None:
             return Outcome(EXPIRED)
-        values = read_state((view.get("state") or {}).get("values") or {})
+        state = view.get("state") if isinstance(view.get("state"), dict) else {}
+        values = read_state(state.get("values"))
         if step is Step.REVIEW:
             return await self._initiate(
                 client, key, view, answers, values, team_id=team_id, user_id=user_id
@@ -372,9 +374,10 @@ class ConnectWizard:
                 return {"error": error, "field": "code"}
             remember_secret(pasted)
         missing = wizard.missing_for_review(answers)
-        if missing:
-            await self._save(key, missing[0], answers, team_id=team_id, user_id=user_id)
-            return {"error": "an answer is missing", "step": missing[0].value}
+        wrong = missing[0] if missing else wizard.first_invalid_step(answers)
+        if wrong is not None:  # go back to the step whose answer is missing or not right
+            await self._save(key, wrong, answers, team_id=team_id, user_id=user_id)
+            return {"error": "an answer is missing or not right", "step": wrong.value}
         name = answers["connection_name"]
         if await self._name_taken(team_id, name):
             return {"error": f"`{name}` was just taken; go back and choose another."}

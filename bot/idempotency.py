@@ -39,7 +39,7 @@ class Once:
     ) -> tuple[bool, dict[str, Any]]:
         """(whether this call ran the action, the result). A result with an "error" releases
         the key (the next attempt runs again) unless `keep_errors`: then the same request
-        gets the same refusal."""
+        gets the same refusal, except one marked "retry" (a passing failure)."""
         if not await self.claim(key):
             return False, await self.result(key)
         try:
@@ -47,7 +47,7 @@ class Once:
         except BaseException:
             await self.release(key)
             raise
-        if "error" in result and not keep_errors:
+        if "error" in result and (not keep_errors or result.get("retry")):
             await self.release(key)
             return True, result
         async with transaction(self.s.sessions) as session:

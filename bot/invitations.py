@@ -57,6 +57,10 @@ class Refused(Exception):
     """The action can't be done; the message says why, for the person who asked."""
 
 
+class Unavailable(Refused):
+    """Refused for now (the node didn't answer): the same request may work later."""
+
+
 def _ids(*rows: Outbox | None) -> list[int]:
     return [row.id for row in rows if row is not None and row.id is not None]
 
@@ -451,7 +455,7 @@ class Invitations:
         except CodeRejected as exc:
             raise Refused(REJECTED.get(exc.reason, "The node refused that code.")) from None
         except BackendError as exc:
-            raise Refused(f"The Exalate node could not take it just now: {exc}.") from None
+            raise Unavailable(f"The Exalate node could not take it just now: {exc}.") from None
         async with transaction(self.s.sessions) as session:
             if not await self._invitation_moves(
                 session, invitation, state=IS.REDEEMED, redeemed_at=now, next_reminder_at=None
@@ -475,7 +479,7 @@ class Invitations:
                     code=code, partner_project=partner_project, user_id=user_id, team_id=team_id
                 )
             except Refused as refused:
-                return {"error": str(refused)}
+                return {"error": str(refused), "retry": isinstance(refused, Unavailable)}
             return {"outbox": outbox}
 
         return await Once(self.s).run(f"accept:{view_id}:{digest[:24]}", action, keep_errors=True)

@@ -22,6 +22,7 @@ from bot.wizard import (
     Step,
     default_connection_name,
     modes_for,
+    parse_id,
     short_name_from_url,
     step_number,
 )
@@ -328,14 +329,14 @@ def _md_section(text: str) -> dict[str, Any]:
 
 
 def _fields(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Sections of two-column fields (at most 10 fields a section)."""
-    fields = [_md(f"*{label}*\n{value}") for label, value in pairs]
+    """Sections of two-column fields (at most 10 a section, 2,000 characters a field)."""
+    fields = [{"type": "mrkdwn", "text": f"*{label}*\n{value}"[:2000]} for label, value in pairs]
     return [{"type": "section", "fields": fields[i : i + 10]} for i in range(0, len(fields), 10)]
 
 
 def review_pairs(answers: Answers) -> list[tuple[str, str]]:
     destination = (
-        f"<{answers['destination_url']}|{escape(answers['destination_url'])}>"
+        escape(str(answers["destination_url"]))  # Slack links it; never a hand-made <link>
         if answers.get("destination") == "public" and answers.get("destination_url")
         else "Unknown (no URL)"
     )
@@ -498,12 +499,15 @@ def read_state(values: dict[str, Any]) -> dict[str, Any]:
     return {
         key: clean_unicode(value) if isinstance(value, str) else value
         for key, value in _read_state(values).items()
+        if value is None or isinstance(value, str)  # answers are text; anything else is forged
     }
 
 
-def _read_state(values: dict[str, Any]) -> dict[str, Any]:
+def _read_state(values: Any) -> dict[str, Any]:
     answers: dict[str, Any] = {}
-    for block_id, actions in (values or {}).items():
+    if not isinstance(values, dict):
+        return answers
+    for block_id, actions in values.items():
         if not isinstance(actions, dict):
             continue
         for state in actions.values():
@@ -513,12 +517,14 @@ def _read_state(values: dict[str, Any]) -> dict[str, Any]:
             if kind in ("radio_buttons", "static_select", "external_select"):
                 option = state.get("selected_option") or {}
                 answers[block_id] = option.get("value") if isinstance(option, dict) else None
-            elif kind == "users_select":
-                answers[block_id] = state.get("selected_user")
-            elif kind == "conversations_select":
-                answers[block_id] = state.get("selected_conversation")
-            elif kind == "channels_select":
-                answers[block_id] = state.get("selected_channel")
+            elif kind in ("users_select", "conversations_select", "channels_select"):
+                answers[block_id] = state.get(
+                    {
+                        "users_select": "selected_user",
+                        "conversations_select": "selected_conversation",
+                        "channels_select": "selected_channel",
+                    }[kind]
+                )
             else:
                 answers[block_id] = state.get("value")
     return answers
@@ -588,7 +594,7 @@ def build_decline_view(*, invitation_id: int, connection_name: str) -> dict[str,
 
 def metadata_id(view: dict[str, Any], key: str) -> int | None:
     try:
-        value = json.loads(view.get("private_metadata") or "{}").get(key)
-    except (ValueError, AttributeError):
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, TypeError):
         return None
-    return value if isinstance(value, int) else None
+    return parse_id(metadata.get(key)) if isinstance(metadata, dict) else None

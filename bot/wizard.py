@@ -19,6 +19,7 @@ Limits (documented in the README):
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,10 +101,11 @@ def _clean(value: object) -> str:
 
 
 def _has_control_chars(text: str, *, allow_newlines: bool = False) -> bool:
+    """C0 and C1 control characters (NUL, ESC, U+0085…); newlines and tabs where allowed."""
     for ch in text:
         if ch in "\n\t" and allow_newlines:
             continue
-        if ord(ch) < 32 or ord(ch) == 127:
+        if unicodedata.category(ch) == "Cc":
             return True
     return False
 
@@ -145,8 +147,8 @@ def check_url(value: object) -> tuple[str, str | None]:
         return text, "Enter the destination instance URL, or choose “I don't have a URL”."
     if len(text) > URL_MAX:
         return text, f"Use at most {URL_MAX:,} characters."
-    if _has_control_chars(text) or " " in text:
-        return text, "A URL has no spaces or control characters."
+    if _has_control_chars(text) or any(ch in text for ch in ' <>|"`\\'):
+        return text, 'A URL has no spaces, control characters or < > | " ` \\.'
     try:
         parts = urlsplit(text)
         port = parts.port  # raises on a bad port
@@ -331,3 +333,62 @@ def check_pasted_code(value: object) -> tuple[str, str | None]:
 def clean_command_text(text: str, limit: int = 500) -> str:
     """Slash-command text as the bot reads it: no control characters, at most `limit` long."""
     return re.sub(r"[\x00-\x1f\x7f]", " ", clean_unicode(text))[:limit].strip()
+
+
+def parse_id(value: object) -> int | None:
+    """A record id from a button value or metadata: plain ASCII digits, in range, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**31 else None
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number < 2**31 else None
+
+
+STEP_FIELDS = {
+    Step.DESTINATION: ("destination", "destination_url"),
+    Step.MODE: ("mode",),
+    Step.INFO: ("local_short_name", "remote_short_name", "connection_name", "description"),
+    Step.PROJECT: ("project_key",),
+    Step.PARTNER: ("partner_user_id", "partner_email", "notice_channel", "note"),
+}
+
+
+def kept_on_back(step: Step, values: dict[str, Any], answers: Answers) -> Answers:
+    """What Back keeps of a step's typed values: only this step's fields, only those its
+    validator accepts (a draft never holds what Initiate would refuse)."""
+    typed = {k: v for k, v in values.items() if k in STEP_FIELDS.get(step, ())}
+    if step is Step.DESTINATION:
+        update, errors = validate_destination(typed)
+    elif step is Step.MODE:
+        update, errors = validate_mode(typed, answers)
+    elif step is Step.INFO:
+        update, errors = validate_info(typed)
+    elif step is Step.PROJECT:
+        update, errors = validate_project(typed, None)
+    elif step is Step.PARTNER:
+        update, errors = validate_partner(typed)
+    else:
+        return {}
+    return {k: v for k, v in update.items() if k not in errors and k in STEP_FIELDS[step]}
+
+
+def first_invalid_step(answers: Answers) -> Step | None:
+    """Initiate checks every stored answer once more: the first step that fails, if any."""
+    if validate_destination(answers)[1]:
+        return Step.DESTINATION
+    if validate_mode(answers, answers)[1]:
+        return Step.MODE
+    if answers.get("mode") != "basic":
+        if validate_info(answers)[1]:
+            return Step.INFO
+    elif check_text(answers.get("description"))[1]:
+        return Step.MODE
+    if not answers.get("project_key") or check_text(answers.get("project_key"), limit=255)[1]:
+        return Step.PROJECT
+    if check_text(answers.get("note"))[1] or check_email(answers.get("partner_email"))[1]:
+        return Step.PARTNER
+    return None

@@ -28,8 +28,9 @@ from bot.operations import Operations
 from bot.permissions import CannotCheck
 from bot.services import Services
 from bot.slack_errors import SLACK_FAILURES, slack_error
+from bot.text import escape
 from bot.views import build_accept_view
-from bot.wizard import clean_command_text
+from bot.wizard import clean_command_text, parse_id
 from handlers.inflight import tracked
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,10 @@ async def exalate(
     words = clean_command_text(command.get("text") or "").split(maxsplit=1)
     name = words[0].lower() if words else ""
     rest = words[1] if len(words) > 1 else ""
-    user_id, team_id = command["user_id"], context.team_id or command.get("team_id", "")
+    user_id, team_id = command.get("user_id"), context.team_id or command.get("team_id", "")
+    if not user_id:
+        await ack(**_ephemeral("I can't tell who is asking; try again from Slack."))
+        return
     if name == "accept":  # for partners: anyone may open it; the code decides
         if not services.backend.can_redeem:
             await ack(**_ephemeral(ACCEPT_IN_CONSOLE))
@@ -148,10 +152,10 @@ async def _resend(services: Services, name: str, team_id: str, user_id: str) -> 
     except Refused as refused:
         return {"text": str(refused)}
     await invitations.courier.run(ids=outbox)
-    partner = connection.partner_user_id
+    partner, name = connection.partner_user_id, escape(connection.name)
     return {
-        "text": f":incoming_envelope: Resent `{connection.name}` to <@{partner}> with a fresh "
-        "code; the old code no longer works and the reminders start over."
+        "text": f":incoming_envelope: Resent `{name}` to <@{partner}> with a fresh code; the old "
+        "code no longer works and the reminders start over."
     }
 
 
@@ -171,8 +175,9 @@ async def list_page(
     try:
         wanted = json.loads(body["actions"][0].get("value") or "{}")
         which, offset = str(wanted.get("filter", "all")), int(wanted.get("offset", 0))
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
         which, offset = "all", 0
+    offset = min(max(offset, 0), 10**6)
     page = await Operations(services).list(team_id=team_id, which=which, offset=offset)
     await respond(**page, replace_original=True)
 
@@ -192,11 +197,12 @@ async def cancel_confirmed(
             text=services.permissions.refusal("cancel invitations"), replace_original=False
         )
         return
-    value = str(body["actions"][0].get("value") or "")
+    actions = body.get("actions") or [{}]
+    connection_id = parse_id(actions[0].get("value") if isinstance(actions[0], dict) else None)
     invitations = Invitations(services)
     try:
         outbox = await invitations.cancel(
-            connection_id=int(value) if value.isdigit() else 0, user_id=user_id, team_id=team_id
+            connection_id=connection_id or 0, user_id=user_id, team_id=team_id
         )
     except Refused as refused:
         await respond(text=str(refused), replace_original=True)

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.home import CONNECT_ACTION, REMIND_ACTION, Home
 from bot.invitations import Invitations, Refused
 from bot.services import Services
+from bot.wizard import parse_id
 from handlers.commands import open_wizard
 from handlers.inflight import tracked
 
@@ -28,7 +29,9 @@ async def home_opened(
     if event.get("tab") not in (None, "home"):
         return  # the Messages tab
     services: Services = context["services"]
-    user_id, team_id = event["user"], context.team_id or ""
+    user_id, team_id = event.get("user"), context.team_id or ""
+    if not isinstance(user_id, str) or not user_id:
+        return
     is_admin = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
     await Home(services).opened(team_id=team_id, user_id=user_id, is_admin=is_admin)
 
@@ -65,11 +68,12 @@ async def remind_clicked(
     services, user_id, team_id, allowed = await _admin(body, client, context, "send reminders")
     if not allowed:
         return
-    value = str(body["actions"][0].get("value") or "")
+    actions = body.get("actions") or [{}]
+    connection_id = parse_id(actions[0].get("value") if isinstance(actions[0], dict) else None)
     invitations = Invitations(services)
     try:
         outbox = await invitations.remind_now(
-            connection_id=int(value) if value.isdigit() else 0, user_id=user_id, team_id=team_id
+            connection_id=connection_id or 0, user_id=user_id, team_id=team_id
         )
         await invitations.courier.run(ids=outbox)
         banner = ":bell: Reminder sent."

@@ -25,7 +25,7 @@ from bot.views import (
     metadata_id,
     read_state,
 )
-from bot.wizard import check_text
+from bot.wizard import check_text, parse_id
 from handlers.commands import cancelled_text
 from handlers.inflight import tracked
 
@@ -43,23 +43,35 @@ def register(app: AsyncApp) -> None:
 
 def _clicked(body: dict[str, Any]) -> tuple[int | None, str]:
     """The id a button carries (an invitation or a connection) and who clicked."""
-    action = (body.get("actions") or [{}])[0]
-    value = str(action.get("value") or "")
-    return (int(value) if value.isdigit() else None), body["user"]["id"]
+    return parse_id(_value(body)), body["user"]["id"]
+
+
+def _value(body: dict[str, Any]) -> str:
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else {}
+    return str(action.get("value") or "") if isinstance(action, dict) else ""
 
 
 def _ids(body: dict[str, Any]) -> tuple[int, int | None]:
     """A Resend/Cancel button's value: "connection" or "connection:invitation"."""
-    value = str((body.get("actions") or [{}])[0].get("value") or "")
-    connection, _, invitation = value.partition(":")
-    return (
-        int(connection) if connection.isdigit() else 0,
-        int(invitation) if invitation.isdigit() else None,
+    connection, _, invitation = _value(body).partition(":")
+    return parse_id(connection) or 0, parse_id(invitation)
+
+
+async def _tell(
+    respond: AsyncRespond, text: str, *, body: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """An ephemeral reply where the click came from a message; on the Home tab (which has no
+    response_url) a banner on the clicker's refreshed Home."""
+    if body.get("response_url"):
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    services: Services = context["services"]
+    user_id, team_id = body["user"]["id"], context.team_id or ""
+    is_admin = await services.permissions.is_admin(
+        services.slack_client(team_id), team_id=team_id, user_id=user_id
     )
-
-
-async def _tell(respond: AsyncRespond, text: str) -> None:
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+    await Home(services).publish(team_id=team_id, user_id=user_id, is_admin=is_admin, banner=text)
 
 
 async def _open_for_partner(
@@ -76,7 +88,7 @@ async def _open_for_partner(
             invitation_id=invitation_id or 0, user_id=user_id, team_id=context.team_id or ""
         )
     except Refused as refused:
-        await _tell(respond, str(refused))
+        await _tell(respond, str(refused), body=body, context=context)
         return
     await client.views_open(trigger_id=body["trigger_id"], view=build(invitation_id or 0, name))
 
@@ -126,7 +138,7 @@ async def snooze_clicked(
         )
     except Refused as refused:
         text = str(refused)
-    await _tell(respond, text)
+    await _tell(respond, text, body=body, context=context)
 
 
 async def accept_submitted(
@@ -219,12 +231,7 @@ async def _admin_action(
             answer = RESENT if what == "resend" else cancelled_text(services)
         except Refused as refused:
             answer = str(refused)
-    if body.get("response_url"):
-        await _tell(respond, answer)
-    else:
-        await Home(services).publish(
-            team_id=team_id, user_id=user_id, is_admin=is_admin, banner=answer
-        )
+    await _tell(respond, answer, body=body, context=context)
 
 
 RESENT = ":incoming_envelope: Resent with a fresh code; the old one no longer works."

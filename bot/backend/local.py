@@ -40,7 +40,7 @@ def parse_projects(text: str) -> list[Project]:
             continue
         key, _, name = item.partition("=")
         key, name = key.strip(), name.strip() or key.strip()
-        if not key or len(key) > 255 or len(name) > 255:
+        if not key or len(key) > 150 or len(name) > 255:  # Slack: option values <= 150
             raise ValueError(f"{item!r} is not a KEY=Name pair")
         projects.append(Project(key=key, name=name))
     if not projects:
