@@ -87,7 +87,7 @@ class Connection(SQLModel, table=True):
     project_name: str = Field(max_length=255)
     backend: str = Field(max_length=16)  # "local" | "node"
     backend_id: str | None = Field(default=None, max_length=255)
-    status: ConnectionState = _state(ConnectionState.PENDING)
+    status: str = _state(ConnectionState.PENDING)  # a ConnectionState
     initiator_user_id: str = Field(max_length=32)
     partner_user_id: str = Field(max_length=32)
     partner_team_id: str = Field(max_length=32)
@@ -109,7 +109,7 @@ class Invitation(SQLModel, table=True):
     partner_team_id: str = Field(max_length=32)
     code_hash: str = Field(max_length=64, unique=True)
     code_sealed: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
-    state: InvitationState = _state(InvitationState.PENDING)
+    state: str = _state(InvitationState.PENDING)  # an InvitationState
     note: str = Field(default="", max_length=1000)
     partner_tz: str | None = Field(default=None, max_length=64)
     reminders_sent: int = 0
