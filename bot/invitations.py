@@ -8,6 +8,7 @@ messages go out through the outbox (bot/outbox.py) right after, or on the next s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from bot import messages as m
 from bot.backend.base import BackendError, CodeRejected, ConnectionRef, NotSupported
 from bot.home import Home
 from bot.idempotency import Once
-from bot.outbox import Courier, enqueue
+from bot.outbox import BATCH, Courier, enqueue
 from bot.reminders import next_reminder, snooze_until, waited
 from bot.security import Vault, hash_code, mask
 from bot.services import Services
@@ -175,14 +176,25 @@ class Invitations:
 
     # --- the sweep: expiry, then reminders and escalation, then the outbox --------------
 
-    async def sweep(self) -> SweepReport:
-        expired = await self.expire_due()
-        reminded, escalated = await self.remind_due()
+    async def sweep(self, *, budget: float = 30.0) -> SweepReport:
+        """Expire, remind, escalate, then send; batch after batch while there is more and the
+        `budget` (seconds) lasts, so a backlog drains at Slack's pace, not one batch a sweep."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        expired = reminded = escalated = sent = failed = 0
+        while True:
+            expired += await self.expire_due()
+            batch_reminded, batch_escalated = await self.remind_due()
+            reminded, escalated = reminded + batch_reminded, escalated + batch_escalated
+            deliveries = await self.courier.run()
+            ok = sum(d.ok for d in deliveries)
+            sent, failed = sent + ok, failed + len(deliveries) - ok
+            more = batch_reminded + batch_escalated >= SWEEP_BATCH or len(deliveries) >= BATCH
+            if not more or failed or loop.time() > deadline:
+                break
         await Once(self.s).purge()
-        deliveries = await self.courier.run()
-        sent = sum(d.ok for d in deliveries)
         homes = await Home(self.s).publish_dirty()
-        return SweepReport(expired, reminded, escalated, sent, len(deliveries) - sent, homes)
+        return SweepReport(expired, reminded, escalated, sent, failed, homes)
 
     async def remind_due(self) -> tuple[int, int]:
         now = self.s.clock.now()
