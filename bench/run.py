@@ -77,7 +77,26 @@ async def bench_ack() -> list[dict[str, Any]]:
         return await ack.run(dbs)
 
 
+async def bench_sweep() -> list[dict[str, Any]]:
+    from bench import sweep
+
+    return await sweep.run()
+
+
 BENCHES = {
+    "sweep": (
+        bench_sweep,
+        [
+            "reminders",
+            "distinct_channels",
+            "conversations_open",
+            "wall_s",
+            "cpu_s_per_1000",
+            "startup_s",
+            "rss_idle_mb",
+            "rss_after_mb",
+        ],
+    ),
     "ack": (
         bench_ack,
         [

@@ -1,0 +1,186 @@
+"""The reminder sweep and the footprint: a real `exalate-bot` process (SQLite) with 10,000
+invitations due at once, its DM channels already known; the Slack emulator in this process.
+
+Reports the time from start to a 200 on /healthz, resident memory idle and after the
+10,000, and the bot's CPU seconds per 1,000 reminders (from /proc, so Linux only)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import insert
+
+from bot.settings import normalize_database_url
+from storage.db import create_engine, migrate
+from storage.models import Connection, Invitation
+from tests.slack_emulator import SlackEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "xoxb-bench-token"
+KEY = "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E="
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _healthz(port: int, deadline: float = 30.0) -> None:
+    async with aiohttp.ClientSession() as http:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.01)
+    raise RuntimeError("no /healthz")
+
+
+def _start(slack: SlackEmulator, folder: str, port: int, sweep: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EXALATE_"))}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": f"sqlite:///{folder}/bench.db",
+        "PORT": str(port),
+        "SWEEP_INTERVAL": sweep,
+        "REMINDER_HOURS": "",
+        "SLACK_MESSAGES_PER_MINUTE": "10000",
+        "EXALATE_SECRET_KEY": KEY,
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    await asyncio.to_thread(process.wait, 30)
+
+
+async def _seed(url: str, slack: SlackEmulator, count: int) -> None:
+    now = datetime.now(UTC)
+    connections, invitations = [], []
+    for n in range(count):
+        user, channel = f"UP{n:05d}", f"DP{n:05d}"
+        slack.add_user(user, name=f"p{n}", tz="UTC")
+        slack.add_channel(channel, name=f"dm{n}", is_im=True)
+        connections.append(
+            {
+                "id": n + 1,
+                "team_id": slack.team_id,
+                "name": f"acme_to_p{n}",
+                "name_key": f"acme_to_p{n}",
+                "destination": "private",
+                "mode": "script",
+                "local_short_name": "acme",
+                "remote_short_name": f"p{n}",
+                "description": "",
+                "project_key": "SUP",
+                "project_name": "Support",
+                "backend": "local",
+                "status": "PENDING",
+                "initiator_user_id": "UADMIN",
+                "partner_user_id": user,
+                "partner_team_id": slack.team_id,
+                "created_at": now - timedelta(days=1),
+                "updated_at": now,
+            }
+        )
+        invitations.append(
+            {
+                "id": n + 1,
+                "team_id": slack.team_id,
+                "connection_id": n + 1,
+                "partner_user_id": user,
+                "partner_team_id": slack.team_id,
+                "partner_tz": "UTC",
+                "code_hash": f"{n:064d}",
+                "state": "PENDING",
+                "note": "",
+                "reminders_sent": 0,
+                "next_reminder_at": now - timedelta(minutes=1),
+                "expires_at": now + timedelta(days=9),
+                "dm_channel": channel,
+                "created_at": now - timedelta(days=1),
+                "updated_at": now,
+            }
+        )
+    engine = create_engine(normalize_database_url(url))
+    await migrate(engine)
+    async with engine.begin() as conn:
+        await conn.execute(insert(Connection), connections)
+        await conn.execute(insert(Invitation), invitations)
+    await engine.dispose()
+
+
+def _sent(slack: SlackEmulator) -> int:
+    return sum(1 for c in slack.calls_to("chat.postMessage") if not c.failed)
+
+
+async def run(count: int = 10_000) -> list[dict[str, Any]]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with SlackEmulator(bot_token=TOKEN) as slack:
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            bot = _start(slack, folder, port, "1h")
+            await _healthz(port)
+            startup = time.perf_counter() - started
+            await asyncio.sleep(1)
+            idle = _rss_mb(bot.pid)
+            await _stop(bot)
+            await _seed(f"sqlite:///{folder}/bench.db", slack, count)
+            bot = _start(slack, folder, port, "1s")
+            await _healthz(port)
+            cpu_before, began = _cpu_seconds(bot.pid), time.perf_counter()
+            while _sent(slack) < count and time.perf_counter() - began < 600:  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+            wall = time.perf_counter() - began
+            cpu = _cpu_seconds(bot.pid) - cpu_before
+            after = _rss_mb(bot.pid)
+            await _stop(bot)
+    sent = _sent(slack)
+    per_channel = {c.params["channel"] for c in slack.calls_to("chat.postMessage")}
+    return [
+        {
+            "reminders": sent,
+            "distinct_channels": len(per_channel),
+            "conversations_open": len(slack.calls_to("conversations.open")),
+            "wall_s": wall,
+            "cpu_s_per_1000": cpu / max(sent, 1) * 1000,
+            "startup_s": startup,
+            "rss_idle_mb": idle,
+            "rss_after_mb": after,
+        }
+    ]
