@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from bot.devtools.slack_requests import SlackSender, command_payload
 from tests.slack_emulator import SlackEmulator
-from tests.slack_requests import SlackSender, command_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"

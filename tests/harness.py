@@ -17,13 +17,13 @@ from sqlmodel import select
 from bot.app import create_services, create_web_app
 from bot.backend.base import ConnectionBackend
 from bot.clock import FakeClock
+from bot.devtools.slack_requests import SlackSender
 from bot.invitations import Invitations, SweepReport
 from bot.pacing import Pacer
 from bot.services import Services
 from bot.settings import Settings
 from storage.models import Connection, Invitation
 from tests.slack_emulator import SlackEmulator
-from tests.slack_requests import SlackSender
 
 SIGNING_SECRET = "test-signing-secret"
 TEST_KEY = "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E="  # a Fernet key for tests only

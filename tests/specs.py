@@ -26,6 +26,9 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.devtools.slack_emulator import MESSAGE_METHODS as MESSAGE_METHODS
+from bot.devtools.slack_emulator import decode_json_param as decode_json_param
+
 # `../shared/specs` from the project's root (see shared/README.md); SLACK_SPECS_DIR overrides it.
 SPECS_DIR = Path(
     os.environ.get("SLACK_SPECS_DIR") or Path(__file__).resolve().parents[2] / "shared" / "specs"
@@ -46,7 +49,6 @@ ONE_OF: dict[str, tuple[str, ...]] = {
     "conversations.open": ("users", "channel"),
     "views.update": ("view_id", "external_id"),
 }
-MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MISSING_TEXT_FALLBACK = "`blocks` without a non-empty `text` fallback"
@@ -99,16 +101,6 @@ def check_call(method: str, params: dict[str, Any], token: str | None) -> list[s
     problems = [] if token else ["missing token"]
     problems += [f"missing required argument {name!r}" for name in missing_params(method, params)]
     return problems
-
-
-def decode_json_param(value: Any) -> Any:
-    """`blocks`/`view` arrive as JSON strings when form-encoded; as objects in JSON bodies."""
-    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _nones(value: Any, path: str) -> Iterator[str]:

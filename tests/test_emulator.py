@@ -21,9 +21,9 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.devtools.slack_requests import SlackSender, command_payload, sign
 from tests.harness import eventually
 from tests.slack_emulator import SlackEmulator
-from tests.slack_requests import SlackSender, command_payload, sign
 
 SECRET = "test-signing-secret"
 
@@ -314,7 +314,7 @@ async def test_unknown_methods_response_urls_and_reset(
         await client.conversations_members(channel="C0GENERAL")
     assert emulator.problems == [
         "chat.postMesage: unknown method 'chat.postMesage'",
-        "conversations.members: not emulated (add it to tests/slack_emulator.py)",
+        "conversations.members: not emulated (add it to bot/devtools/slack_emulator.py)",
     ]
 
     await AsyncWebhookClient(emulator.response_url()).send(text="Done", replace_original=True)

@@ -18,6 +18,7 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import FakeClock
+from bot.devtools.slack_requests import SlackSender
 from bot.outbox import Courier
 from storage import repo
 from storage.db import create_engine, migrate, session_factory, transaction
@@ -36,7 +37,6 @@ from tests.harness import (
     start_bot,
 )
 from tests.slack_emulator import SlackEmulator
-from tests.slack_requests import SlackSender
 
 FAULTS = {
     "429": {"status": 429, "retry_after": 30},

@@ -32,6 +32,13 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.commands import build_cancel_question
+from bot.devtools.slack_requests import (
+    SlackResponse,
+    block_actions_payload,
+    command_payload,
+    sign,
+    view_submission_payload,
+)
 from bot.messages import admin_actions
 from bot.wizard import check_connection_name, check_text
 from storage.models import (
@@ -54,13 +61,6 @@ from tests.harness import (
     start_bot,
 )
 from tests.slack_emulator import SlackEmulator
-from tests.slack_requests import (
-    SlackResponse,
-    block_actions_payload,
-    command_payload,
-    sign,
-    view_submission_payload,
-)
 from tests.test_properties import limit_problems
 
 FORM = "application/x-www-form-urlencoded"

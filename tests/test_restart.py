@@ -18,9 +18,9 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.devtools.slack_requests import SlackSender
 from tests.harness import SIGNING_SECRET, eventually
 from tests.slack_emulator import SlackEmulator
-from tests.slack_requests import SlackSender
 
 ROOT = Path(__file__).resolve().parents[1]
 WIZARD = (

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.devtools.slack_requests import command_payload, sign
 from bot.security import install_log_redaction, mask, new_code
 from storage.models import Connection, Invitation, Outbox, WizardDraft
 from tests.harness import (
@@ -29,7 +30,6 @@ from tests.harness import (
     start_bot,
 )
 from tests.slack_emulator import SlackEmulator
-from tests.slack_requests import command_payload, sign
 
 log = logging.getLogger("tests.security")
 

@@ -7,9 +7,9 @@ import json
 import aiohttp
 
 from bot.clock import FakeClock
+from bot.devtools.slack_requests import command_payload, view_submission_payload
 from tests.harness import eventually, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
-from tests.slack_requests import command_payload, view_submission_payload
 
 
 async def test_connect_over_socket_mode(tmp_path, clock: FakeClock) -> None:

@@ -18,8 +18,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from tests import specs
-from tests.slack_emulator import SlackEmulator
+from bot.devtools.slack_emulator import SlackEmulator
 
 JsonDict = dict[str, Any]
 VERIFICATION_TOKEN = "legacy-verification-token"  # Slack still puts this deprecated token in
@@ -545,7 +544,7 @@ class SlackSender:
             self.emulator.close_view(view_id, clear=True)
         elif action in ("update", "push"):
             view = body.get("view")
-            problems = specs.check_view(view)
+            problems = self.emulator.checker.check_view(view)
             if not problems and view.get("type") != "modal":
                 problems = [f"view type must be 'modal', got {view.get('type')!r}"]
             if not problems and action == "update":
