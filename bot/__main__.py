@@ -15,10 +15,12 @@ from aiohttp import web
 from bot.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
-USAGE = """usage: exalate-bot [check]
+USAGE = """usage: exalate-bot [check | demo]
 
   exalate-bot         run the Exalate Slack bot
   exalate-bot check   check the Slack token, the Exalate node and the database, then exit
+  exalate-bot demo    run the whole story against an embedded Slack emulator (no
+                      configuration, no Slack workspace) and print what everyone sees
 
 Configure it with environment variables or a .env file (see README.md)."""
 
@@ -99,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print(USAGE)
         return 0
+    if args == ["demo"]:
+        from bot.demo import main as demo
+
+        return demo()
     if args and args != ["check"]:
         print(f"exalate-bot: unknown argument {args[0]!r}; run exalate-bot --help", file=sys.stderr)
         return EXIT_CONFIG

@@ -315,6 +315,10 @@ class SlackEmulator:
         self.channels[channel_id] = channel
         return channel
 
+    def dm_user(self, channel_id: str) -> str | None:
+        """The user whose DM with the bot this channel is, if it is one."""
+        return next((u for u, c in self._ims.items() if c == channel_id), None)
+
     def add_usergroup(self, group_id: str, users: list[str]) -> None:
         self.usergroups[group_id] = list(users)
 
