@@ -2,7 +2,9 @@
 
 Admins are the user and user-group IDs in EXALATE_ADMINS (groups resolved with
 usergroups.users.list and cached for a few minutes) or, when it is unset, the workspace's
-admins and owners (users.info).
+admins and owners (users.info, whose answer is cached for a minute: `/exalate connect`
+answers within Slack's 3 s without asking Slack every time, and a change of role counts
+within a minute).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.slack_errors import SLACK_FAILURES, slack_error
 log = logging.getLogger(__name__)
 
 GROUP_TTL = 300.0
+ROLE_TTL = 60.0
 
 
 class CannotCheck(Exception):
@@ -35,11 +38,12 @@ class Permissions:
         self.users = {a for a in admins if a[0] in "UW"}
         self.groups = [a for a in admins if a.startswith("S")]
         self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._roles: dict[tuple[str, str], tuple[float, bool]] = {}
         self._monotonic = monotonic
 
     async def is_admin(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> bool:
         if not self.users and not self.groups:
-            return await self._is_workspace_admin(client, user_id)
+            return await self._is_workspace_admin(client, team_id, user_id)
         if user_id in self.users:
             return True
         for group in self.groups:
@@ -47,14 +51,23 @@ class Permissions:
                 return True
         return False
 
-    async def _is_workspace_admin(self, client: AsyncWebClient, user_id: str) -> bool:
+    async def _is_workspace_admin(self, client: AsyncWebClient, team_id: str, user_id: str) -> bool:
+        key = (team_id, user_id)
+        cached = self._roles.get(key)
+        if cached and self._monotonic() - cached[0] < ROLE_TTL:
+            return cached[1]
         try:
             user = (await client.users_info(user=user_id))["user"]
         except SLACK_FAILURES as exc:
             error = slack_error(exc)
             log.warning("users.info failed for the admin check: %s", error)
             raise CannotCheck(error) from None
-        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        if len(self._roles) > 10_000:  # bounded: forget the oldest answers
+            for old in sorted(self._roles, key=lambda k: self._roles[k][0])[:5_000]:
+                del self._roles[old]
+        self._roles[key] = (self._monotonic(), admin)
+        return admin
 
     async def _group_members(
         self, client: AsyncWebClient, team_id: str, group: str
