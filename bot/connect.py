@@ -103,10 +103,7 @@ class ConnectWizard:
         if not key:
             return None
         async with self.s.sessions() as session:
-            draft = await repo.get_draft(session, view_key=key)
-        if draft is None or draft.team_id != team_id or draft.user_id != user_id:
-            return None
-        return dict(draft.answers)
+            return await repo.draft_answers(session, view_key=key, team_id=team_id, user_id=user_id)
 
     async def _save(
         self, key: str, step: Step, answers: Answers, *, team_id: str, user_id: str

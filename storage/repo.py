@@ -32,6 +32,20 @@ async def get_draft(session: AsyncSession, *, view_key: str) -> WizardDraft | No
     return await session.get(WizardDraft, view_key)
 
 
+async def draft_answers(
+    session: AsyncSession, *, view_key: str, team_id: str, user_id: str
+) -> dict[str, Any] | None:
+    """The answers of this user's draft (None if there is none, or it is someone else's):
+    one narrow query, on the acknowledgement's path."""
+    statement = select(WizardDraft.answers).where(
+        col(WizardDraft.view_key) == view_key,
+        col(WizardDraft.team_id) == team_id,
+        col(WizardDraft.user_id) == user_id,
+    )
+    answers = (await session.exec(statement)).first()
+    return None if answers is None else dict(answers)
+
+
 async def save_draft(
     session: AsyncSession,
     *,
@@ -41,18 +55,23 @@ async def save_draft(
     step: str,
     answers: dict[str, Any],
     now: datetime,
-) -> WizardDraft:
-    draft = await session.get(WizardDraft, view_key)
-    if draft is None:
-        draft = WizardDraft(
-            view_key=view_key, team_id=team_id, user_id=user_id, created_at=now, step=step
-        )
-    draft.step = step
-    draft.answers = dict(answers)  # a new object, so the JSON column is seen as changed
-    draft.updated_at = now
-    session.add(draft)
-    await session.flush()
-    return draft
+) -> None:
+    """Create or update the draft, in one statement (an upsert: it keeps `created_at`)."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(WizardDraft).values(
+        view_key=view_key,
+        team_id=team_id,
+        user_id=user_id,
+        step=step,
+        answers=dict(answers),
+        created_at=now,
+        updated_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[WizardDraft.view_key],
+        set_={"step": step, "answers": dict(answers), "updated_at": now},
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
 
 
 async def delete_draft(session: AsyncSession, *, view_key: str) -> None:
