@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,11 +15,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Select, Update, event
 from sqlalchemy.engine import Connection as SyncConnection
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITES = "exalate_writes"  # an execution option: this transaction will write
+# Connections kept open: enough for the requests and the sweep of one busy process, so that
+# none is opened and closed per request (with asyncpg that is a TLS probe and a login).
+POOL = {"pool_size": 10, "max_overflow": 20}
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -29,7 +36,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     Read-only sessions begin deferred and never wait for a writer (WAL).
     """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 15}, **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": 15}, **(POOL | kwargs))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -46,11 +53,23 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    return create_async_engine(url, pool_pre_ping=True, **(POOL | kwargs))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def _writer_lock(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    """SQLite has one writer at a time: this process's writers queue on a lock of their own
+    (FIFO, no polling) before they ask SQLite's, which then only waits for other processes."""
+    engine = sessions.kw.get("bind")
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    lock = _SQLITE_WRITERS.get(engine.sync_engine)
+    if lock is None:
+        lock = _SQLITE_WRITERS[engine.sync_engine] = asyncio.Lock()
+    return lock
 
 
 @asynccontextmanager
@@ -58,7 +77,13 @@ async def transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
     """A session in one write transaction: committed on success, rolled back on error."""
-    async with sessions() as session, session.begin():
+    lock = _writer_lock(sessions)
+    if lock is None:
+        async with sessions() as session, session.begin():
+            await session.connection(execution_options={WRITES: True})
+            yield session
+        return
+    async with lock, sessions() as session, session.begin():
         await session.connection(execution_options={WRITES: True})
         yield session
 
@@ -99,10 +124,22 @@ def _pending(connection: SyncConnection) -> list[str]:
     return [] if current == head else [f"database at {current or 'empty'}, code at {head}"]
 
 
+MIGRATION_LOCK = 0x45584142  # "EXAB": the PostgreSQL advisory lock held while migrating
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Create or upgrade the schema to the newest migration."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+    """Create or upgrade the schema to the newest migration.
+
+    Replicas that start together take turns: on PostgreSQL the first holds an advisory lock
+    for its transaction, the others wait for it and then find the schema at head; on SQLite
+    the write lock is taken up front (BEGIN IMMEDIATE).
+    """
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(**{WRITES: True})
+        async with conn.begin():
+            if conn.dialect.name == "postgresql":
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            await conn.run_sync(_upgrade)
 
 
 async def pending_migrations(engine: AsyncEngine) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
 from storage import repo
-from storage.db import pending_migrations, session_factory, transaction
+from storage.db import create_engine, migrate, pending_migrations, session_factory, transaction
 from storage.models import ConnectionState, Invitation
 
 ANSWERS = {
@@ -182,3 +183,17 @@ async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
 
     async with engine.connect() as conn:
         assert await conn.run_sync(diff) == []
+
+
+async def test_replicas_starting_together_on_a_fresh_database_migrate_once(
+    database_url: str,
+) -> None:
+    """Several processes starting at once (a deployment of replicas): every one comes up."""
+    engines = [create_engine(database_url) for _ in range(4)]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(migrate(e) for e in engines)), timeout=60)
+        for engine in engines:
+            assert await pending_migrations(engine) == []
+    finally:
+        for engine in engines:
+            await engine.dispose()
