@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from bot.devtools.slack_emulator import SlackEmulator
 from bot.devtools.slack_requests import SlackSender, command_payload
-from tests.slack_emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
@@ -58,6 +58,8 @@ def _start(kind: str, port: int, slack: SlackEmulator, database_url: str, folder
         command = [sys.executable, "-m", "bench.bare_bolt", str(port), slack.base_url]
     else:
         command = [sys.executable, "-m", "bot"]
+        if os.environ.get("BENCH_PROFILE"):  # a cProfile of the bot, for finding hot spots
+            command[1:1] = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
         env |= {
             "SLACK_BOT_TOKEN": "xoxb-bench-token",
             "SLACK_SIGNING_SECRET": SECRET,
@@ -120,6 +122,12 @@ async def _opened_with(slack: SlackEmulator, trigger: str) -> str:
     raise TimeoutError("views.open never came")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stats(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -146,12 +154,16 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
                 await _user(
                     sender, slack, "UADMIN0", 1, {"command": [], "submission": []}, steps
                 )  # warm-up
+                cpu_before, own_before = _cpu_seconds(server.pid), time.process_time()
                 await asyncio.gather(
                     *(
                         _user(sender, slack, f"UADMIN{n}", rounds, latencies, steps)
                         for n in range(users)
                     )
                 )
+                await asyncio.sleep(0.2)  # the work after the last ack
+                server_cpu = _cpu_seconds(server.pid) - cpu_before
+                own_cpu = time.process_time() - own_before
             finally:
                 await sender.close()
                 server.terminate()
@@ -165,6 +177,8 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
         "p50_ms": p50,
         "p99_ms": p99,
         "errors": len(latencies["errors"]),
+        "server_cpu_ms": server_cpu * 1000 / max(1, len(everything)),
+        "client_cpu_ms": own_cpu * 1000 / max(1, len(everything)),
     }
 
 
