@@ -10,14 +10,12 @@ each person would see is printed as a transcript.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import re
 import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +27,7 @@ from sqlmodel import select
 
 from bot.devtools.slack_emulator import Checker, SlackEmulator
 from bot.devtools.slack_requests import SlackSender
+from bot.devtools.waiting import eventually
 from bot.settings import Settings
 
 TEAM, ADMIN, PARTNER, CHANNEL = "TACME", "UADA", "UPAT", "CNOTICES"
@@ -46,19 +45,6 @@ WIDTH = 92
 
 async def _no_wait(_: float) -> None:
     return None
-
-
-async def _eventually(check: Callable[[], Any], within: float = 5.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise RuntimeError("the bot did not answer in time")
-        await asyncio.sleep(0.01)
 
 
 class Transcript:
@@ -246,7 +232,7 @@ class Story:
         say.act(ADMIN, "/exalate connect")
         opened = len(self.slack.calls_to("views.open"))
         await sender.command("connect", user_id=ADMIN)
-        await _eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
+        await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
         view_id = self.slack.calls_to("views.open")[-1].response["view"]["id"]
         say.view(self.slack.views[view_id], ADMIN)
         for what, values in WIZARD:
@@ -259,7 +245,7 @@ class Story:
                 raise RuntimeError(f"the wizard refused a step: {response.text}")
             if values:
                 say.view(self.slack.views[view_id], ADMIN)
-        await _eventually(lambda: "Sent to" in json.dumps(self.slack.views[view_id]))
+        await eventually(lambda: "Sent to" in json.dumps(self.slack.views[view_id]))
         say.line("    … after the ack, the bot sends the invitation and updates the modal:")
         say.view(self.slack.views[view_id], ADMIN)
         say.news()
@@ -288,7 +274,7 @@ class Story:
         say.act(PARTNER, "clicks [ Accept invitation ] in the invitation DM")
         opened = len(self.slack.calls_to("views.open"))
         await sender.click(action_id="partner_accept", message=first_dm, user_id=PARTNER)
-        await _eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
+        await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
         view_id = self.slack.calls_to("views.open")[-1].response["view"]["id"]
         say.view(self.slack.views[view_id], PARTNER)
         submit = (self.slack.views[view_id].get("submit") or {}).get("text", "Accept")
@@ -300,7 +286,7 @@ class Story:
         if (response.json or {}).get("response_action") != "update":
             raise RuntimeError(f"the acceptance was refused: {response.text}")
         say.view(self.slack.views[view_id], PARTNER)
-        await _eventually(lambda: len(self.slack.messages) >= before + 2)
+        await eventually(lambda: len(self.slack.messages) >= before + 2)
         await asyncio.sleep(0.05)  # let the last notices land
         say.news()
 

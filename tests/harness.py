@@ -3,8 +3,6 @@ the Slack emulator, and a SlackSender that signs requests into `/slack/events`."
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from bot.app import create_services, create_web_app
 from bot.backend.base import ConnectionBackend
 from bot.clock import FakeClock
 from bot.devtools.slack_requests import SlackSender
+from bot.devtools.waiting import eventually
 from bot.invitations import Invitations, SweepReport
 from bot.pacing import Pacer
 from bot.services import Services
@@ -92,21 +91,6 @@ async def start_bot(
             team_id=TEAM,
         )
     return bot
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 5.0) -> Any:
-    """Wait until `check()` (awaited when it is a coroutine) is truthy: for work the bot does
-    after its acknowledgement. Returns that truthy value."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within}s: {check}")
-        await asyncio.sleep(0.01)
 
 
 class Admin:
