@@ -249,9 +249,12 @@ def _well_formed(body: Any) -> bool:
 async def _metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES_KEY]
     async with services.sessions() as session:
-        counts = await repo.count_all_by_status(session)
+        connections = await repo.count_all_by_status(session)
+        invitations = await repo.count_all_invitations_by_state(session)
     return web.Response(
-        body=services.metrics.render(counts), content_type="text/plain", charset="utf-8"
+        body=services.metrics.render(connections, invitations),
+        content_type="text/plain",
+        charset="utf-8",
     )
 
 

@@ -1,5 +1,6 @@
-"""Prometheus metrics, served on `GET /metrics`: connections by state, reminders sent, Slack
-API calls and errors by method, and how long the bot takes to acknowledge Slack."""
+"""Prometheus metrics, served on `GET /metrics`: connections and invitations by state,
+reminders sent, Slack API calls and errors by method, and how long the bot takes to
+acknowledge Slack."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from storage.models import ConnectionState, InvitationState
+
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 
 
@@ -21,6 +24,9 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.connections = Gauge(
             "exalate_connections", "Connections by state", ["state"], registry=self.registry
+        )
+        self.invitations = Gauge(
+            "exalate_invitations", "Invitations by state", ["state"], registry=self.registry
         )
         self.reminders = Counter(
             "exalate_reminders_sent", "Reminders delivered to partners", registry=self.registry
@@ -42,9 +48,14 @@ class Metrics:
             registry=self.registry,
         )
 
-    def render(self, counts: dict[str, int]) -> bytes:
-        for state, count in counts.items():
-            self.connections.labels(state=state).set(count)
+    def render(self, connections: dict[str, int], invitations: dict[str, int]) -> bytes:
+        """The metrics, with the counts from the database (every state, 0 when none)."""
+        for gauge, counts, states in (
+            (self.connections, connections, ConnectionState),
+            (self.invitations, invitations, InvitationState),
+        ):
+            for state in states:
+                gauge.labels(state=state.value).set(counts.get(state.value, 0))
         return generate_latest(self.registry)
 
 

@@ -257,6 +257,12 @@ async def count_all_by_status(session: AsyncSession) -> dict[str, int]:
     return {str(status): int(count) for status, count in (await session.exec(statement)).all()}
 
 
+async def count_all_invitations_by_state(session: AsyncSession) -> dict[str, int]:
+    """Across every workspace (for the metrics)."""
+    statement = select(Invitation.state, func.count()).group_by(Invitation.state)
+    return {str(state): int(count) for state, count in (await session.exec(statement)).all()}
+
+
 async def list_connections(
     session: AsyncSession,
     *,

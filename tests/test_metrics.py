@@ -41,14 +41,32 @@ async def scrape(bot: RunningBot) -> dict[tuple[str, tuple], float]:
     }
 
 
+def by_state(seen: dict[tuple[str, tuple], float], name: str) -> dict[str, float]:
+    return {dict(labels)["state"]: v for (n, labels), v in seen.items() if n == name}
+
+
 async def test_metrics(bot: RunningBot, slack: SlackEmulator) -> None:
     world = World(bot, slack, bot.services.clock)  # type: ignore[arg-type]
-    await world.initiate()
+    code = await world.initiate()
     slack.fail_next("chat.postMessage", error="ratelimited")
     await world.sweep(at(3, 14))
     await world.sweep(at(3, 15))
     seen = await scrape(bot)
-    assert seen[("exalate_connections", (("state", "PENDING"),))] == 1
+    assert by_state(seen, "exalate_connections") == {
+        "PENDING": 1,
+        "ACTIVE": 0,
+        "DEACTIVATED": 0,
+        "DECLINED": 0,
+        "EXPIRED": 0,
+        "CANCELLED": 0,
+        "REMOVED": 0,
+    }
+    assert by_state(seen, "exalate_invitations") == {
+        "PENDING": 1,
+        "REDEEMED": 0,
+        "EXPIRED": 0,
+        "REVOKED": 0,
+    }
     assert seen[("exalate_reminders_sent_total", ())] == 1
     assert seen[("exalate_slack_api_calls_total", (("method", "views.open"),))] == 1
     assert seen[("exalate_slack_api_calls_total", (("method", "chat.postMessage"),))] >= 3
@@ -64,6 +82,14 @@ async def test_metrics(bot: RunningBot, slack: SlackEmulator) -> None:
     ]
     assert acks == [6]  # the six wizard steps
     assert seen[("exalate_ack_seconds_count", (("kind", "command"),))] == 1
+
+    await world.click("partner_accept", world.dms("UPARTNER")[0], "UPARTNER")
+    await world.accept_modal("UPARTNER", code)
+    seen = await scrape(bot)  # a state left empty reads 0, not its last count
+    assert by_state(seen, "exalate_connections")["PENDING"] == 0
+    assert by_state(seen, "exalate_connections")["ACTIVE"] == 1
+    assert by_state(seen, "exalate_invitations")["PENDING"] == 0
+    assert by_state(seen, "exalate_invitations")["REDEEMED"] == 1
 
 
 def test_json_logs_are_one_object_a_line_and_masked(tmp_path: Path) -> None:
