@@ -6,6 +6,8 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FakeClock
 from bot.settings import normalize_database_url
 from storage.db import create_engine, migrate
+from tests.harness import MONDAY, RunningBot, World, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -70,7 +73,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(MONDAY)
 
 
 @pytest.fixture
@@ -93,3 +96,26 @@ async def slack() -> AsyncIterator[SlackEmulator]:
         emulator.add_channel("CARCHIVED", name="old", is_archived=True)
         yield emulator
         assert emulator.problems == [], emulator.problems
+
+
+@pytest.fixture
+def bot_settings() -> dict[str, Any]:
+    """Settings for the `bot` fixture beyond tests.harness.make_settings'; a test module
+    overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+async def bot(
+    slack: SlackEmulator, tmp_path: Path, clock: FakeClock, bot_settings: dict[str, Any]
+) -> AsyncIterator[RunningBot]:
+    """The bot on SQLite, its Web API in the emulator, on the tests' clock."""
+    settings = make_settings(slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", **bot_settings)
+    running = await start_bot(slack, settings, clock=clock)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+def world(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> World:
+    return World(bot, slack, clock)

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from tests.harness import (
     SIGNING_SECRET,
     WIZARD,
     Admin,
-    RunningBot,
     World,
     db_rows,
     eventually,
@@ -47,23 +45,8 @@ FAULTS = {
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-async def bot(slack: SlackEmulator, tmp_path: Path, clock: FakeClock) -> AsyncIterator[RunningBot]:
-    settings = make_settings(
-        slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", slack_timeout="1s"
-    )
-    running = await start_bot(slack, settings, clock=clock)
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-def world(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> World:
-    return World(bot, slack, clock)
+def bot_settings() -> dict[str, Any]:
+    return {"slack_timeout": "1s"}
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=list(FAULTS))

@@ -50,7 +50,6 @@ from storage.models import (
 )
 from tests import specs
 from tests.harness import (
-    MONDAY,
     WIZARD,
     Admin,
     RunningBot,
@@ -235,11 +234,6 @@ async def start_hostile(slack: SlackEmulator, url: str, clock: FakeClock) -> Hos
 
     sender.post = recording_post
     return h
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
 
 
 @pytest.fixture

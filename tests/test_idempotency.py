@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ import pytest
 from bot.clock import FakeClock
 from storage.models import Connection, Invitation, LocalNodeConnection
 from tests.harness import (
-    MONDAY,
     WIZARD,
     Admin,
     RunningBot,
@@ -27,21 +25,8 @@ from tests.slack_emulator import SlackEmulator
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-async def bot(slack: SlackEmulator, tmp_path, clock: FakeClock) -> AsyncIterator[RunningBot]:
-    settings = make_settings(slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", reminder_max=1)
-    running = await start_bot(slack, settings, clock=clock)
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-def world(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> World:
-    return World(bot, slack, clock)
+def bot_settings() -> dict[str, Any]:
+    return {"reminder_max": 1}
 
 
 def code_in(thing: Any) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from storage.models import AuditEvent, Connection, Invitation, Outbox
 from tests.harness import (
     MONDAY,
     WIZARD,
-    RunningBot,
     World,
     at,
     db_rows,
@@ -31,23 +29,8 @@ from tests.slack_emulator import SlackEmulator
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-async def bot(slack: SlackEmulator, tmp_path, clock: FakeClock) -> AsyncIterator[RunningBot]:
-    settings = make_settings(
-        slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", reminder_max=2, slack_timeout="1s"
-    )
-    running = await start_bot(slack, settings, clock=clock)
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-def world(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> World:
-    return World(bot, slack, clock)
+def bot_settings() -> dict[str, Any]:
+    return {"reminder_max": 2, "slack_timeout": "1s"}
 
 
 async def test_cadence_in_the_partners_hours_then_escalation(world: World) -> None:

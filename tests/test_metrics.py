@@ -7,26 +7,15 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.__main__ import configure_logging
-from bot.clock import FakeClock
 from bot.security import new_code
-from tests.harness import MONDAY, RunningBot, World, at, make_settings, start_bot
+from tests.harness import RunningBot, World, at
 from tests.slack_emulator import SlackEmulator
-
-
-@pytest.fixture
-async def bot(slack: SlackEmulator, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    settings = make_settings(slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    running = await start_bot(slack, settings, clock=FakeClock(MONDAY))
-    yield running
-    await running.stop()
 
 
 async def scrape(bot: RunningBot) -> dict[tuple[str, tuple], float]:

@@ -4,53 +4,31 @@ the permissions that guard them."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 
-from bot.clock import FakeClock
 from storage import repo
 from storage.db import transaction
 from storage.models import Connection, Invitation
 from tests.harness import (
     MONDAY,
-    RunningBot,
     World,
     at,
     db_rows,
     eventually,
-    make_settings,
-    start_bot,
 )
 from tests.slack_emulator import SlackEmulator
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-async def bot(slack: SlackEmulator, tmp_path, clock: FakeClock) -> AsyncIterator[RunningBot]:
+def bot_settings(slack: SlackEmulator) -> dict[str, Any]:
+    """Admins by list and by user group, in a workspace that has the group."""
     slack.add_usergroup("S0ADMINS", ["UGROUPIE"])
     slack.add_user("UGROUPIE", name="gus")
-    settings = make_settings(
-        slack,
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        reminder_max=2,
-        exalate_admins="UADMIN,S0ADMINS",
-    )
-    running = await start_bot(slack, settings, clock=clock)
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-def world(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> World:
-    return World(bot, slack, clock)
+    return {"reminder_max": 2, "exalate_admins": "UADMIN,S0ADMINS"}
 
 
 async def seed(world: World, count: int, *, status: str = "PENDING", start: int = 0) -> None:

@@ -9,8 +9,8 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,9 +19,7 @@ from bot.devtools.slack_requests import command_payload, sign
 from bot.security import install_log_redaction, mask, new_code
 from storage.models import Connection, Invitation, Outbox, WizardDraft
 from tests.harness import (
-    MONDAY,
     WIZARD,
-    RunningBot,
     World,
     at,
     db_rows,
@@ -35,23 +33,8 @@ log = logging.getLogger("tests.security")
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-async def bot(slack: SlackEmulator, tmp_path: Path, clock: FakeClock) -> AsyncIterator[RunningBot]:
-    settings = make_settings(
-        slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", exalate_notify_channel="CNOTICE"
-    )
-    running = await start_bot(slack, settings, clock=clock)
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-def world(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> World:
-    return World(bot, slack, clock)
+def bot_settings() -> dict[str, Any]:
+    return {"exalate_notify_channel": "CNOTICE"}
 
 
 def _command_body(slack: SlackEmulator) -> str:
