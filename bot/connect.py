@@ -36,7 +36,7 @@ from bot.views import (
 )
 from bot.wizard import Answers, Errors, Step
 from storage import repo
-from storage.db import transaction
+from storage.db import one_statement, transaction
 from storage.models import Invitation
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,9 @@ class ConnectWizard:
         key = uuid.uuid4().hex
         answers: Answers = {}
         now = self.s.clock.now()
-        async with transaction(self.s.sessions) as session:
+        async with one_statement(self.s.sessions) as session:
             await repo.purge_drafts(session, older_than=now - DRAFT_MAX_AGE)
+        async with one_statement(self.s.sessions) as session:
             await repo.save_draft(
                 session,
                 view_key=key,
@@ -102,13 +103,13 @@ class ConnectWizard:
     async def _load(self, key: str, *, team_id: str, user_id: str) -> Answers | None:
         if not key:
             return None
-        async with self.s.sessions() as session:
+        async with one_statement(self.s.sessions, writes=False) as session:
             return await repo.draft_answers(session, view_key=key, team_id=team_id, user_id=user_id)
 
     async def _save(
         self, key: str, step: Step, answers: Answers, *, team_id: str, user_id: str
     ) -> None:
-        async with transaction(self.s.sessions) as session:
+        async with one_statement(self.s.sessions) as session:
             await repo.save_draft(
                 session,
                 view_key=key,

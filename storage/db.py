@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITES = "exalate_writes"  # an execution option: this transaction will write
+ONE_STATEMENT = "exalate_one_statement"  # an execution option: see one_statement()
 # Connections kept open: enough for the requests and the sweep of one busy process, so that
 # none is opened and closed per request (with asyncpg that is a TLS probe and a login).
 POOL = {"pool_size": 10, "max_overflow": 20}
@@ -45,12 +46,17 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # WAL's recommended level: a commit survives the process crashing (not the
+            # machine losing power), without an fsync per commit
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: SyncConnection) -> None:
-            writes = conn.get_execution_options().get(WRITES, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+            options = conn.get_execution_options()
+            if options.get(ONE_STATEMENT):
+                return  # the statement is its own transaction: SQLite's autocommit
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITES) else "BEGIN")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **(POOL | kwargs))
@@ -86,6 +92,30 @@ async def transaction(
     async with lock, sessions() as session, session.begin():
         await session.connection(execution_options={WRITES: True})
         yield session
+
+
+@asynccontextmanager
+async def one_statement(
+    sessions: async_sessionmaker[AsyncSession], *, writes: bool = True
+) -> AsyncIterator[AsyncSession]:
+    """A session for one statement that needs no transaction around it (a single upsert, a
+    single read), committed at the end: what the acknowledgement path uses.
+
+    On SQLite the statement runs as its own transaction (no BEGIN and COMMIT round trips
+    through the driver's thread), so SQLite's write lock is held only while it runs; a writer
+    still queues behind this process's other writers (`writes`), rather than polling SQLite.
+    Elsewhere: a short transaction as usual.
+    """
+    lock = _writer_lock(sessions) if writes else None
+    async with sessions() as session:
+        await session.connection(execution_options={ONE_STATEMENT: True})
+        if lock is None:
+            yield session
+            await session.commit()
+            return
+        async with lock:  # a writer waits behind this process's others, not polling SQLite
+            yield session
+            await session.commit()
 
 
 async def claim(session: AsyncSession, due: Select[Any], won: Callable[[Any], Update]) -> list[Any]:

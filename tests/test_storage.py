@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
 from storage import repo
-from storage.db import create_engine, migrate, pending_migrations, session_factory, transaction
+from storage.db import (
+    create_engine,
+    migrate,
+    one_statement,
+    pending_migrations,
+    session_factory,
+    transaction,
+)
 from storage.models import ConnectionState, Invitation
 
 ANSWERS = {
@@ -197,3 +205,49 @@ async def test_replicas_starting_together_on_a_fresh_database_migrate_once(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_one_statement_on_sqlite_holds_no_lock_beyond_its_statement(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"
+    mine, theirs = create_engine(url), create_engine(url)  # two processes, as it were
+    await migrate(mine)
+    draft = {"team_id": "T1", "user_id": "U1", "step": "mode", "answers": {}, "now": clock.now()}
+    try:
+        async with one_statement(session_factory(mine)) as session:
+            await repo.save_draft(session, view_key="V1", **draft)
+            async with session_factory(theirs)() as other:  # already committed
+                assert await repo.get_draft(other, view_key="V1") is not None
+
+            async def write_elsewhere() -> None:
+                async with transaction(session_factory(theirs)) as other:
+                    await repo.save_draft(other, view_key="V2", **draft)
+
+            await asyncio.wait_for(write_elsewhere(), timeout=5)  # the write lock is free
+        async with one_statement(session_factory(mine), writes=False) as session:
+            assert (
+                await repo.draft_answers(session, view_key="V2", team_id="T1", user_id="U1") == {}
+            )
+            assert (
+                await repo.draft_answers(session, view_key="V2", team_id="T1", user_id="U2") is None
+            )  # someone else's draft is not theirs to read
+    finally:
+        await mine.dispose()
+        await theirs.dispose()
+
+
+async def test_one_statement_round_trip(engine: AsyncEngine, clock: FakeClock) -> None:
+    sessions = session_factory(engine)
+    async with one_statement(sessions) as session:
+        await repo.save_draft(
+            session,
+            view_key="V",
+            team_id="T",
+            user_id="U",
+            step="mode",
+            answers={"a": 1},
+            now=clock.now(),
+        )
+    async with one_statement(sessions, writes=False) as session:
+        assert await repo.draft_answers(session, view_key="V", team_id="T", user_id="U") == {"a": 1}
