@@ -22,7 +22,7 @@ from sqlalchemy import insert
 
 from bot.settings import normalize_database_url
 from storage.db import create_engine, migrate
-from storage.models import Connection, Invitation
+from storage.models import Connection, Invitation, LocalNodeConnection
 from tests.slack_emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,8 +71,11 @@ def _start(slack: SlackEmulator, folder: str, port: int, sweep: str) -> subproce
         "EXALATE_SECRET_KEY": KEY,
         "LOG_LEVEL": "WARNING",
     }
+    command = [sys.executable, "-m", "bot"]
+    if sweep != "1h" and os.environ.get("BENCH_PROFILE"):  # a cProfile of the sweeping bot
+        command[1:1] = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
     return subprocess.Popen(
-        [sys.executable, "-m", "bot"],
+        command,
         env=env,
         cwd=folder,
         stdout=subprocess.DEVNULL,
@@ -86,8 +89,12 @@ async def _stop(process: subprocess.Popen) -> None:
 
 
 async def _seed(url: str, slack: SlackEmulator, count: int) -> None:
+    """`count` pending connections, each known to the embedded node (else the status poll
+    would find them gone and mark them removed), with an invitation whose first reminder is
+    due and whose DM channel is known."""
     now = datetime.now(UTC)
-    connections, invitations = [], []
+    slack.add_user("UADMIN", name="admin", is_admin=True, tz="UTC")
+    connections, invitations, node = [], [], []
     for n in range(count):
         user, channel = f"UP{n:05d}", f"DP{n:05d}"
         slack.add_user(user, name=f"p{n}", tz="UTC")
@@ -106,6 +113,7 @@ async def _seed(url: str, slack: SlackEmulator, count: int) -> None:
                 "project_key": "SUP",
                 "project_name": "Support",
                 "backend": "local",
+                "backend_id": f"bench{n:05d}",
                 "status": "PENDING",
                 "initiator_user_id": "UADMIN",
                 "partner_user_id": user,
@@ -133,11 +141,25 @@ async def _seed(url: str, slack: SlackEmulator, count: int) -> None:
                 "updated_at": now,
             }
         )
+        node.append(
+            {
+                "id": f"bench{n:05d}",
+                "team_id": slack.team_id,
+                "name": f"acme_to_p{n}",
+                "status": "PENDING",
+                "project_key": "SUP",
+                "partner_user_id": user,
+                "code_hash": f"{n:064d}",
+                "created_at": now - timedelta(days=1),
+                "updated_at": now,
+            }
+        )
     engine = create_engine(normalize_database_url(url))
     await migrate(engine)
     async with engine.begin() as conn:
         await conn.execute(insert(Connection), connections)
         await conn.execute(insert(Invitation), invitations)
+        await conn.execute(insert(LocalNodeConnection), node)
     await engine.dispose()
 
 
@@ -145,7 +167,8 @@ def _sent(slack: SlackEmulator) -> int:
     return sum(1 for c in slack.calls_to("chat.postMessage") if not c.failed)
 
 
-async def run(count: int = 10_000) -> list[dict[str, Any]]:
+async def run(count: int | None = None) -> list[dict[str, Any]]:
+    count = count or int(os.environ.get("BENCH_SWEEP_COUNT", "10000"))
     import socket
 
     with socket.socket() as s:
