@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import Select, Update, event
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -133,6 +134,37 @@ async def claim(session: AsyncSession, due: Select[Any], won: Callable[[Any], Up
         if result.rowcount == 1:
             await session.refresh(row)
             claimed.append(row)
+    return claimed
+
+
+async def claim_all(
+    session: AsyncSession,
+    due: Select[Any],
+    won: Callable[[list[Any]], Iterable[UpdateBase]],
+    *,
+    of: Any = None,
+) -> list[Any]:
+    """The rows this process wins, in bulk: `due` selects the candidates (ids, and what
+    `won` needs), `won(candidates)` gives the conditional UPDATEs ... RETURNING the rows they
+    changed. Each UPDATE must re-check in its WHERE that a row is still due, so a row another
+    process took meanwhile is not won twice.
+
+    PostgreSQL: the candidates are locked with `FOR UPDATE SKIP LOCKED` (of `of`, when the
+    select joins), so replicas take different rows, and an UPDATE re-checks its WHERE against
+    the newest version of a row. SQLite: the transaction holds the write lock (BEGIN
+    IMMEDIATE). A few statements a batch, not a few a row.
+    """
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=of)
+    candidates = list((await session.exec(due)).all())  # type: ignore[call-overload]
+    if not candidates:
+        return []
+    claimed: list[Any] = []
+    for statement in won(candidates):
+        result = await session.exec(  # type: ignore[call-overload]
+            statement.execution_options(synchronize_session=False)
+        )
+        claimed += result.scalars().all()
     return claimed
 
 

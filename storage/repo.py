@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
@@ -228,15 +228,38 @@ async def get_dm_channel(session: AsyncSession, *, team_id: str, user_id: str) -
     return cached.channel_id if cached else None
 
 
+async def get_dm_channels(
+    session: AsyncSession, *, team_id: str, user_ids: list[str]
+) -> dict[tuple[str, str], str]:
+    """The known DM channels of these users, by (team id, user id), in one query."""
+    if not user_ids:
+        return {}
+    statement = select(DmChannel).where(
+        DmChannel.team_id == team_id, col(DmChannel.user_id).in_(user_ids)
+    )
+    return {(row.team_id, row.user_id): row.channel_id for row in await session.exec(statement)}
+
+
 async def save_dm_channel(
     session: AsyncSession, *, team_id: str, user_id: str, channel_id: str
 ) -> None:
-    cached = await session.get(DmChannel, (team_id, user_id))
-    if cached is None:
-        session.add(DmChannel(team_id=team_id, user_id=user_id, channel_id=channel_id))
-    elif cached.channel_id != channel_id:
-        cached.channel_id = channel_id
-        session.add(cached)
+    """Remember the DM channel (an upsert: two processes may open the same IM at once)."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(DmChannel).values(team_id=team_id, user_id=user_id, channel_id=channel_id)
+    statement = statement.on_conflict_do_update(
+        index_elements=[DmChannel.team_id, DmChannel.user_id], set_={"channel_id": channel_id}
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def add_audits(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    """Many audit rows (AuditEvent values; `detail` cut to fit) in one statement."""
+    if events:
+        rows = [
+            {"from_state": None, "to_state": None, **e, "detail": e["detail"][:2000]}
+            for e in events
+        ]
+        await session.exec(insert(AuditEvent), params=rows)  # type: ignore[call-overload]
 
 
 # --- reading for people: lists, counts, the Home tab ------------------------------------
