@@ -27,24 +27,42 @@ class Pacer:
         self._now, self._sleep = monotonic, sleep
         self._team_next: dict[str, float] = {}
         self._channel_next: dict[tuple[str, str], float] = {}
+        self._pauses: dict[str, tuple[int, float]] = {}  # team → (pauses so far, until when)
+        self._tidy_at = 1024
         self._lock = asyncio.Lock()
 
     async def wait(self, team_id: str, channel: str) -> float:
-        """Wait for this message's turn; returns how long it waited."""
-        async with self._lock:  # turns are handed out in order
-            now = self._now()
-            turn = max(
-                now,
-                self._team_next.get(team_id, 0.0),
-                self._channel_next.get((team_id, channel), 0.0),
-            )
-            self._team_next[team_id] = turn + self.gap
-            self._channel_next[(team_id, channel)] = turn + self.per_channel_seconds
-        if turn > now:
-            await self._sleep(turn - now)
-        return turn - now
+        """Wait for this message's turn; returns how long it waited. A turn handed out before
+        a 429 and due before its Retry-After has passed is void: the message takes a new one."""
+        waited = 0.0
+        while True:
+            async with self._lock:  # turns are handed out in order
+                now = self._now()
+                pauses, _ = self._pauses.get(team_id, (0, 0.0))
+                turn = max(
+                    now,
+                    self._team_next.get(team_id, 0.0),
+                    self._channel_next.get((team_id, channel), 0.0),
+                )
+                self._team_next[team_id] = turn + self.gap
+                self._channel_next[(team_id, channel)] = turn + self.per_channel_seconds
+                if len(self._channel_next) > self._tidy_at:
+                    self._tidy(now)
+            if turn > now:
+                await self._sleep(turn - now)
+            waited += turn - now
+            paused, until = self._pauses.get(team_id, (0, 0.0))
+            if paused == pauses or until <= turn:
+                return waited
 
     def pause(self, team_id: str, seconds: float) -> None:
         """Slack said 429: nobody in this workspace sends before Retry-After has passed."""
         resume = self._now() + seconds
         self._team_next[team_id] = max(self._team_next.get(team_id, 0.0), resume)
+        pauses, until = self._pauses.get(team_id, (0, 0.0))
+        self._pauses[team_id] = (pauses + 1, max(until, resume))
+
+    def _tidy(self, now: float) -> None:
+        """Forget channels whose next turn has come: a sweep over 10,000 DMs leaves no trace."""
+        self._channel_next = {k: t for k, t in self._channel_next.items() if t > now}
+        self._tidy_at = max(1024, 2 * len(self._channel_next))
