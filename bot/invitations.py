@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,13 +25,13 @@ from bot import messages as m
 from bot.backend.base import BackendError, CodeRejected, ConnectionRef, NotSupported
 from bot.home import Home
 from bot.idempotency import Once
-from bot.outbox import BATCH, Courier, enqueue
+from bot.outbox import BATCH, Courier, enqueue, enqueue_many, outbox_row
 from bot.reminders import next_reminder, snooze_until, waited
 from bot.security import Vault, hash_code, mask
 from bot.services import Services
 from bot.text import escape, slack_date
 from storage import repo
-from storage.db import claim, transaction
+from storage.db import claim, claim_all, transaction
 from storage.models import Connection, ConnectionState, Invitation, InvitationState, Outbox
 
 log = logging.getLogger(__name__)
@@ -197,95 +199,139 @@ class Invitations:
         return SweepReport(expired, reminded, escalated, sent, failed, homes)
 
     async def remind_due(self) -> tuple[int, int]:
+        """Claim up to SWEEP_BATCH due reminders and enqueue them: a few statements a batch."""
         now = self.s.clock.now()
+        still_due = (
+            Invitation.state == IS.PENDING,
+            col(Invitation.next_reminder_at) <= now,
+            col(Invitation.expires_at) > now,
+        )
         due = (
-            select(Invitation)
-            .where(
-                Invitation.state == IS.PENDING,
-                col(Invitation.next_reminder_at) <= now,
-                col(Invitation.expires_at) > now,
-            )
+            select(Invitation.id, Invitation.partner_tz)
+            .where(*still_due)
             .order_by(col(Invitation.next_reminder_at))
             .limit(SWEEP_BATCH)
         )
-        reminded = escalated = 0
         async with transaction(self.s.sessions) as session:
-            for invitation in await claim(session, due, lambda row: self._take(row, now)):
-                connection = await session.get(Connection, invitation.connection_id)
-                assert connection is not None
-                if invitation.escalated_at == now:  # _take marked this claim an escalation
-                    await self._escalate(session, connection, invitation, now)
-                    escalated += 1
-                else:
-                    await self._remind(session, connection, invitation, now)
-                    reminded += 1
-        return reminded, escalated
+            won: list[Invitation] = await claim_all(
+                session, due, lambda candidates: self._take(candidates, still_due, now)
+            )
+            if not won:
+                return 0, 0
+            connections = {
+                c.id: c
+                for c in await session.exec(
+                    select(Connection).where(col(Connection.id).in_({i.connection_id for i in won}))
+                )
+            }
+            won.sort(key=lambda i: i.id or 0)
+            escalated = [i for i in won if i.next_reminder_at is None and i.escalated_at == now]
+            reminded = [i for i in won if i not in escalated]
+            await self._remind(session, [(connections[i.connection_id], i) for i in reminded], now)
+            for invitation in escalated:
+                connection = connections[invitation.connection_id]
+                await self._escalate(session, connection, invitation, now)
+        return len(reminded), len(escalated)
 
-    def _take(self, row: Invitation, now: datetime) -> Any:
-        """Claim a due reminder: count it and set the next one, or, after REMINDER_MAX,
-        mark the escalation and stop reminding."""
-        claimed = update(Invitation).where(
-            col(Invitation.id) == row.id,
-            col(Invitation.next_reminder_at) == row.next_reminder_at,
-            Invitation.state == IS.PENDING,
+    def _take(
+        self, candidates: list[Any], still_due: tuple[Any, ...], now: datetime
+    ) -> Iterator[Any]:
+        """Claim due reminders (those still due when the UPDATE runs): count each and set the
+        next one (in the partner's zone: one UPDATE per zone), or, after REMINDER_MAX, mark
+        the escalation and stop reminding."""
+        ids = [c.id for c in candidates]
+        limit = self.settings.reminder_max
+        yield (
+            update(Invitation)
+            .where(col(Invitation.id).in_(ids), *still_due, Invitation.reminders_sent >= limit)
+            .values(next_reminder_at=None, escalated_at=now, updated_at=now)
+            .returning(Invitation)
         )
-        if row.reminders_sent >= self.settings.reminder_max:
-            return claimed.values(next_reminder_at=None, escalated_at=now, updated_at=now)
-        return claimed.values(
-            reminders_sent=row.reminders_sent + 1,
-            next_reminder_at=self.next_reminder(now, row.partner_tz),
-            updated_at=now,
-        )
+        zones: dict[str | None, list[int]] = {}
+        for c in candidates:
+            zones.setdefault(c.partner_tz, []).append(c.id)
+        for tz, in_zone in zones.items():
+            yield (
+                update(Invitation)
+                .where(
+                    col(Invitation.id).in_(in_zone), *still_due, Invitation.reminders_sent < limit
+                )
+                .values(
+                    reminders_sent=Invitation.reminders_sent + 1,
+                    next_reminder_at=self.next_reminder(now, tz),
+                    updated_at=now,
+                )
+                .returning(Invitation)
+            )
 
     async def _remind(
         self,
         session: AsyncSession,
-        connection: Connection,
-        invitation: Invitation,
+        due: list[tuple[Connection, Invitation]],
         now: datetime,
         *,
         actor: str = "system",
     ) -> list[int]:
-        number, of = invitation.reminders_sent, self.settings.reminder_max
-        partner = invitation.partner_user_id
-        reminder = m.build_reminder_dm(
-            initiator_user_id=connection.initiator_user_id,
-            connection_name=connection.name,
-            waited=waited(invitation.created_at, now),
-            number=number,
-            of=of,
-            invitation_id=invitation.id or 0,
-            accept_here=self.s.backend.can_redeem,
-        )
-        key = f"{invitation.id}:{number}"
-        dm = await direct(
-            session,
-            connection,
-            invitation.dm_channel or partner,
-            key,
-            reminder,
-            now,
-            invitation_id=invitation.id,
-            purpose="reminder",
-        )
-        reminded = await notice(
-            session,
-            connection,
-            f"reminded:{key}",
-            m.notice_reminded(partner=partner, name=connection.name, number=number, of=of),
-            now,
-        )
-        await repo.mark_homes_dirty(session, team_id=connection.team_id, users=[partner])
-        await self._audit(
-            session,
-            connection,
-            "reminded",
-            now,
-            invitation=invitation,
-            actor=actor,
-            detail=f"reminder {number} of {of}",
-        )
-        return _ids(dm, reminded)
+        """The reminders (already counted on each invitation), their notices, audit rows and
+        Home flags: one statement each for the whole batch. The new outbox rows' ids."""
+        of = self.settings.reminder_max
+        rows, audits, partners = [], [], defaultdict(set)
+        for connection, invitation in due:
+            number, partner = invitation.reminders_sent, invitation.partner_user_id
+            key = f"{invitation.id}:{number}"
+            reminder = m.build_reminder_dm(
+                initiator_user_id=connection.initiator_user_id,
+                connection_name=connection.name,
+                waited=waited(invitation.created_at, now),
+                number=number,
+                of=of,
+                invitation_id=invitation.id or 0,
+                accept_here=self.s.backend.can_redeem,
+            )
+            rows.append(
+                outbox_row(
+                    team_id=connection.team_id,
+                    key=f"reminder:{connection.id}:{key}",
+                    purpose="reminder",
+                    channel=invitation.dm_channel or partner,
+                    message=reminder,
+                    now=now,
+                    connection_id=connection.id,
+                    invitation_id=invitation.id,
+                )
+            )
+            if connection.notice_channel:
+                rows.append(
+                    outbox_row(
+                        team_id=connection.team_id,
+                        key=f"notice:{connection.id}:reminded:{key}",
+                        purpose="notice",
+                        channel=connection.notice_channel,
+                        message=m.notice_reminded(
+                            partner=partner, name=connection.name, number=number, of=of
+                        ),
+                        now=now,
+                        connection_id=connection.id,
+                        in_thread=True,
+                    )
+                )
+            audits.append(
+                {
+                    "team_id": connection.team_id,
+                    "connection_id": connection.id,
+                    "invitation_id": invitation.id,
+                    "actor": actor,
+                    "action": "reminded",
+                    "detail": mask(f"reminder {number} of {of}"),
+                    "at": now,
+                }
+            )
+            partners[connection.team_id].add(partner)
+        ids = await enqueue_many(session, rows)
+        await repo.add_audits(session, audits)
+        for team_id, users in partners.items():
+            await repo.mark_homes_dirty(session, team_id=team_id, users=sorted(users))
+        return ids
 
     async def _escalate(
         self, session: AsyncSession, connection: Connection, invitation: Invitation, now: datetime
@@ -627,7 +673,7 @@ class Invitations:
             await session.refresh(invitation)
             connection = await session.get(Connection, connection_id)
             assert connection is not None
-            return await self._remind(session, connection, invitation, now, actor=user_id)
+            return await self._remind(session, [(connection, invitation)], now, actor=user_id)
 
     async def resend(
         self,

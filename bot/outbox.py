@@ -5,12 +5,19 @@ Claiming moves the row's `not_before` forward by a lease, so a process that dies
 claim and the send leaves the row due again once the lease runs out. A 429 (with Retry-After),
 a 5xx or a timeout puts it back with a later `not_before`; a permanent error (the channel is
 gone, the user deactivated) ends it as failed, with an audit row.
+
+A run claims a batch in one conditional UPDATE, sends it a few connections at a time (each
+connection's messages in order, the pacer spacing them all), and records what went out a batch
+at a time: every RECORD_EVERY messages or RECORD_WITHIN seconds, whichever comes first, so a
+process that dies after posting leaves at most that much to be sent again after the lease.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +25,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,14 +33,18 @@ from bot.security import SealBroken, Vault
 from bot.services import Services
 from bot.slack_errors import slack_error
 from storage import repo
-from storage.db import claim, transaction
+from storage.db import claim_all, transaction
 from storage.models import Connection, Invitation, Outbox
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+LEASE_SAFE = LEASE.total_seconds() * 0.75  # a row not sent by then is left to the next claim
 MAX_ATTEMPTS = 12
 BATCH = 50
+LANES = 8  # connections sent for at once (the pacer keeps them to Slack's pace)
+RECORD_EVERY = 50  # posted messages recorded in one transaction...
+RECORD_WITHIN = 0.5  # ...or after this many seconds, whichever comes first
 TRANSIENT_ERRORS = frozenset(
     {
         "ratelimited",
@@ -45,6 +56,37 @@ TRANSIENT_ERRORS = frozenset(
         "team_added_to_org",
     }
 )
+
+
+def outbox_row(
+    *,
+    team_id: str,
+    key: str,
+    purpose: str,
+    channel: str,
+    message: dict[str, Any],
+    now: datetime,
+    connection_id: int | None = None,
+    invitation_id: int | None = None,
+    in_thread: bool = False,
+    seal_with: Vault | None = None,
+) -> dict[str, Any]:
+    """An outbox row's values. A message that carries a secret (the invitation code) is
+    sealed with `seal_with` until it is sent."""
+    return {
+        "team_id": team_id,
+        "key": key,
+        "purpose": purpose,
+        "channel": channel,
+        "in_thread": in_thread,
+        "connection_id": connection_id,
+        "invitation_id": invitation_id,
+        "text": "(sealed)" if seal_with else message["text"][:4000],
+        "blocks": [] if seal_with else message.get("blocks") or [],
+        "sealed": seal_with.seal(json.dumps(message)) if seal_with else None,
+        "not_before": now,
+        "created_at": now,
+    }
 
 
 async def enqueue(
@@ -61,28 +103,47 @@ async def enqueue(
     in_thread: bool = False,
     seal_with: Vault | None = None,
 ) -> Outbox | None:
-    """Add a message unless one with this key exists already (then None). A message that
-    carries a secret (the invitation code) is sealed with `seal_with` until it is sent."""
+    """Add a message unless one with this key exists already (then None)."""
     existing = (await session.exec(select(Outbox.id).where(Outbox.key == key))).first()
     if existing is not None:
         return None
     row = Outbox(
-        team_id=team_id,
-        key=key,
-        purpose=purpose,
-        channel=channel,
-        in_thread=in_thread,
-        connection_id=connection_id,
-        invitation_id=invitation_id,
-        text="(sealed)" if seal_with else message["text"][:4000],
-        blocks=[] if seal_with else message.get("blocks") or [],
-        sealed=seal_with.seal(json.dumps(message)) if seal_with else None,
-        not_before=now,
-        created_at=now,
+        **outbox_row(
+            team_id=team_id,
+            key=key,
+            purpose=purpose,
+            channel=channel,
+            message=message,
+            now=now,
+            connection_id=connection_id,
+            invitation_id=invitation_id,
+            in_thread=in_thread,
+            seal_with=seal_with,
+        )
     )
     session.add(row)
     await session.flush()
     return row
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Add many messages (`outbox_row` values) in one statement, skipping those whose key
+    exists already; the new rows' ids."""
+    if not rows:
+        return []
+    keys = [row["key"] for row in rows]
+    existing = set((await session.exec(select(Outbox.key).where(col(Outbox.key).in_(keys)))).all())
+    new = []
+    for row in rows:
+        if row["key"] not in existing:
+            existing.add(row["key"])
+            new.append(row)
+    if not new:
+        return []
+    result = await session.exec(  # type: ignore[call-overload]
+        insert(Outbox).returning(col(Outbox.id), sort_by_parameter_order=True), params=new
+    )
+    return [int(row_id) for row_id in result.scalars().all()]
 
 
 @dataclass(frozen=True)
@@ -96,42 +157,117 @@ class Delivery:
     ts: str | None = None
 
 
+@dataclass(frozen=True)
+class _Posted:
+    row: Outbox
+    channel: str
+    ts: str
+    root: bool  # a notice that started its connection's thread
+
+
 class Courier:
     """Claims due outbox rows and posts them to Slack."""
 
     def __init__(self, services: Services) -> None:
         self.s = services
+        self._dms: dict[tuple[str, str], str] = {}  # (team, user) → the bot's IM with them
+        self._opening: dict[tuple[str, str], asyncio.Lock] = {}
+        self._roots: dict[int, str] = {}  # connection id → its notice thread's ts
+        self._posted: list[_Posted] = []  # sent, not yet recorded
+        self._posted_since = 0.0
+        self._lease_ends: dict[int, float] = {}  # claimed row id → when to stop trying it
 
     async def run(self, *, ids: list[int] | None = None, limit: int = BATCH) -> list[Delivery]:
-        """Claim what is due (only `ids`, when given) and send it."""
+        """Claim what is due (only `ids`, when given) and send it: each connection's messages
+        in order, up to LANES connections at once."""
+        await self._record_posted()  # what an earlier run posted but could not record yet
         claimed = await self._claim(ids=ids, limit=limit)
-        return [await self._send(row) for row in claimed]
+        if not claimed:
+            return []
+        await self._look_up(claimed)
+        lanes: dict[Any, list[Outbox]] = defaultdict(list)
+        for row in claimed:  # a connection's messages in order (its DM, then its notice)
+            lanes[row.connection_id or (row.team_id, row.channel)].append(row)
+        gate = asyncio.Semaphore(LANES)
+        lease_ends = asyncio.get_running_loop().time() + LEASE_SAFE
+        self._lease_ends |= {row.id or 0: lease_ends for row in claimed}
+
+        async def lane(rows: list[Outbox]) -> list[Delivery]:
+            deliveries = []
+            for row in rows:
+                async with gate:
+                    deliveries.append(await self._send(row))
+            return deliveries
+
+        tasks = [asyncio.ensure_future(lane(rows)) for rows in lanes.values()]
+        try:
+            done = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            for row in claimed:
+                self._lease_ends.pop(row.id or 0, None)
+            await self._record_posted(quietly=True)
+        by_id = {d.id: d for deliveries in done for d in deliveries}
+        return [by_id[row.id or 0] for row in claimed]
+
+    def _lease_over(self, row: Outbox) -> bool:
+        """Whether this row's lease is (nearly) over: another process may claim it now."""
+        ends = self._lease_ends.get(row.id or 0)
+        return ends is not None and asyncio.get_running_loop().time() > ends
 
     async def _claim(self, *, ids: list[int] | None, limit: int) -> list[Outbox]:
         now = self.s.clock.now()
-        due = (
-            select(Outbox)
-            .where(
-                col(Outbox.sent_at).is_(None),
-                col(Outbox.failed_at).is_(None),
-                col(Outbox.not_before) <= now,
-            )
-            .order_by(col(Outbox.id))
-            .limit(limit)
+        still_due = (
+            col(Outbox.sent_at).is_(None),
+            col(Outbox.failed_at).is_(None),
+            col(Outbox.not_before) <= now,
         )
+        due = select(Outbox.id).where(*still_due).order_by(col(Outbox.id)).limit(limit)
         if ids is not None:
             due = due.where(col(Outbox.id).in_(ids))
         async with transaction(self.s.sessions) as session:
-            return await claim(
+            claimed = await claim_all(
                 session,
                 due,
-                lambda row: (
+                lambda candidates: [
                     update(Outbox)
-                    .where(col(Outbox.id) == row.id, col(Outbox.not_before) == row.not_before)
-                    .where(col(Outbox.sent_at).is_(None))
+                    .where(col(Outbox.id).in_(candidates), *still_due)
                     .values(not_before=now + LEASE, attempts=Outbox.attempts + 1)
-                ),
+                    .returning(Outbox)
+                ],
             )
+        return sorted(claimed, key=lambda row: row.id or 0)
+
+    async def _look_up(self, rows: list[Outbox]) -> None:
+        """The batch's known DM channels and thread roots, in two queries (not one a row)."""
+        users = {
+            (row.team_id, row.channel)
+            for row in rows
+            if row.channel.startswith(("U", "W")) and (row.team_id, row.channel) not in self._dms
+        }
+        threads = {
+            row.connection_id
+            for row in rows
+            if row.in_thread and row.connection_id and row.connection_id not in self._roots
+        }
+        if not users and not threads:
+            return
+        async with self.s.sessions() as session:
+            for team_id in {team for team, _ in users}:
+                self._dms |= await repo.get_dm_channels(
+                    session, team_id=team_id, user_ids=[u for t, u in users if t == team_id]
+                )
+            if threads:
+                roots = await session.exec(
+                    select(Connection.id, Connection.notice_ts).where(
+                        col(Connection.id).in_(threads), col(Connection.notice_ts).is_not(None)
+                    )
+                )
+                self._roots |= {cid: ts for cid, ts in roots.all() if cid and ts}
 
     async def _send(self, row: Outbox) -> Delivery:
         assert row.id is not None
@@ -150,6 +286,8 @@ class Courier:
             channel = await self._channel(client, row)
             thread_ts = await self._thread(row) if row.in_thread else None
             await pacer.wait(row.team_id, channel)
+            if self._lease_over(row):  # it waited too long: leave it to the next claim
+                return Delivery(row.id, row.purpose, ok=False, error="lease", retrying=True)
             response = await client.chat_postMessage(
                 channel=channel,
                 text=message["text"],
@@ -165,76 +303,144 @@ class Courier:
             return await self._failed(row, error, transient, _retry_after(exc))
         except (TimeoutError, aiohttp.ClientError) as exc:
             return await self._failed(row, type(exc).__name__, True, 0)
-        return await self._sent(row, response["channel"], response["ts"])
+        root = row.in_thread and thread_ts is None
+        return await self._sent(row, response["channel"], response["ts"], root=root)
 
     async def _channel(self, client: AsyncWebClient, row: Outbox) -> str:
         """A user id means "DM this user": open the IM once and remember it."""
         if not row.channel.startswith(("U", "W")):
             return row.channel
-        async with self.s.sessions() as session:
-            cached = await repo.get_dm_channel(session, team_id=row.team_id, user_id=row.channel)
-        if cached:
-            return cached
-        opened = await client.conversations_open(users=row.channel)
-        channel_id = str(opened["channel"]["id"])
-        async with transaction(self.s.sessions) as session:
-            await repo.save_dm_channel(
-                session, team_id=row.team_id, user_id=row.channel, channel_id=channel_id
-            )
-        return channel_id
+        key = (row.team_id, row.channel)
+        if key in self._dms:
+            return self._dms[key]
+        async with self._opening.setdefault(key, asyncio.Lock()):  # one open per user
+            if key in self._dms:
+                return self._dms[key]
+            async with self.s.sessions() as session:
+                cached = await repo.get_dm_channel(
+                    session, team_id=row.team_id, user_id=row.channel
+                )
+            if not cached:
+                opened = await client.conversations_open(users=row.channel)
+                cached = str(opened["channel"]["id"])
+                async with transaction(self.s.sessions) as session:
+                    await repo.save_dm_channel(
+                        session, team_id=row.team_id, user_id=row.channel, channel_id=cached
+                    )
+            self._dms[key] = cached
+        self._opening.pop(key, None)
+        return cached
 
     async def _thread(self, row: Outbox) -> str | None:
-        async with self.s.sessions() as session:
-            connection = await session.get(Connection, row.connection_id)
-        return connection.notice_ts if connection else None
+        """The connection's notice thread (None: this notice starts it)."""
+        if row.connection_id is None:
+            return None
+        if row.connection_id not in self._roots:
+            async with self.s.sessions() as session:
+                connection = await session.get(Connection, row.connection_id)
+            if connection is None or connection.notice_ts is None:
+                return None
+            self._roots[row.connection_id] = connection.notice_ts
+        return self._roots[row.connection_id]
 
-    async def _sent(self, row: Outbox, channel: str, ts: str) -> Delivery:
+    async def _sent(self, row: Outbox, channel: str, ts: str, *, root: bool = False) -> Delivery:
+        """Posted: remember it, and record it with the others soon (see RECORD_EVERY)."""
+        if root and row.connection_id:
+            self._roots.setdefault(row.connection_id, ts)
+        loop = asyncio.get_running_loop()
+        if not self._posted:
+            self._posted_since = loop.time()
+        self._posted.append(_Posted(row, channel, ts, root))
+        if len(self._posted) >= RECORD_EVERY or loop.time() - self._posted_since >= RECORD_WITHIN:
+            await self._record_posted(quietly=True)
+        return Delivery(row.id or 0, row.purpose, ok=True, channel=channel, ts=ts)
+
+    async def _record_posted(self, *, quietly: bool = False) -> None:
+        """Mark what was posted as sent, in one transaction: the rows (their payload, maybe a
+        code, is dropped), where invitations and threads landed, and the audit rows. When the
+        database fails, they stay to be recorded by the next try (the next run begins so)."""
+        posted, self._posted = self._posted, []
+        if not posted:
+            return
+        try:
+            await self._record(posted)
+        except Exception as exc:
+            self._posted[:0] = posted
+            if not quietly:
+                raise
+            log.warning("%d sent message(s) not recorded yet: %s", len(posted), type(exc).__name__)
+
+    async def _record(self, posted: list[_Posted]) -> None:
         now = self.s.clock.now()
         async with transaction(self.s.sessions) as session:
             result = await session.exec(  # type: ignore[call-overload]
-                update(Outbox)
-                .where(col(Outbox.id) == row.id, col(Outbox.attempts) == row.attempts)
+                update(Outbox.__table__)  # type: ignore[arg-type]
+                .where(
+                    Outbox.__table__.c.id == bindparam("row_id"),  # type: ignore[attr-defined]
+                    Outbox.__table__.c.attempts == bindparam("row_attempts"),  # type: ignore[attr-defined]
+                )
                 .values(
                     sent_at=now,
-                    posted_channel=channel,
-                    posted_ts=ts,
+                    posted_channel=bindparam("row_channel"),
+                    posted_ts=bindparam("row_ts"),
                     last_error=None,
                     blocks=[],  # sent: the payload (maybe a code) is not kept
                     text="(sent)",
                     sealed=None,
-                )
+                ),
+                params=[
+                    {
+                        "row_id": p.row.id,
+                        "row_attempts": p.row.attempts,
+                        "row_channel": p.channel,
+                        "row_ts": p.ts,
+                    }
+                    for p in posted
+                ],
             )
-            if result.rowcount != 1:
-                log.warning("outbox #%s was re-claimed while it was being sent", row.id)
-            if row.purpose == "reminder":
-                self.s.metrics.reminders.inc()
-            await self._record(session, row, channel, ts, now)
-        return Delivery(row.id or 0, row.purpose, ok=True, channel=channel, ts=ts)
+            sane = session.bind.dialect.supports_sane_multi_rowcount
+            if sane and result.rowcount != len(posted):
+                log.warning(
+                    "%d outbox row(s) were re-claimed while being sent",
+                    len(posted) - result.rowcount,
+                )
+            for p in posted:
+                await self._landed(session, p, now)
+            await repo.add_audits(
+                session,
+                [
+                    {
+                        "team_id": p.row.team_id,
+                        "connection_id": p.row.connection_id,
+                        "invitation_id": p.row.invitation_id,
+                        "actor": "system",
+                        "action": f"{p.row.purpose}_sent",
+                        "detail": f"to {p.row.channel}",
+                        "at": now,
+                    }
+                    for p in posted
+                ],
+            )
+        self.s.metrics.reminders.inc(sum(p.row.purpose == "reminder" for p in posted))
 
-    async def _record(
-        self, session: AsyncSession, row: Outbox, channel: str, ts: str, now: datetime
-    ) -> None:
-        """What a sent message means for the records: the DM's place, the thread's root."""
+    @staticmethod
+    async def _landed(session: AsyncSession, p: _Posted, now: datetime) -> None:
+        """Where an invitation's DM landed; where a connection's thread starts."""
+        row = p.row
         if row.purpose == "invitation_dm" and row.invitation_id:
-            invitation = await session.get(Invitation, row.invitation_id)
-            if invitation is not None:
-                invitation.dm_channel, invitation.dm_ts, invitation.updated_at = channel, ts, now
-                session.add(invitation)
-        if row.connection_id and not row.channel.startswith(("U", "W")):
-            connection = await session.get(Connection, row.connection_id)
-            if connection is not None and connection.notice_ts is None:
-                connection.notice_channel, connection.notice_ts = channel, ts
-                session.add(connection)
-        await repo.add_audit(
-            session,
-            team_id=row.team_id,
-            connection_id=row.connection_id,
-            invitation_id=row.invitation_id,
-            actor="system",
-            action=f"{row.purpose}_sent",
-            detail=f"to {row.channel}",
-            now=now,
-        )
+            await session.exec(  # type: ignore[call-overload]
+                update(Invitation)
+                .where(col(Invitation.id) == row.invitation_id)
+                .values(dm_channel=p.channel, dm_ts=p.ts, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        if p.root and row.connection_id:
+            await session.exec(  # type: ignore[call-overload]
+                update(Connection)
+                .where(col(Connection.id) == row.connection_id, col(Connection.notice_ts).is_(None))
+                .values(notice_channel=p.channel, notice_ts=p.ts)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _failed(
         self, row: Outbox, error: str, transient: bool, retry_after: float

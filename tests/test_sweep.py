@@ -1,0 +1,310 @@
+"""The reminder sweep at volume: claimed and enqueued in bulk, sent a few connections at a
+time, known DM channels reused (never opened again), every reminder sent once and recorded
+(its outbox row, its audit rows, the Home flags, the metric), on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from bot.clock import FakeClock
+from bot.invitations import SWEEP_BATCH, Invitations
+from bot.outbox import BATCH
+from bot.pacing import Pacer
+from storage import repo
+from storage.db import claim_all, transaction
+from storage.models import AuditEvent, Connection, HomeTab, Invitation, Outbox
+from tests.harness import RunningBot, make_settings, start_bot
+from tests.slack_emulator import SlackEmulator
+
+MANY = SWEEP_BATCH + BATCH + 7  # more than one batch of each
+
+
+async def _due(
+    bot: RunningBot,
+    slack: SlackEmulator,
+    clock: FakeClock,
+    count: int,
+    *,
+    notice_channel: str | None = None,
+    initiator: str = "UADMIN",
+) -> list[str]:
+    """`count` pending invitations whose first reminder is due now; their partners' ids."""
+    partners = []
+    async with transaction(bot.services.sessions) as session:
+        for n in range(count):
+            partner = f"UP{n:04d}"
+            slack.add_user(partner, name=f"partner{n}", tz="UTC")
+            answers = {
+                "destination": "private",
+                "mode": "script",
+                "local_short_name": "acme",
+                "remote_short_name": f"p{n}",
+                "connection_name": f"acme_to_p{n}",
+                "project_key": "SUP",
+                "notice_channel": notice_channel,
+            }
+            await repo.create_connection(
+                session,
+                team_id=slack.team_id,
+                answers=answers,
+                backend="local",
+                backend_id=None,
+                initiator_user_id=initiator,
+                partner_user_id=partner,
+                partner_team_id=slack.team_id,
+                partner_tz="UTC",
+                code_hash=f"{n:064d}",
+                expires_at=clock.now() + timedelta(days=14),
+                next_reminder_at=clock.now() - timedelta(minutes=1),
+                now=clock.now() - timedelta(days=1),
+            )
+            partners.append(partner)
+    return partners
+
+
+def _posted(slack: SlackEmulator) -> list[str]:
+    return [c.params["channel"] for c in slack.calls_to("chat.postMessage") if not c.failed]
+
+
+async def _rows(bot: RunningBot, model: type) -> list:
+    async with bot.services.sessions() as session:
+        return list((await session.exec(select(model))).all())
+
+
+async def test_a_sweep_over_known_dm_channels_opens_none(
+    slack: SlackEmulator, database_url: str, clock: FakeClock
+) -> None:
+    """Half the invitations know their DM channel, the other half's partners are in the
+    DM-channel cache: no conversations.open at all, each reminder once, all recorded."""
+    settings = make_settings(slack, database_url, reminder_hours="")
+    bot = await start_bot(slack, settings, clock=clock)
+    try:
+        partners = await _due(bot, slack, clock, MANY)
+        expected = {}
+        async with transaction(bot.services.sessions) as session:
+            await repo.home_opened(
+                session, team_id=slack.team_id, user_id="UADMIN", is_admin=True, now=clock.now()
+            )
+            for invitation in (await session.exec(select(Invitation))).all():
+                n = int(invitation.partner_user_id[2:])
+                channel = f"D{n:04d}{'K' if n % 2 else 'C'}"
+                slack.add_channel(channel, name="", is_im=True)
+                expected[invitation.partner_user_id] = channel
+                if n % 2:  # known from the invitation's first DM
+                    invitation.dm_channel = channel
+                    session.add(invitation)
+                else:  # known from an earlier conversations.open
+                    await repo.save_dm_channel(
+                        session,
+                        team_id=slack.team_id,
+                        user_id=invitation.partner_user_id,
+                        channel_id=channel,
+                    )
+        invitations = Invitations(bot.services)
+        reports = [await invitations.sweep() for _ in range(3)]
+        assert sum(r.reminded for r in reports) == MANY
+        assert sum(r.sent for r in reports) == MANY
+        assert sum(r.failed for r in reports) == 0
+        assert slack.calls_to("conversations.open") == []
+        assert Counter(_posted(slack)) == Counter(expected[p] for p in partners)
+
+        outbox = await _rows(bot, Outbox)
+        assert len(outbox) == MANY and all(o.sent_at and o.attempts == 1 for o in outbox)
+        assert all(o.blocks == [] and o.text == "(sent)" for o in outbox)
+        audit = Counter(e.action for e in await _rows(bot, AuditEvent))
+        assert audit["reminded"] == MANY and audit["reminder_sent"] == MANY
+        # the admin's Home was flagged, then refreshed by the sweep
+        assert "UADMIN" in [c.params["user_id"] for c in slack.calls_to("views.publish")]
+        assert [t.dirty for t in await _rows(bot, HomeTab)] == [False]
+        assert bot.services.metrics.reminders._value.get() == MANY
+        # a reminder in a DM is not a notice: it starts no thread for the connection
+        assert {(c.notice_channel, c.notice_ts) for c in await _rows(bot, Connection)} == {
+            (None, None)
+        }
+        assert {i.reminders_sent for i in await _rows(bot, Invitation)} == {1}
+        assert [r.reminded for r in [await invitations.sweep()]] == [0]  # nothing twice
+    finally:
+        await bot.stop()
+
+
+async def test_dms_to_one_user_open_the_channel_once(
+    slack: SlackEmulator, tmp_path, clock: FakeClock
+) -> None:
+    """Many escalations to one admin in one sweep, sent concurrently: one conversations.open,
+    and the channel is cached for the next sweep."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
+    settings = make_settings(slack, url, reminder_hours="", reminder_max=0)
+    bot = await start_bot(slack, settings, clock=clock)
+    try:
+        await _due(bot, slack, clock, 20)
+        report = await Invitations(bot.services).sweep()
+        assert (report.escalated, report.sent, report.failed) == (20, 20, 0)
+        assert len(slack.calls_to("conversations.open")) == 1
+        assert len(set(_posted(slack))) == 1
+        async with bot.services.sessions() as session:
+            cached = await repo.get_dm_channel(session, team_id=slack.team_id, user_id="UADMIN")
+        assert cached == _posted(slack)[0]
+    finally:
+        await bot.stop()
+
+
+async def test_notices_keep_one_thread_per_connection_in_order(
+    slack: SlackEmulator, tmp_path, clock: FakeClock
+) -> None:
+    """The first notice of each connection starts its thread; the next ones reply in it, in
+    order, though the batch goes out a few connections at a time."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
+    settings = make_settings(slack, url, reminder_hours="", reminder_max=1)
+    bot = await start_bot(slack, settings, clock=clock)
+    try:
+        await _due(bot, slack, clock, 12, notice_channel="CNOTICE")
+        invitations = Invitations(bot.services)
+        assert (await invitations.sweep()).reminded == 12
+        clock.advance(timedelta(days=1, minutes=1))
+        assert (await invitations.sweep()).escalated == 12
+        notices = [m for m in slack.messages if m["channel"] == "CNOTICE"]
+        roots = [m for m in notices if m["thread_ts"] is None]
+        assert len(roots) == 12 and len(notices) == 24
+        replies = Counter(m["thread_ts"] for m in notices if m["thread_ts"] is not None)
+        assert set(replies) == {m["ts"] for m in roots} and set(replies.values()) == {1}
+        for root in roots:  # the reminder's notice first, then the escalation's
+            reply = next(m for m in notices if m["thread_ts"] == root["ts"])
+            assert "(1 of 1)" in root["text"] and "reminders" in reply["text"]
+        connections = await _rows(bot, Connection)
+        assert {c.notice_ts for c in connections} == {m["ts"] for m in roots}
+    finally:
+        await bot.stop()
+
+
+async def test_429s_lose_and_double_nothing(
+    slack: SlackEmulator, tmp_path, clock: FakeClock
+) -> None:
+    """Slack answers 429 to some of a concurrent batch: those wait for Retry-After, then go
+    out once; the others went out once."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
+    settings = make_settings(slack, url, reminder_hours="")
+    bot = await start_bot(slack, settings, clock=clock)
+    try:
+        partners = await _due(bot, slack, clock, 30)
+        slack.fail_next("chat.postMessage", status=429, retry_after=20, times=3)
+        invitations = Invitations(bot.services)
+        first = await invitations.sweep()
+        assert (first.reminded, first.sent + first.failed) == (30, 30)
+        assert first.failed == 3
+        clock.advance(timedelta(seconds=19))
+        assert (await invitations.sweep()).sent == 0  # Retry-After not over yet
+        clock.advance(timedelta(seconds=1))
+        assert (await invitations.sweep()).sent == 3
+        assert (await invitations.sweep()).sent == 0
+        dms = Counter(_posted(slack))
+        assert len(dms) == 30 and set(dms.values()) == {1}
+        assert {slack._ims[p] for p in partners} == set(dms)
+        assert all(o.sent_at for o in await _rows(bot, Outbox))
+        assert len([c for c in slack.calls_to("chat.postMessage") if c.failed]) == 3
+    finally:
+        await bot.stop()
+
+
+async def test_a_stale_candidate_is_not_won_again(
+    slack: SlackEmulator, database_url: str, clock: FakeClock
+) -> None:
+    """The bulk claim re-checks in its UPDATE that each row is still due: a replica that read
+    its candidates before another replica claimed them wins none of them."""
+    settings = make_settings(slack, database_url, reminder_hours="")
+    bots = [await start_bot(slack, settings, clock=clock) for _ in range(2)]
+    try:
+        await _due(bots[0], slack, clock, 10)
+        first, second = (Invitations(bot.services) for bot in bots)
+        async with bots[1].services.sessions() as session:
+            stale = list((await session.exec(select(Invitation.id, Invitation.partner_tz))).all())
+        assert await first.remind_due() == (10, 0)
+        now = clock.now()
+        still_due = (
+            Invitation.state == "PENDING",
+            col(Invitation.next_reminder_at) <= now,
+            col(Invitation.expires_at) > now,
+        )
+        ids = [row.id for row in stale]
+        async with transaction(bots[1].services.sessions) as session:
+            won = await claim_all(
+                session,
+                select(Invitation.id, Invitation.partner_tz).where(col(Invitation.id).in_(ids)),
+                lambda candidates: second._take(candidates, still_due, now),
+            )
+        assert won == []
+        assert await second.remind_due() == (0, 0)
+        # the outbox claim too: once claimed, a row is not claimed again within its lease
+        claimed = [await r.courier._claim(ids=None, limit=BATCH) for r in (first, second)]
+        assert [len(c) for c in claimed] == [10, 0]
+    finally:
+        for bot in bots:
+            await bot.stop()
+
+
+@pytest.mark.postgres
+async def test_replicas_on_postgresql_claim_disjoint_batches(
+    slack: SlackEmulator, postgres_url: str, clock: FakeClock
+) -> None:
+    """Two replicas (two engines) claiming reminders and outbox rows at the same time, batch
+    after batch: every invitation reminded once, every outbox row claimed by one of them."""
+    settings = make_settings(slack, postgres_url, reminder_hours="")
+    bots = [await start_bot(slack, settings, clock=clock) for _ in range(2)]
+    try:
+        await _due(bots[0], slack, clock, 260, notice_channel="CNOTICE")
+        replicas = [Invitations(bot.services) for bot in bots]
+
+        async def remind(invitations: Invitations) -> int:
+            total = 0
+            while True:
+                reminded, _ = await invitations.remind_due()
+                if not reminded:
+                    return total
+                total += reminded
+
+        assert sum(await asyncio.gather(*(remind(r) for r in replicas * 2))) == 260
+        async with bots[0].services.sessions() as session:
+            outbox = list((await session.exec(select(Outbox))).all())
+        assert len(outbox) == 2 * 260  # a reminder and a notice each, enqueued once
+        assert {i.reminders_sent for i in await _rows(bots[0], Invitation)} == {1}
+
+        async def claim(invitations: Invitations) -> list[int]:
+            ids: list[int] = []
+            while rows := await invitations.courier._claim(ids=None, limit=BATCH):
+                ids += [row.id or 0 for row in rows]
+            return ids
+
+        claimed = await asyncio.gather(*(claim(r) for r in replicas * 2))
+        every = [i for ids in claimed for i in ids]
+        assert sorted(every) == sorted(o.id for o in outbox)  # each once, none left
+    finally:
+        for bot in bots:
+            await bot.stop()
+
+
+async def test_a_turn_given_before_a_429_waits_for_retry_after() -> None:
+    """Messages already waiting for their turn when Slack says 429 don't go out before
+    Retry-After has passed: they take new turns after it."""
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        await asyncio.sleep(0)  # others run meanwhile (a 429 arrives)
+        now[0] += seconds
+
+    pacer = Pacer(per_minute=60, monotonic=lambda: now[0], sleep=sleep)
+    assert await pacer.wait("T1", "D1") == 0.0  # the first goes at once, then Slack says 429
+
+    async def second() -> float:
+        return await pacer.wait("T1", "D2")  # its turn: one second later
+
+    waiting = asyncio.ensure_future(second())
+    await asyncio.sleep(0)
+    pacer.pause("T1", 30)  # while the second waits for its turn
+    assert await waiting == 30.0  # its second, then the rest of the pause
+    assert await pacer.wait("T1", "D3") == 1.0  # then the usual gap
