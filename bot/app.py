@@ -12,6 +12,7 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -272,6 +273,11 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _lifecycle(web_app: web.Application) -> Any:
     services = web_app[SERVICES_KEY]
     await migrate(services.engine)
+    # One HTTP session for every Web API call (Bolt's per-request clients share it too):
+    # connections to Slack are kept and reused, not opened and closed per call.
+    client = web_app[BOLT_KEY].client
+    timeout = aiohttp.ClientTimeout(total=services.settings.slack_timeout.total_seconds())
+    client.session = aiohttp.ClientSession(timeout=timeout)
     socket: AsyncSocketModeHandler | None = None
     app_token = services.settings.slack_app_token
     if app_token is not None:
@@ -285,5 +291,6 @@ async def _lifecycle(web_app: web.Application) -> Any:
     if socket is not None:
         await socket.close_async()
     await services.drain(within=10)
+    await client.session.close()
     await services.backend.close()
     await services.engine.dispose()
