@@ -823,8 +823,10 @@ class Invitations:
     async def poll_status(self) -> int:
         """Ask the backend about open connections: Pending → Active, Active → Deactivated,
         and either → Removed when the node no longer lists it."""
-        async with self.s.sessions() as session:
-            watched = select(Connection).where(
+        async with self.s.sessions() as session:  # the columns it needs, not whole rows
+            watched = select(
+                Connection.id, Connection.backend_id, Connection.name, Connection.status
+            ).where(
                 col(Connection.status).in_([CS.PENDING, CS.ACTIVE]),
                 Connection.backend == self.s.backend.kind,
             )

@@ -97,9 +97,11 @@ class LocalNode(ConnectionBackend):
             return {}
         async with self._sessions() as session:
             rows = await session.exec(
-                select(LocalNodeConnection).where(col(LocalNodeConnection.id).in_(backend_ids))
+                select(LocalNodeConnection.id, LocalNodeConnection.status).where(
+                    col(LocalNodeConnection.id).in_(backend_ids)
+                )
             )
-            return {row.id: row.status for row in rows}
+            return dict(rows.all())
 
     async def redeem(self, backend_id: str, code: str, *, partner_user_id: str) -> None:
         """A code redeems once, only for its partner, only while issued; then Active."""
