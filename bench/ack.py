@@ -200,6 +200,8 @@ async def run(databases: list[tuple[str, str]]) -> list[dict[str, Any]]:
                     "bare_p50_ms": bare["p50_ms"],
                     "bare_p99_ms": bare["p99_ms"],
                     "errors": bot["errors"],
+                    "bot_cpu_ms": bot["server_cpu_ms"],
+                    "bare_cpu_ms": bare["server_cpu_ms"],
                     "p50_ratio": bot["p50_ms"] / bare["p50_ms"],
                     "p99_ratio": bot["p99_ms"] / bare["p99_ms"],
                 }
