@@ -134,7 +134,9 @@ def create_bolt_app(services: Services) -> AsyncApp:
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
         request_verification_enabled=secret is not None,
-        process_before_response=False,
+        # answer as soon as a listener acks, without Bolt's 10 ms polling for the ack: the
+        # listeners' work after their ack goes on in tasks of their own (handlers.inflight)
+        process_before_response=True,
     )
 
     async def inject_services(context: Any, next: Any) -> None:
@@ -158,16 +160,21 @@ def create_bolt_app(services: Services) -> AsyncApp:
 
 
 async def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> None:
-    """A listener failed (the database went away, a bug): log it (masked, with its type) and
-    tell the person, where Slack gave us a way to, instead of leaving them with nothing."""
+    """A listener failed before answering Slack (the database went away, a bug)."""
     kind = body.get("type") or ("slash_command" if body.get("command") else "request")
+    await report_failure(error, kind=kind, respond=respond if body.get("response_url") else None)
+
+
+async def report_failure(error: BaseException, *, kind: str, respond: Any = None) -> None:
+    """Log a listener's failure (masked, with its type) and tell the person, where Slack gave
+    us a way to, instead of leaving them with nothing."""
     if isinstance(error, CannotCheck):
         text = str(error)
         log.warning("%s: the admin check failed", kind)
     else:
         text = ":warning: I couldn't finish that just now; please try again in a moment."
         log.error("%s failed: %s", kind, type(error).__name__, exc_info=error)
-    if respond is not None and body.get("response_url"):
+    if respond is not None:
         try:
             await respond(
                 text=text,

@@ -1,16 +1,39 @@
-"""Listeners keep working after their ack; `tracked` lets shutdown wait for them."""
+"""Listeners answer Slack the moment they ack, then keep working; `tracked` arranges both.
+
+Bolt runs with `process_before_response=True`, so it answers as soon as a listener returns,
+without polling for the ack (Bolt's default way polls every 10 ms). `tracked` runs the
+listener as a task of its own and returns when the listener has acked (or finished, or
+failed before acking, which Bolt's error handler then sees). The rest of the listener's work
+goes on after the answer, counted as in-flight work (shutdown waits for it), and a failure
+there is reported like any other (bot.app.report_failure).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 Listener = Callable[..., Awaitable[None]]
+ACK_DEADLINE = 3.0  # seconds Slack waits; after that an answer is useless
+
+
+class _Ack:
+    """Bolt's ack, which also says when it has been called."""
+
+    def __init__(self, ack: Callable[..., Awaitable[Any]], called: asyncio.Event) -> None:
+        self._ack, self._called = ack, called
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._ack(*args, **kwargs)
+        finally:
+            self._called.set()
 
 
 def tracked(listener: Listener) -> Listener:
-    """Register the listener's task as in-flight work of the app's services.
+    """The listener, answering Slack at its ack and finishing its work afterwards.
 
     Bolt reads the arguments a listener wants from the wrapped function, so the listener
     must take `context` (where the services are).
@@ -18,9 +41,36 @@ def tracked(listener: Listener) -> Listener:
 
     @functools.wraps(listener)
     async def wrapper(**kwargs: Any) -> None:
-        if "context" not in kwargs:
+        context = kwargs.get("context")
+        if context is None:
             raise TypeError(f"{listener.__name__} must take `context` to be tracked")
-        kwargs["context"]["services"].track()
-        await listener(**kwargs)
+        services = context["services"]
+        acked = asyncio.Event()
+        if "ack" in kwargs:
+            kwargs["ack"] = _Ack(kwargs["ack"], acked)
+        else:
+            acked.set()  # events: Bolt acknowledges them itself
+        task = asyncio.ensure_future(listener(**kwargs))
+        services.inflight.add(task)
+        task.add_done_callback(services.inflight.discard)
+        waiting = asyncio.ensure_future(acked.wait())
+        await asyncio.wait({task, waiting}, timeout=ACK_DEADLINE, return_when="FIRST_COMPLETED")
+        waiting.cancel()
+        if task.done() and not acked.is_set():
+            task.result()  # a failure before the answer goes to Bolt's error handler
+            return
+        task.add_done_callback(functools.partial(_after_ack, services, context))
 
     return wrapper
+
+
+def _after_ack(services: Any, context: Any, task: asyncio.Task[None]) -> None:
+    if task.cancelled() or task.exception() is None:
+        return
+    from bot.app import report_failure
+
+    report = asyncio.ensure_future(
+        report_failure(task.exception(), kind="listener", respond=context.get("respond"))
+    )
+    services.inflight.add(report)
+    report.add_done_callback(services.inflight.discard)

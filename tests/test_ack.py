@@ -1,0 +1,49 @@
+"""The bot answers Slack at the ack: the work a listener does afterwards (opening a modal,
+publishing a Home tab, delivering an invitation) never holds up the answer, and a failure
+there still reaches the person."""
+
+from __future__ import annotations
+
+from bot.devtools.waiting import eventually
+from tests.harness import WIZARD, Admin, RunningBot, World
+from tests.slack_emulator import SlackEmulator
+
+
+async def test_a_command_is_answered_before_its_modal_opens(
+    bot: RunningBot, slack: SlackEmulator
+) -> None:
+    slack.fail_next("views.open", delay=2.0)  # Slack slow to open it (still within 3 s)
+    assert bot.sender is not None
+    response = await bot.sender.command("connect", user_id="UADMIN")
+    assert response.status == 200
+    assert [c.response for c in slack.calls_to("views.open")] in ([], [{}])  # not opened yet
+    await eventually(lambda: [c.response.get("ok") for c in slack.calls_to("views.open")] == [True])
+
+
+async def test_an_event_is_answered_before_the_home_tab_is_published(
+    bot: RunningBot, slack: SlackEmulator
+) -> None:
+    slack.fail_next("views.publish", delay=2.0)
+    assert bot.sender is not None
+    response = await bot.sender.event(
+        {"type": "app_home_opened", "user": "UADMIN", "channel": "D0ADMIN", "tab": "home"}
+    )
+    assert response.status == 200
+    assert [c.response for c in slack.calls_to("views.publish")] in ([], [{}])
+    await eventually(
+        lambda: [c.response.get("ok") for c in slack.calls_to("views.publish")] == [True]
+    )
+
+
+async def test_initiate_is_answered_before_the_invitation_goes_out(
+    world: World, slack: SlackEmulator
+) -> None:
+    admin = Admin(world.bot, slack)
+    view_id = await admin.connect()
+    await admin.walk(view_id, *WIZARD[:-1])
+    slack.fail_next("conversations.open", delay=2.0)
+    body = await admin.submit(view_id, WIZARD[-1])
+    assert body["response_action"] == "update"  # the code, shown at once
+    assert "EXA1-" in str(body["view"])
+    assert slack.calls_to("chat.postMessage") == []  # the DM is still on its way
+    await eventually(lambda: slack.calls_to("chat.postMessage"), within=5)
