@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from bisect import insort
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+CHANNEL_SECONDS = 1.05  # Slack's second per channel, and a little for the request's way there
+
 
 class Pacer:
+    """Hands out turns to send: `per_minute` a minute in a workspace, evenly spaced (a turn
+    every 60/per_minute seconds), and `per_channel_seconds` between two in one channel. A
+    message held back by its channel doesn't hold back the others: they take the workspace's
+    turns before it."""
+
     def __init__(
         self,
         *,
@@ -25,7 +33,7 @@ class Pacer:
         self.gap = 60.0 / per_minute
         self.per_channel_seconds = per_channel_seconds
         self._now, self._sleep = monotonic, sleep
-        self._team_next: dict[str, float] = {}
+        self._turns: dict[str, list[float]] = {}  # team → the turns handed out, in order
         self._channel_next: dict[tuple[str, str], float] = {}
         self._pauses: dict[str, tuple[int, float]] = {}  # team → (pauses so far, until when)
         self._tidy_at = 1024
@@ -38,13 +46,9 @@ class Pacer:
         while True:
             async with self._lock:  # turns are handed out in order
                 now = self._now()
-                pauses, _ = self._pauses.get(team_id, (0, 0.0))
-                turn = max(
-                    now,
-                    self._team_next.get(team_id, 0.0),
-                    self._channel_next.get((team_id, channel), 0.0),
-                )
-                self._team_next[team_id] = turn + self.gap
+                pauses, until = self._pauses.get(team_id, (0, 0.0))
+                earliest = max(now, until, self._channel_next.get((team_id, channel), 0.0))
+                turn = self._book(team_id, earliest, now)
                 self._channel_next[(team_id, channel)] = turn + self.per_channel_seconds
                 if len(self._channel_next) > self._tidy_at:
                     self._tidy(now)
@@ -55,10 +59,23 @@ class Pacer:
             if paused == pauses or until <= turn:
                 return waited
 
+    def _book(self, team_id: str, earliest: float, now: float) -> float:
+        """The first turn from `earliest` at least `gap` away from every other one."""
+        turns = [t for t in self._turns.get(team_id, []) if t > now - self.gap]
+        turn = earliest
+        for other in turns:  # in order: each one too close moves this turn after it
+            if other + self.gap <= turn:
+                continue
+            if other >= turn + self.gap:
+                break
+            turn = other + self.gap
+        insort(turns, turn)
+        self._turns[team_id] = turns
+        return turn
+
     def pause(self, team_id: str, seconds: float) -> None:
         """Slack said 429: nobody in this workspace sends before Retry-After has passed."""
         resume = self._now() + seconds
-        self._team_next[team_id] = max(self._team_next.get(team_id, 0.0), resume)
         pauses, until = self._pauses.get(team_id, (0, 0.0))
         self._pauses[team_id] = (pauses + 1, max(until, resume))
 

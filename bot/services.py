@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
 from bot.metrics import Metrics
-from bot.pacing import Pacer
+from bot.pacing import CHANNEL_SECONDS, Pacer
 from bot.permissions import Permissions
 from bot.security import Vault
 from bot.settings import Settings
@@ -34,7 +34,10 @@ class Services:
 
     def __post_init__(self) -> None:
         if self.pacer is None:
-            self.pacer = Pacer(per_minute=self.settings.slack_messages_per_minute)
+            self.pacer = Pacer(
+                per_minute=self.settings.slack_messages_per_minute,
+                per_channel_seconds=CHANNEL_SECONDS,
+            )
 
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from datetime import timedelta
@@ -46,6 +47,41 @@ async def test_ten_thousand_at_once_would_keep_to_the_budget() -> None:
     for n in range(600):
         await pacer.wait("T1", f"D{n}")
     assert 119 <= clock.now - 100 <= 120  # 600 messages at 300 a minute: two minutes
+
+
+async def test_a_turn_given_before_a_429_waits_for_retry_after() -> None:
+    """Messages already waiting for their turn when Slack says 429 don't go out before
+    Retry-After has passed: they take new turns after it."""
+    now = [100.0]
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)  # others run meanwhile (a 429 arrives)
+        now[0] += seconds
+
+    pacer = Pacer(per_minute=60, monotonic=lambda: now[0], sleep=sleep)
+    assert await pacer.wait("T1", "D1") == 0.0  # the first goes at once, then Slack says 429
+
+    async def second() -> float:
+        return await pacer.wait("T1", "D2")  # its turn: one second later
+
+    waiting = asyncio.ensure_future(second())
+    await asyncio.sleep(0)
+    pacer.pause("T1", 30)  # while the second waits for its turn
+    assert await waiting == 30.0  # its second, then the rest of the pause
+    assert await pacer.wait("T1", "D3") == 1.0  # then the usual gap
+
+
+async def test_a_message_held_by_its_channel_holds_back_no_other() -> None:
+    """A second message to one channel waits its second; messages to other channels take
+    the workspace's turns before it, each `gap` from the others."""
+    now = 100.0
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    pacer = Pacer(per_minute=240, monotonic=lambda: now, sleep=no_sleep)
+    waits = [await pacer.wait("T1", c) for c in ("C1", "C1", "D0", "D1", "D2", "D3")]
+    assert waits == [0.0, 1.0, 0.25, 0.5, 0.75, 1.25]  # D3: 1.0 is C1's
 
 
 async def test_the_bot_keeps_to_slacks_pace(slack: SlackEmulator, tmp_path) -> None:
