@@ -25,7 +25,7 @@ from bot import messages as m
 from bot.backend.base import BackendError, CodeRejected, ConnectionRef, NotSupported
 from bot.home import Home
 from bot.idempotency import Once
-from bot.outbox import BATCH, Courier, enqueue, enqueue_many, outbox_row
+from bot.outbox import Courier, enqueue, enqueue_many, outbox_row
 from bot.reminders import next_reminder, snooze_until, waited
 from bot.security import Vault, hash_code, mask
 from bot.services import Services
@@ -184,14 +184,19 @@ class Invitations:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
         expired = reminded = escalated = sent = failed = 0
+        expiring = reminding = True  # until a batch comes back short: then nothing is left
         while True:
-            expired += await self.expire_due()
-            batch_reminded, batch_escalated = await self.remind_due()
-            reminded, escalated = reminded + batch_reminded, escalated + batch_escalated
+            if expiring:
+                batch_expired = await self.expire_due()
+                expired, expiring = expired + batch_expired, batch_expired >= SWEEP_BATCH
+            if reminding:
+                batch_reminded, batch_escalated = await self.remind_due()
+                reminded, escalated = reminded + batch_reminded, escalated + batch_escalated
+                reminding = batch_reminded + batch_escalated >= SWEEP_BATCH
             deliveries = await self.courier.run()
             ok = sum(d.ok for d in deliveries)
             sent, failed = sent + ok, failed + len(deliveries) - ok
-            more = batch_reminded + batch_escalated >= SWEEP_BATCH or len(deliveries) >= BATCH
+            more = expiring or reminding or bool(deliveries)
             if not more or failed or loop.time() > deadline:
                 break
         await Once(self.s).purge()

@@ -6,18 +6,24 @@ claim and the send leaves the row due again once the lease runs out. A 429 (with
 a 5xx or a timeout puts it back with a later `not_before`; a permanent error (the channel is
 gone, the user deactivated) ends it as failed, with an audit row.
 
-A run claims a batch in one conditional UPDATE, sends it a few connections at a time (each
-connection's messages in order, the pacer spacing them all), and records what went out a batch
-at a time: every RECORD_EVERY messages or RECORD_WITHIN seconds, whichever comes first, so a
-process that dies after posting leaves at most that much to be sent again after the lease.
+A run claims a batch in one conditional UPDATE and sends to its channels at once (a
+channel's messages, and a connection's, in order; the pacer spacing them all), and records
+what went out a batch at a time: every RECORD_EVERY messages or RECORD_WITHIN seconds,
+whichever comes first, so a process that dies after posting leaves at most that much to be
+sent again after the lease.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import json
 import logging
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,7 +48,8 @@ LEASE = timedelta(minutes=2)
 LEASE_SAFE = LEASE.total_seconds() * 0.75  # a row not sent by then is left to the next claim
 MAX_ATTEMPTS = 12
 BATCH = 50
-LANES = 8  # connections sent for at once (the pacer keeps them to Slack's pace)
+CANDIDATES = 4  # a claim reads up to this many times BATCH due rows to choose from
+AHEAD = 8  # messages holding a turn at once (waiting for it, or being posted)
 RECORD_EVERY = 50  # posted messages recorded in one transaction...
 RECORD_WITHIN = 0.5  # ...or after this many seconds, whichever comes first
 TRANSIENT_ERRORS = frozenset(
@@ -140,8 +147,10 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> lis
             new.append(row)
     if not new:
         return []
+    table = Outbox.__table__  # Core, not the ORM's bulk insert: no per-row bookkeeping
     result = await session.exec(  # type: ignore[call-overload]
-        insert(Outbox).returning(col(Outbox.id), sort_by_parameter_order=True), params=new
+        insert(table).returning(table.c.id, sort_by_parameter_order=True),  # type: ignore[attr-defined]
+        params=new,
     )
     return [int(row_id) for row_id in result.scalars().all()]
 
@@ -155,6 +164,46 @@ class Delivery:
     retrying: bool = False
     channel: str | None = None
     ts: str | None = None
+
+
+class _Window:
+    """At most `size` messages take turns from the pacer at once; a freed place goes to the
+    oldest message waiting (the lowest outbox id), so a notice that waited for its DM is not
+    queued behind the whole batch."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []  # a heap, by outbox id
+        self._arrivals = itertools.count()
+
+    @asynccontextmanager
+    async def held(self, key: int) -> AsyncIterator[None]:
+        await self._acquire(key)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, key: int) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        place = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (key, next(self._arrivals), place))
+        try:
+            await place
+        except asyncio.CancelledError:
+            if place.done() and not place.cancelled():
+                self._release()  # given the place just as it was cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, _, place = heapq.heappop(self._waiting)
+            if not place.done():
+                place.set_result(None)
+                return
+        self._free += 1
 
 
 @dataclass(frozen=True)
@@ -176,32 +225,45 @@ class Courier:
         self._posted: list[_Posted] = []  # sent, not yet recorded
         self._posted_since = 0.0
         self._lease_ends: dict[int, float] = {}  # claimed row id → when to stop trying it
+        self._turns = _Window(AHEAD)
 
     async def run(self, *, ids: list[int] | None = None, limit: int = BATCH) -> list[Delivery]:
-        """Claim what is due (only `ids`, when given) and send it: each connection's messages
-        in order, up to LANES connections at once."""
+        """Claim what is due (only `ids`, when given) and send it: every channel at once, each
+        message in its turn from the pacer, a channel's and a connection's in order."""
         await self._record_posted()  # what an earlier run posted but could not record yet
         claimed = await self._claim(ids=ids, limit=limit)
         if not claimed:
             return []
         await self._look_up(claimed)
-        lanes: dict[Any, list[Outbox]] = defaultdict(list)
-        for row in claimed:  # a connection's messages in order (its DM, then its notice)
-            lanes[row.connection_id or (row.team_id, row.channel)].append(row)
-        gate = asyncio.Semaphore(LANES)
+        lanes: dict[tuple[str, str], list[Outbox]] = defaultdict(list)
+        after: dict[int, int] = {}  # row → the one before it for its connection
+        latest: dict[int, int] = {}
+        for row in claimed:  # in id order
+            lanes[row.team_id, row.channel].append(row)
+            if row.connection_id is not None:
+                if row.connection_id in latest:
+                    after[row.id or 0] = latest[row.connection_id]
+                latest[row.connection_id] = row.id or 0
+        sent = {row.id or 0: asyncio.Event() for row in claimed}  # tried, whatever came of it
         lease_ends = asyncio.get_running_loop().time() + LEASE_SAFE
         self._lease_ends |= {row.id or 0: lease_ends for row in claimed}
 
         async def lane(rows: list[Outbox]) -> list[Delivery]:
+            """A channel's messages in order, each after its connection's earlier one (the
+            DM before its notice): waits only on lower ids, so never on each other."""
             deliveries = []
             for row in rows:
-                async with gate:
+                if (row.id or 0) in after:
+                    await sent[after[row.id or 0]].wait()
+                try:
                     deliveries.append(await self._send(row))
+                finally:
+                    sent[row.id or 0].set()
             return deliveries
 
         tasks = [asyncio.ensure_future(lane(rows)) for rows in lanes.values()]
         try:
-            done = await asyncio.gather(*tasks)
+            results = await asyncio.gather(*tasks)
         except BaseException:
             for task in tasks:
                 task.cancel()
@@ -211,7 +273,7 @@ class Courier:
             for row in claimed:
                 self._lease_ends.pop(row.id or 0, None)
             await self._record_posted(quietly=True)
-        by_id = {d.id: d for deliveries in done for d in deliveries}
+        by_id = {d.id: d for deliveries in results for d in deliveries}
         return [by_id[row.id or 0] for row in claimed]
 
     def _lease_over(self, row: Outbox) -> bool:
@@ -226,20 +288,31 @@ class Courier:
             col(Outbox.failed_at).is_(None),
             col(Outbox.not_before) <= now,
         )
-        due = select(Outbox.id).where(*still_due).order_by(col(Outbox.id)).limit(limit)
+        due = select(Outbox.id, Outbox.channel).where(*still_due).order_by(col(Outbox.id))
+        due = due.limit(limit * CANDIDATES)
         if ids is not None:
             due = due.where(col(Outbox.id).in_(ids))
+        # No more for one channel than its pace lets out while the batch's others go: the
+        # batch then takes as long as the workspace's pace says, not a second a notice.
+        pacer = self.s.pacer
+        assert pacer is not None
+        most = max(1, math.ceil(limit * pacer.gap / pacer.per_channel_seconds))
+
+        def won(candidates: list[Any]) -> list[Any]:
+            picked, per_channel = [], Counter[str]()
+            for candidate in candidates:
+                if per_channel[candidate.channel] < most and len(picked) < limit:
+                    per_channel[candidate.channel] += 1
+                    picked.append(candidate.id)
+            return [
+                update(Outbox)
+                .where(col(Outbox.id).in_(picked), *still_due)
+                .values(not_before=now + LEASE, attempts=Outbox.attempts + 1)
+                .returning(Outbox)
+            ]
+
         async with transaction(self.s.sessions) as session:
-            claimed = await claim_all(
-                session,
-                due,
-                lambda candidates: [
-                    update(Outbox)
-                    .where(col(Outbox.id).in_(candidates), *still_due)
-                    .values(not_before=now + LEASE, attempts=Outbox.attempts + 1)
-                    .returning(Outbox)
-                ],
-            )
+            claimed = await claim_all(session, due, won)
         return sorted(claimed, key=lambda row: row.id or 0)
 
     async def _look_up(self, rows: list[Outbox]) -> None:
@@ -285,15 +358,16 @@ class Courier:
         try:
             channel = await self._channel(client, row)
             thread_ts = await self._thread(row) if row.in_thread else None
-            await pacer.wait(row.team_id, channel)
-            if self._lease_over(row):  # it waited too long: leave it to the next claim
-                return Delivery(row.id, row.purpose, ok=False, error="lease", retrying=True)
-            response = await client.chat_postMessage(
-                channel=channel,
-                text=message["text"],
-                blocks=message.get("blocks") or None,
-                thread_ts=thread_ts,
-            )
+            async with self._turns.held(row.id):
+                await pacer.wait(row.team_id, channel)
+                if self._lease_over(row):  # it waited too long: leave it to the next claim
+                    return Delivery(row.id, row.purpose, ok=False, error="lease", retrying=True)
+                response = await client.chat_postMessage(
+                    channel=channel,
+                    text=message["text"],
+                    blocks=message.get("blocks") or None,
+                    thread_ts=thread_ts,
+                )
         except SlackApiError as exc:
             error = slack_error(exc)
             status = exc.response.status_code

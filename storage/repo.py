@@ -259,7 +259,8 @@ async def add_audits(session: AsyncSession, events: list[dict[str, Any]]) -> Non
             {"from_state": None, "to_state": None, **e, "detail": e["detail"][:2000]}
             for e in events
         ]
-        await session.exec(insert(AuditEvent), params=rows)  # type: ignore[call-overload]
+        table = AuditEvent.__table__  # Core, not the ORM's bulk insert
+        await session.exec(insert(table), params=rows)  # type: ignore[call-overload,arg-type]
 
 
 # --- reading for people: lists, counts, the Home tab ------------------------------------

@@ -13,8 +13,7 @@ from sqlmodel import col, select
 
 from bot.clock import FakeClock
 from bot.invitations import SWEEP_BATCH, Invitations
-from bot.outbox import BATCH
-from bot.pacing import Pacer
+from bot.outbox import BATCH, _Window, enqueue_many, outbox_row
 from storage import repo
 from storage.db import claim_all, transaction
 from storage.models import AuditEvent, Connection, HomeTab, Invitation, Outbox
@@ -286,25 +285,51 @@ async def test_replicas_on_postgresql_claim_disjoint_batches(
             await bot.stop()
 
 
-async def test_a_turn_given_before_a_429_waits_for_retry_after() -> None:
-    """Messages already waiting for their turn when Slack says 429 don't go out before
-    Retry-After has passed: they take new turns after it."""
-    now = [100.0]
-    slept: list[float] = []
+async def test_a_claim_takes_no_more_for_one_channel_than_its_pace_lets_out(
+    slack: SlackEmulator, tmp_path, clock: FakeClock
+) -> None:
+    """A backlog of notices in one channel (a second each) doesn't fill a batch that the
+    workspace's pace would send in a few seconds: the batch takes the others beside them."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
+    bot = await start_bot(slack, make_settings(slack, url), clock=clock)  # 240 a minute
+    try:
+        rows = [
+            outbox_row(
+                team_id=slack.team_id,
+                key=f"k{n}",
+                purpose="notice" if n % 2 else "dm",
+                channel="CNOTICE" if n % 2 else f"U{n:04d}",
+                message={"text": f"message {n}"},
+                now=clock.now(),
+            )
+            for n in range(60)
+        ]
+        async with transaction(bot.services.sessions) as session:
+            assert len(await enqueue_many(session, rows + rows[:5])) == 60  # keys: once
+        courier = Invitations(bot.services).courier
+        claimed = await courier._claim(ids=None, limit=20)
+        # 20 at 240 a minute take 5 s: five notices in a channel paced at one a second
+        assert Counter(row.channel == "CNOTICE" for row in claimed) == {True: 5, False: 15}
+        assert [row.id for row in claimed] == sorted(row.id for row in claimed)
+    finally:
+        await bot.stop()
 
-    async def sleep(seconds: float) -> None:
-        slept.append(round(seconds, 3))
-        await asyncio.sleep(0)  # others run meanwhile (a 429 arrives)
-        now[0] += seconds
 
-    pacer = Pacer(per_minute=60, monotonic=lambda: now[0], sleep=sleep)
-    assert await pacer.wait("T1", "D1") == 0.0  # the first goes at once, then Slack says 429
+async def test_the_window_lets_the_oldest_waiting_message_take_the_next_turn() -> None:
+    window = _Window(1)
+    order: list[int] = []
+    go = asyncio.Event()
 
-    async def second() -> float:
-        return await pacer.wait("T1", "D2")  # its turn: one second later
+    async def take(key: int) -> None:
+        async with window.held(key):
+            order.append(key)
+            await go.wait()
 
-    waiting = asyncio.ensure_future(second())
+    holder = asyncio.ensure_future(take(7))
     await asyncio.sleep(0)
-    pacer.pause("T1", 30)  # while the second waits for its turn
-    assert await waiting == 30.0  # its second, then the rest of the pause
-    assert await pacer.wait("T1", "D3") == 1.0  # then the usual gap
+    waiters = [asyncio.ensure_future(take(key)) for key in (5, 2, 9, 1)]
+    await asyncio.sleep(0)  # all four wait now
+    waiters.pop().cancel()  # gone before its turn: it takes no place
+    go.set()
+    await asyncio.gather(holder, *waiters)
+    assert order == [7, 2, 5, 9]
