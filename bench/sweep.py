@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from bisect import bisect_left
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from tests.slack_emulator import SlackEmulator
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-bench-token"
 KEY = "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E="
+NOTICES = "CNOTICES"
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -56,7 +60,9 @@ async def _healthz(port: int, deadline: float = 30.0) -> None:
     raise RuntimeError("no /healthz")
 
 
-def _start(slack: SlackEmulator, folder: str, port: int, sweep: str) -> subprocess.Popen:
+def _start(
+    slack: SlackEmulator, folder: str, port: int, sweep: str, per_minute: int = 10_000
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EXALATE_"))}
     env |= {
         "PYTHONPATH": str(ROOT),
@@ -67,7 +73,7 @@ def _start(slack: SlackEmulator, folder: str, port: int, sweep: str) -> subproce
         "PORT": str(port),
         "SWEEP_INTERVAL": sweep,
         "REMINDER_HOURS": "",
-        "SLACK_MESSAGES_PER_MINUTE": "10000",
+        "SLACK_MESSAGES_PER_MINUTE": str(per_minute),
         "EXALATE_SECRET_KEY": KEY,
         "LOG_LEVEL": "WARNING",
     }
@@ -88,12 +94,13 @@ async def _stop(process: subprocess.Popen) -> None:
     await asyncio.to_thread(process.wait, 30)
 
 
-async def _seed(url: str, slack: SlackEmulator, count: int) -> None:
+async def _seed(url: str, slack: SlackEmulator, count: int, notices: int = 0) -> None:
     """`count` pending connections, each known to the embedded node (else the status poll
     would find them gone and mark them removed), with an invitation whose first reminder is
-    due and whose DM channel is known."""
+    due and whose DM channel is known; the first `notices` post notices in one channel."""
     now = datetime.now(UTC)
     slack.add_user("UADMIN", name="admin", is_admin=True, tz="UTC")
+    slack.add_channel(NOTICES, name="exalate-notices")
     connections, invitations, node = [], [], []
     for n in range(count):
         user, channel = f"UP{n:05d}", f"DP{n:05d}"
@@ -118,6 +125,7 @@ async def _seed(url: str, slack: SlackEmulator, count: int) -> None:
                 "initiator_user_id": "UADMIN",
                 "partner_user_id": user,
                 "partner_team_id": slack.team_id,
+                "notice_channel": NOTICES if n < notices else None,
                 "created_at": now - timedelta(days=1),
                 "updated_at": now,
             }
@@ -167,13 +175,15 @@ def _sent(slack: SlackEmulator) -> int:
     return sum(1 for c in slack.calls_to("chat.postMessage") if not c.failed)
 
 
-async def run(count: int | None = None) -> list[dict[str, Any]]:
-    count = count or int(os.environ.get("BENCH_SWEEP_COUNT", "10000"))
-    import socket
-
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+async def run(count: int | None = None) -> list[dict[str, Any]]:
+    count = count or int(os.environ.get("BENCH_SWEEP_COUNT", "10000"))
+    port = _free_port()
     async with SlackEmulator(bot_token=TOKEN) as slack:
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
@@ -197,6 +207,7 @@ async def run(count: int | None = None) -> list[dict[str, Any]]:
     per_channel = {c.params["channel"] for c in slack.calls_to("chat.postMessage")}
     return [
         {
+            "run": f"{count:,} due",
             "reminders": sent,
             "distinct_channels": len(per_channel),
             "conversations_open": len(slack.calls_to("conversations.open")),
@@ -207,3 +218,60 @@ async def run(count: int | None = None) -> list[dict[str, Any]]:
             "rss_after_mb": after,
         }
     ]
+
+
+# Slack's pace, enforced by the emulator (1 message a second per channel, `slack` a minute in
+# the workspace, 429 + Retry-After beyond), and the bot's SLACK_MESSAGES_PER_MINUTE: within
+# the budget, then over it (as two replicas each set to the whole budget would be).
+PACED = [
+    ("within Slack's budget", 300, 270),
+    ("over it (2 replicas at full budget)", 240, 480),
+]
+
+
+async def run_paced(count: int | None = None, notices: int = 20) -> list[dict[str, Any]]:
+    """Reminders against an emulator that enforces Slack's pace: every one sent once, none
+    lost, and how many 429s it took. `notices` connections also post a notice each, all in
+    one channel (one a second there)."""
+    count = count or int(os.environ.get("BENCH_PACED_COUNT", "240"))
+    rows = []
+    for label, slack_per_minute, bot_per_minute in PACED:
+        port = _free_port()
+        async with SlackEmulator(bot_token=TOKEN) as slack:
+            slack.enforce_pace(per_channel_seconds=1.0, per_minute=slack_per_minute)
+            with tempfile.TemporaryDirectory() as folder:
+                await _seed(f"sqlite:///{folder}/bench.db", slack, count, notices)
+                bot = _start(slack, folder, port, "1s", per_minute=bot_per_minute)
+                await _healthz(port)
+                cpu_before, began = _cpu_seconds(bot.pid), time.perf_counter()
+                while _sent(slack) < count + notices and time.perf_counter() - began < 600:  # noqa: ASYNC110
+                    await asyncio.sleep(0.5)
+                wall = time.perf_counter() - began
+                await asyncio.sleep(3)  # anything sent twice would show by now
+                cpu = _cpu_seconds(bot.pid) - cpu_before
+                await _stop(bot)
+        posts = slack.calls_to("chat.postMessage")
+        ok = [c for c in posts if not c.failed]
+        per_dm = Counter(c.params["channel"] for c in ok if c.params["channel"] != NOTICES)
+        expected = {f"DP{n:05d}" for n in range(count)}
+        notices_sent = Counter(c.params.get("text") for c in ok if c.params["channel"] == NOTICES)
+        times = sorted(c.at for c in ok)
+        busiest = max((bisect_left(times, t + 60) - i for i, t in enumerate(times)), default=0)
+        rows.append(
+            {
+                "run": label,
+                "slack_per_min": slack_per_minute,
+                "bot_per_min": bot_per_minute,
+                "reminders": count,
+                "sent_once": sum(1 for ch in expected if per_dm[ch] == 1),
+                "lost": sum(1 for ch in expected if per_dm[ch] == 0),
+                "duplicates": sum(max(0, n - 1) for n in per_dm.values())
+                + sum(max(0, n - 1) for n in notices_sent.values()),
+                "notices": f"{len(notices_sent)}/{notices}",
+                "http_429": sum(1 for c in posts if c.status == 429),
+                "busiest_60s": busiest,
+                "wall_s": wall,
+                "cpu_s_per_1000": cpu / max(len(ok), 1) * 1000,
+            }
+        )
+    return rows
