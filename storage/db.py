@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -44,8 +45,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # the driver's BEGIN: off; ours below
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=15000")
+            _use_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             # WAL's recommended level: a commit survives the process crashing (not the
             # machine losing power), without an fsync per commit
@@ -61,6 +62,23 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **(POOL | kwargs))
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch a new database to WAL (it stays so). Several processes opening a fresh file at
+    once race for that switch, and SQLite answers the losers "database is locked" at once,
+    without waiting: they look again and retry, briefly."""
+    for _ in range(100):
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:  # the driver's OperationalError
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.02)  # only while a fresh database is being created
+    cursor.execute("PRAGMA journal_mode=WAL")  # the last word: its error, if it fails
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
