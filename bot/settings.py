@@ -23,18 +23,19 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     """`90s`, `15m`, `24h`, `14d` (a bare number is seconds)."""
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
     text = str(value).strip()
-    if text.isdigit():
-        return timedelta(seconds=int(text))
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a duration")
-    amount = int(match.group(1))
-    if amount <= 0:
+    if isinstance(value, int | float):
+        duration = timedelta(seconds=value)
+    elif text.isdigit():
+        duration = timedelta(seconds=int(text))
+    else:
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(f"{text!r} is not a duration")
+        duration = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if duration <= timedelta(0):
         raise ValueError("a duration must be greater than zero")
-    return timedelta(**{_UNITS[match.group(2)]: amount})
+    return duration
 
 
 def parse_hours(value: str | None) -> tuple[time, time] | None:

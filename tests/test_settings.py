@@ -100,7 +100,7 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "3x", "h", "-5m", "0s", "1.5h", "1h30m"])
+@pytest.mark.parametrize("text", ["", "3x", "h", "-5m", "0s", "0", "000", "0d", "1.5h", "1h30m"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
