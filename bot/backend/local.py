@@ -50,6 +50,9 @@ def parse_projects(text: str) -> list[Project]:
     return projects
 
 
+STATUS_CHUNK = 5_000
+
+
 class LocalNode(ConnectionBackend):
     kind = "local"
 
@@ -93,15 +96,17 @@ class LocalNode(ConnectionBackend):
 
     async def statuses(self, refs: list[ConnectionRef]) -> dict[str, str]:
         backend_ids = [ref.backend_id for ref in refs if ref.backend_id]
-        if not backend_ids:
-            return {}
+        found: dict[str, str] = {}
         async with self._sessions() as session:
-            rows = await session.exec(
-                select(LocalNodeConnection.id, LocalNodeConnection.status).where(
-                    col(LocalNodeConnection.id).in_(backend_ids)
+            # a few thousand ids a query: databases cap a statement's parameters (32,767)
+            for start in range(0, len(backend_ids), STATUS_CHUNK):
+                rows = await session.exec(
+                    select(LocalNodeConnection.id, LocalNodeConnection.status).where(
+                        col(LocalNodeConnection.id).in_(backend_ids[start : start + STATUS_CHUNK])
+                    )
                 )
-            )
-            return dict(rows.all())
+                found.update(rows.all())
+        return found
 
     async def redeem(self, backend_id: str, code: str, *, partner_user_id: str) -> None:
         """A code redeems once, only for its partner, only while issued; then Active."""
