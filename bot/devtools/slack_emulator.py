@@ -561,7 +561,7 @@ class SlackEmulator:
             self._problem("socket", [f"{type} acked after {elapsed:.1f}s (Slack allows 3s)"])
         return ack
 
-    # -- view helpers (also used by tests/slack_requests.py) ---------------------------------
+    # -- view helpers (also used by bot/devtools/slack_requests.py) --------------------------
 
     def put_view(
         self,
