@@ -11,7 +11,6 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -41,7 +40,6 @@ from storage.models import Invitation
 
 log = logging.getLogger(__name__)
 
-DRAFT_MAX_AGE = timedelta(days=1)
 SEEN = ":white_check_mark: Initiated once, on your first click; the DM goes to the partner."
 
 
@@ -84,8 +82,6 @@ class ConnectWizard:
         key = uuid.uuid4().hex
         answers: Answers = {}
         now = self.s.clock.now()
-        async with one_statement(self.s.sessions) as session:
-            await repo.purge_drafts(session, older_than=now - DRAFT_MAX_AGE)
         async with one_statement(self.s.sessions) as session:
             await repo.save_draft(
                 session,

@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -31,13 +31,14 @@ from bot.security import Vault, hash_code, mask
 from bot.services import Services
 from bot.text import escape, slack_date
 from storage import repo
-from storage.db import claim, claim_all, transaction
+from storage.db import claim, claim_all, one_statement, transaction
 from storage.models import Connection, ConnectionState, Invitation, InvitationState, Outbox
 
 log = logging.getLogger(__name__)
 
 CS, IS = ConnectionState, InvitationState
 SWEEP_BATCH = 100
+DRAFT_MAX_AGE = timedelta(days=1)  # an unfinished wizard is forgotten after a day
 REJECTED = {
     "unknown": "That code doesn't match any invitation. Paste the whole code.",
     "used": "That code was already used; the connection is active.",
@@ -200,8 +201,15 @@ class Invitations:
             if not more or failed or loop.time() > deadline:
                 break
         await Once(self.s).purge()
+        await self.purge_drafts()
         homes = await Home(self.s).publish_dirty()
         return SweepReport(expired, reminded, escalated, sent, failed, homes)
+
+    async def purge_drafts(self) -> int:
+        """Forget wizards abandoned for a day (a modal that was closed without Slack telling
+        us, or never submitted)."""
+        async with one_statement(self.s.sessions) as session:
+            return await repo.purge_drafts(session, older_than=self.s.clock.now() - DRAFT_MAX_AGE)
 
     async def remind_due(self) -> tuple[int, int]:
         """Claim up to SWEEP_BATCH due reminders and enqueue them: a few statements a batch."""

@@ -14,10 +14,11 @@ import pytest
 from bot.backend.local import LocalNode
 from bot.clock import FakeClock
 from bot.outbox import Courier
-from storage.models import AuditEvent, Connection, Invitation, Outbox
+from storage.models import AuditEvent, Connection, Invitation, Outbox, WizardDraft
 from tests.harness import (
     MONDAY,
     WIZARD,
+    Admin,
     World,
     at,
     db_rows,
@@ -362,3 +363,21 @@ async def test_the_scheduler_polls_and_sweeps_on_its_own(
         await eventually(lambda: "is active" in world.thread()[-1]["text"], within=5)
     finally:
         await bot.stop()
+
+
+async def test_a_wizard_left_for_a_day_is_forgotten_by_the_sweep(world: World) -> None:
+    admin = Admin(world.bot, world.slack)
+    old = await admin.connect()
+    await admin.walk(old, *WIZARD[:2])
+    world.clock.advance(timedelta(hours=23))
+    fresh = await admin.connect()
+    await world.sweep()
+    assert len(await db_rows(world.bot, WizardDraft)) == 2  # not a day old yet
+    world.clock.advance(timedelta(hours=2))
+    await world.sweep()
+    [kept] = await db_rows(world.bot, WizardDraft)
+    assert kept.view_key == world.slack.views[fresh]["external_id"]
+    body = await admin.submit(old, WIZARD[2])  # the old modal, still open in Slack
+    assert body["response_action"] == "update"
+    assert "no longer open" in json.dumps(body["view"])
+    await admin.walk(fresh, *WIZARD[:2])  # the other one carries on
