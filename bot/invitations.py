@@ -31,7 +31,7 @@ from bot.security import Vault, hash_code, mask
 from bot.services import Services
 from bot.text import escape, slack_date
 from storage import repo
-from storage.db import claim, claim_all, one_statement, transaction
+from storage.db import claim_all, one_statement, transaction
 from storage.models import Connection, ConnectionState, Invitation, InvitationState, Outbox
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,47 @@ class Unavailable(Refused):
 
 def _ids(*rows: Outbox | None) -> list[int]:
     return [row.id for row in rows if row is not None and row.id is not None]
+
+
+def notice_row(
+    connection: Connection, key: str, message: dict[str, Any], now: datetime
+) -> dict[str, Any] | None:
+    """The outbox row of a notice in the connection's thread (None without a channel)."""
+    if not connection.notice_channel:
+        return None
+    return outbox_row(
+        team_id=connection.team_id,
+        key=f"notice:{connection.id}:{key}",
+        purpose="notice",
+        channel=connection.notice_channel,
+        message=message,
+        now=now,
+        connection_id=connection.id,
+        in_thread=True,
+    )
+
+
+def direct_row(
+    connection: Connection,
+    user_id: str,
+    key: str,
+    message: dict[str, Any],
+    now: datetime,
+    *,
+    invitation_id: int | None = None,
+    purpose: str = "dm",
+) -> dict[str, Any]:
+    """The outbox row of a DM to `user_id` about `connection`."""
+    return outbox_row(
+        team_id=connection.team_id,
+        key=f"{purpose}:{connection.id}:{key}",
+        purpose=purpose,
+        channel=user_id,
+        message=message,
+        now=now,
+        connection_id=connection.id,
+        invitation_id=invitation_id,
+    )
 
 
 async def notice(
@@ -385,76 +426,101 @@ class Invitations:
         )
 
     async def expire_due(self) -> int:
+        """Claim up to SWEEP_BATCH invitations past their life and close them: the code
+        stops, the connection turns Expired, the partner, the admin and the thread are told.
+        A few statements a batch."""
         now = self.s.clock.now()
+        still_due = (Invitation.state == IS.PENDING, col(Invitation.expires_at) <= now)
         due = (
-            select(Invitation)
-            .where(Invitation.state == IS.PENDING, col(Invitation.expires_at) <= now)
+            select(Invitation.id)
+            .where(*still_due)
+            .order_by(col(Invitation.expires_at))
             .limit(SWEEP_BATCH)
         )
-        revoke: list[str | None] = []
-        async with transaction(self.s.sessions) as session:
-            won = await claim(
-                session,
-                due,
-                lambda row: (
-                    update(Invitation)
-                    .where(col(Invitation.id) == row.id, Invitation.state == IS.PENDING)
-                    .values(state=IS.EXPIRED, next_reminder_at=None, updated_at=now)
-                ),
-            )
-            for invitation in won:
-                connection = await session.get(Connection, invitation.connection_id)
-                assert connection is not None
-                await self._set_state(session, connection, CS.EXPIRED, now)
-                await self._audit(
-                    session,
-                    connection,
-                    "expired",
-                    now,
-                    invitation=invitation,
-                    frm=CS.PENDING,
-                    to=CS.EXPIRED,
-                )
-                await self._tell_expired(session, connection, invitation, now)
-                revoke.append(connection.backend_id)
-        for backend_id in revoke:
-            await self._revoke_quietly(backend_id)
-        return len(revoke)
 
-    async def _tell_expired(
-        self, session: AsyncSession, connection: Connection, invitation: Invitation, now: datetime
-    ) -> None:
-        name, partner, admin = (
-            connection.name,
-            invitation.partner_user_id,
-            connection.initiator_user_id,
-        )
+        def take(candidates: list[Any]) -> list[Any]:
+            return [
+                update(Invitation)
+                .where(col(Invitation.id).in_(candidates), *still_due)  # ids
+                .values(state=IS.EXPIRED, next_reminder_at=None, updated_at=now)
+                .returning(Invitation)
+            ]
+
+        async with transaction(self.s.sessions) as session:
+            won: list[Invitation] = await claim_all(session, due, take)
+            if not won:
+                return 0
+            won.sort(key=lambda i: i.id or 0)
+            connections = {
+                c.id: c
+                for c in await session.exec(
+                    select(Connection).where(col(Connection.id).in_({i.connection_id for i in won}))
+                )
+            }
+            await session.exec(  # type: ignore[call-overload]
+                update(Connection)
+                .where(col(Connection.id).in_(connections), Connection.status == CS.PENDING)
+                .values(status=CS.EXPIRED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            rows: list[dict[str, Any] | None] = []
+            audits, partners = [], defaultdict(set)
+            for invitation in won:
+                connection = connections[invitation.connection_id]
+                rows += self._expiry_messages(connection, invitation, now)
+                audits.append(
+                    {
+                        "team_id": connection.team_id,
+                        "connection_id": connection.id,
+                        "invitation_id": invitation.id,
+                        "actor": "system",
+                        "action": "expired",
+                        "from_state": CS.PENDING,
+                        "to_state": CS.EXPIRED,
+                        "detail": "",
+                        "at": now,
+                    }
+                )
+                partners[connection.team_id].add(invitation.partner_user_id)
+            await enqueue_many(session, [row for row in rows if row is not None])
+            await repo.add_audits(session, audits)
+            for team_id, users in partners.items():
+                await repo.mark_homes_dirty(session, team_id=team_id, users=sorted(users))
+            revoke = [connections[i.connection_id].backend_id for i in won]
+        try:
+            await self.s.backend.revoke_many([b for b in revoke if b])
+        except NotSupported:
+            pass
+        except BackendError as exc:
+            log.warning("could not revoke expired codes on the node: %s", exc)
+        return len(won)
+
+    def _expiry_messages(
+        self, connection: Connection, invitation: Invitation, now: datetime
+    ) -> list[dict[str, Any] | None]:
+        """The partner's DM, the admin's (with Resend) and the thread's notice."""
+        name, partner = connection.name, invitation.partner_user_id
+        admin = connection.initiator_user_id
         age, key = waited(invitation.created_at, now), f"expired:{invitation.id}"
-        await direct(
-            session,
-            connection,
-            partner,
-            key,
-            m.dm_expired_partner(name=name, age=age, admin=admin),
-            now,
-        )
-        await direct(
-            session,
-            connection,
-            admin,
-            f"{key}:admin",
-            m.dm_expired_admin(
-                name=name,
-                age=age,
-                partner=partner,
-                connection_id=connection.id or 0,
-                invitation_id=invitation.id or 0,
+        return [
+            direct_row(
+                connection, partner, key, m.dm_expired_partner(name=name, age=age, admin=admin), now
             ),
-            now,
-        )
-        await notice(
-            session, connection, key, m.notice_expired(partner=partner, name=name, age=age), now
-        )
+            direct_row(
+                connection,
+                admin,
+                f"{key}:admin",
+                m.dm_expired_admin(
+                    name=name,
+                    age=age,
+                    partner=partner,
+                    connection_id=connection.id or 0,
+                    invitation_id=invitation.id or 0,
+                ),
+                now,
+            ),
+            notice_row(connection, key, m.notice_expired(partner=partner, name=name, age=age), now),
+        ]
 
     # --- the partner's actions ----------------------------------------------------------
 

@@ -11,12 +11,20 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
+from bot.backend.base import ConnectionSpec
 from bot.clock import FakeClock
 from bot.invitations import SWEEP_BATCH, Invitations
 from bot.outbox import BATCH, _Window, enqueue_many, outbox_row
 from storage import repo
 from storage.db import claim_all, transaction
-from storage.models import AuditEvent, Connection, HomeTab, Invitation, Outbox
+from storage.models import (
+    AuditEvent,
+    Connection,
+    HomeTab,
+    Invitation,
+    LocalNodeConnection,
+    Outbox,
+)
 from tests.harness import RunningBot, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
 
@@ -333,3 +341,76 @@ async def test_the_window_lets_the_oldest_waiting_message_take_the_next_turn() -
     go.set()
     await asyncio.gather(holder, *waiters)
     assert order == [7, 2, 5, 9]
+
+
+async def test_an_expiry_sweep_closes_every_invitation_once(
+    slack: SlackEmulator, database_url: str, clock: FakeClock
+) -> None:
+    """More than a batch expiring at once: each invitation and connection Expired once, its
+    code revoked on the node, the partner, the admin and the thread told once, audited."""
+    count = SWEEP_BATCH + 7
+    bot = await start_bot(slack, make_settings(slack, database_url), clock=clock)
+    try:
+        node = bot.services.backend
+        partners = [f"UP{n:04d}" for n in range(count)]
+        backend_ids = [(await node.initiate(spec(n, p))).backend_id for n, p in enumerate(partners)]
+        async with transaction(bot.services.sessions) as session:
+            for n, partner in enumerate(partners):
+                slack.add_user(partner, name=f"partner{n}", tz="UTC")
+                answers = {
+                    "destination": "private",
+                    "mode": "script",
+                    "local_short_name": "acme",
+                    "remote_short_name": f"p{n}",
+                    "connection_name": f"acme_to_p{n}",
+                    "project_key": "SUP",
+                    "notice_channel": "CNOTICE",
+                }
+                await repo.create_connection(
+                    session,
+                    team_id=slack.team_id,
+                    answers=answers,
+                    backend="local",
+                    backend_id=backend_ids[n],
+                    initiator_user_id="UADMIN",
+                    partner_user_id=partner,
+                    partner_team_id=slack.team_id,
+                    partner_tz="UTC",
+                    code_hash=f"{n:064d}",
+                    expires_at=clock.now() - timedelta(minutes=1),
+                    next_reminder_at=clock.now() + timedelta(hours=1),
+                    now=clock.now() - timedelta(days=14),
+                )
+        invitations = Invitations(bot.services)
+        first = await invitations.sweep()
+        again = await invitations.sweep()
+        assert (first.expired, again.expired, again.reminded) == (count, 0, 0)
+        assert {i.state for i in await _rows(bot, Invitation)} == {"EXPIRED"}
+        assert {c.status for c in await _rows(bot, Connection)} == {"EXPIRED"}
+        records = await _rows(bot, LocalNodeConnection)
+        assert {(r.code_state, r.status) for r in records} == {("REVOKED", "DELETED")}
+        audits = [a for a in await _rows(bot, AuditEvent) if a.action == "expired"]
+        assert len(audits) == count
+        assert {(a.from_state, a.to_state) for a in audits} == {("PENDING", "EXPIRED")}
+        said = Counter(_posted(slack))
+        admin_dm = slack._ims["UADMIN"]
+        assert said.pop("CNOTICE") == count and said.pop(admin_dm) == count
+        assert sorted(said.values()) == [1] * count  # one DM to each partner
+    finally:
+        await bot.stop()
+
+
+def spec(n: int, partner: str) -> ConnectionSpec:
+    return ConnectionSpec(
+        team_id="T0001",
+        name=f"acme_to_p{n}",
+        destination="private",
+        destination_url=None,
+        mode="script",
+        local_short_name="acme",
+        remote_short_name=f"p{n}",
+        description="",
+        project_key="SUP",
+        partner_user_id=partner,
+        partner_team_id="T0001",
+    )

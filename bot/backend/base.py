@@ -105,6 +105,11 @@ class ConnectionBackend(ABC):
         """Make the connection's code stop working."""
         raise NotSupported("delete or deactivate the connection in the Exalate console")
 
+    async def revoke_many(self, backend_ids: list[str]) -> None:
+        """Make these connections' codes stop working (by default one by one)."""
+        for backend_id in backend_ids:
+            await self.revoke(backend_id)
+
     async def reissue(self, backend_id: str) -> Initiated:
         """A fresh invitation code for the same Pending connection (the old one stops)."""
         raise NotSupported("create a new invitation in the Exalate console")

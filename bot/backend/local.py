@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -137,6 +138,24 @@ class LocalNode(ConnectionBackend):
                 record.status = "DELETED"
             record.updated_at = self._clock.now()
             session.add(record)
+
+    async def revoke_many(self, backend_ids: list[str]) -> None:
+        """`revoke` for a batch (an expiry sweep): two statements a few thousand ids."""
+        now = self._clock.now()
+        table = LocalNodeConnection
+        async with transaction(self._sessions) as session:
+            for start in range(0, len(backend_ids), STATUS_CHUNK):
+                ids = backend_ids[start : start + STATUS_CHUNK]
+                for changes, only in (
+                    ({"code_state": REVOKED}, table.code_state == ISSUED),
+                    ({"status": "DELETED"}, table.status == "PENDING"),
+                ):
+                    await session.exec(  # type: ignore[call-overload]
+                        update(table)
+                        .where(col(table.id).in_(ids), only)
+                        .values(**changes, updated_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
 
     async def reissue(self, backend_id: str) -> Initiated:
         code = new_code()
