@@ -7,6 +7,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,26 @@ def _writer_lock(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | N
     return lock
 
 
+_WRITING: ContextVar[tuple[int, ...]] = ContextVar("exalate_sqlite_writing", default=())
+
+
+@asynccontextmanager
+async def _write_turn(lock: asyncio.Lock) -> AsyncIterator[None]:
+    """This process's turn to write; a write inside another on the same database (which
+    would wait for itself for ever) fails at once instead."""
+    if id(lock) in _WRITING.get():
+        raise RuntimeError(
+            "a write inside another write on the same SQLite database would wait for itself; "
+            "finish the first transaction before starting the next"
+        )
+    async with lock:
+        token = _WRITING.set((*_WRITING.get(), id(lock)))
+        try:
+            yield
+        finally:
+            _WRITING.reset(token)
+
+
 @asynccontextmanager
 async def transaction(
     sessions: async_sessionmaker[AsyncSession],
@@ -108,7 +129,7 @@ async def transaction(
             await session.connection(execution_options={WRITES: True})
             yield session
         return
-    async with lock, sessions() as session, session.begin():
+    async with _write_turn(lock), sessions() as session, session.begin():
         await session.connection(execution_options={WRITES: True})
         yield session
 
@@ -132,7 +153,7 @@ async def one_statement(
             yield session
             await session.commit()
             return
-        async with lock:  # a writer waits behind this process's others, not polling SQLite
+        async with _write_turn(lock):  # behind this process's other writers, not polling
             yield session
             await session.commit()
 

@@ -251,3 +251,25 @@ async def test_one_statement_round_trip(engine: AsyncEngine, clock: FakeClock) -
         )
     async with one_statement(sessions, writes=False) as session:
         assert await repo.draft_answers(session, view_key="V", team_id="T", user_id="U") == {"a": 1}
+
+
+async def test_a_write_inside_another_on_sqlite_fails_at_once(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """One process's writers take turns; a write nested in another would wait for itself."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'nest.db'}")
+    await migrate(engine)
+    sessions = session_factory(engine)
+    draft = {"team_id": "T1", "user_id": "U1", "step": "mode", "answers": {}, "now": clock.now()}
+    try:
+        async with transaction(sessions) as session:
+            await repo.save_draft(session, view_key="V1", **draft)
+            for nested in (transaction(sessions), one_statement(sessions)):
+                with pytest.raises(RuntimeError, match="wait for itself"):
+                    async with nested:
+                        pass
+        async with one_statement(sessions, writes=False) as session:  # reads never wait
+            found = await repo.draft_answers(session, view_key="V1", team_id="T1", user_id="U1")
+        assert found == {}  # the outer write went through
+    finally:
+        await engine.dispose()
