@@ -96,6 +96,7 @@ def direct_row(
     *,
     invitation_id: int | None = None,
     purpose: str = "dm",
+    seal_with: Vault | None = None,
 ) -> dict[str, Any]:
     """The outbox row of a DM to `user_id` about `connection`."""
     return outbox_row(
@@ -107,6 +108,7 @@ def direct_row(
         now=now,
         connection_id=connection.id,
         invitation_id=invitation_id,
+        seal_with=seal_with,
     )
 
 
@@ -114,19 +116,8 @@ async def notice(
     session: AsyncSession, connection: Connection, key: str, message: dict[str, Any], now: datetime
 ) -> Outbox | None:
     """A notice in the connection's thread in its notice channel (the first starts the thread)."""
-    if not connection.notice_channel:
-        return None
-    return await enqueue(
-        session,
-        team_id=connection.team_id,
-        key=f"notice:{connection.id}:{key}",
-        purpose="notice",
-        channel=connection.notice_channel,
-        message=message,
-        now=now,
-        connection_id=connection.id,
-        in_thread=True,
-    )
+    row = notice_row(connection, key, message, now)
+    return None if row is None else await enqueue(session, row)
 
 
 async def direct(
@@ -142,18 +133,17 @@ async def direct(
     seal_with: Vault | None = None,
 ) -> Outbox | None:
     """A DM to `user_id` about `connection`."""
-    return await enqueue(
-        session,
-        team_id=connection.team_id,
-        key=f"{purpose}:{connection.id}:{key}",
-        purpose=purpose,
-        channel=user_id,
-        message=message,
-        now=now,
-        connection_id=connection.id,
+    row = direct_row(
+        connection,
+        user_id,
+        key,
+        message,
+        now,
         invitation_id=invitation_id,
+        purpose=purpose,
         seal_with=seal_with,
     )
+    return await enqueue(session, row)
 
 
 async def enqueue_invitation(

@@ -96,38 +96,13 @@ def outbox_row(
     }
 
 
-async def enqueue(
-    session: AsyncSession,
-    *,
-    team_id: str,
-    key: str,
-    purpose: str,
-    channel: str,
-    message: dict[str, Any],
-    now: datetime,
-    connection_id: int | None = None,
-    invitation_id: int | None = None,
-    in_thread: bool = False,
-    seal_with: Vault | None = None,
-) -> Outbox | None:
-    """Add a message unless one with this key exists already (then None)."""
-    existing = (await session.exec(select(Outbox.id).where(Outbox.key == key))).first()
+async def enqueue(session: AsyncSession, values: dict[str, Any]) -> Outbox | None:
+    """Add a message (`outbox_row` values) unless one with its key exists already (then
+    None)."""
+    existing = (await session.exec(select(Outbox.id).where(Outbox.key == values["key"]))).first()
     if existing is not None:
         return None
-    row = Outbox(
-        **outbox_row(
-            team_id=team_id,
-            key=key,
-            purpose=purpose,
-            channel=channel,
-            message=message,
-            now=now,
-            connection_id=connection_id,
-            invitation_id=invitation_id,
-            in_thread=in_thread,
-            seal_with=seal_with,
-        )
-    )
+    row = Outbox(**values)
     session.add(row)
     await session.flush()
     return row

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlmodel import select
 
 from bot.app import create_services, create_web_app
-from bot.backend.base import ConnectionBackend
+from bot.backend.base import ConnectionBackend, ConnectionSpec
 from bot.clock import FakeClock
 from bot.devtools.slack_requests import SlackSender
 from bot.devtools.waiting import eventually
@@ -237,3 +237,20 @@ class World:
 
     def said(self) -> list[str]:
         return [r["text"] for r in self.slack.responses]
+
+
+def connection_spec(n: int, partner: str = "UPARTNER") -> ConnectionSpec:
+    """What the wizard would hand the backend for connection `acme_to_p{n}`."""
+    return ConnectionSpec(
+        team_id=TEAM,
+        name=f"acme_to_p{n}",
+        destination="private",
+        destination_url=None,
+        mode="script",
+        local_short_name="acme",
+        remote_short_name=f"p{n}",
+        description="",
+        project_key="SUP",
+        partner_user_id=partner,
+        partner_team_id=TEAM,
+    )

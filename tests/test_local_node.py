@@ -4,26 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.backend.base import ConnectionRef, ConnectionSpec, Project
+from bot.backend.base import ConnectionRef, Project
 from bot.backend.local import STATUS_CHUNK, LocalNode
 from bot.clock import FakeClock
 from storage.db import session_factory
-
-
-def spec(n: int) -> ConnectionSpec:
-    return ConnectionSpec(
-        team_id="T0001",
-        name=f"acme_to_p{n}",
-        destination="private",
-        destination_url=None,
-        mode="script",
-        local_short_name="acme",
-        remote_short_name=f"p{n}",
-        description="",
-        project_key="SUP",
-        partner_user_id="UPARTNER",
-        partner_team_id="T0001",
-    )
+from tests.harness import connection_spec
 
 
 async def test_statuses_of_more_connections_than_a_statement_takes_parameters(
@@ -35,7 +20,7 @@ async def test_statuses_of_more_connections_than_a_statement_takes_parameters(
         projects=[Project("SUP", "Support")],
         clock=clock,
     )
-    known = [(await node.initiate(spec(n))).backend_id for n in range(3)]
+    known = [(await node.initiate(connection_spec(n))).backend_id for n in range(3)]
     asked = [ConnectionRef(backend_id=f"gone-{n}", name=f"gone_{n}") for n in range(40_000)]
     asked[::15_000] = [
         ConnectionRef(backend_id=b, name=f"acme_to_p{i}") for i, b in enumerate(known)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
-from bot.backend.base import ConnectionSpec
 from bot.clock import FakeClock
 from bot.invitations import SWEEP_BATCH, Invitations
 from bot.outbox import BATCH, _Window, enqueue_many, outbox_row
@@ -25,10 +25,23 @@ from storage.models import (
     LocalNodeConnection,
     Outbox,
 )
-from tests.harness import RunningBot, make_settings, start_bot
+from tests.harness import RunningBot, connection_spec, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
 
 MANY = SWEEP_BATCH + BATCH + 7  # more than one batch of each
+
+
+def _answers(n: int, notice_channel: str | None) -> dict[str, Any]:
+    """The wizard's answers for connection `acme_to_p{n}`."""
+    return {
+        "destination": "private",
+        "mode": "script",
+        "local_short_name": "acme",
+        "remote_short_name": f"p{n}",
+        "connection_name": f"acme_to_p{n}",
+        "project_key": "SUP",
+        "notice_channel": notice_channel,
+    }
 
 
 async def _due(
@@ -46,15 +59,7 @@ async def _due(
         for n in range(count):
             partner = f"UP{n:04d}"
             slack.add_user(partner, name=f"partner{n}", tz="UTC")
-            answers = {
-                "destination": "private",
-                "mode": "script",
-                "local_short_name": "acme",
-                "remote_short_name": f"p{n}",
-                "connection_name": f"acme_to_p{n}",
-                "project_key": "SUP",
-                "notice_channel": notice_channel,
-            }
+            answers = _answers(n, notice_channel)
             await repo.create_connection(
                 session,
                 team_id=slack.team_id,
@@ -353,19 +358,13 @@ async def test_an_expiry_sweep_closes_every_invitation_once(
     try:
         node = bot.services.backend
         partners = [f"UP{n:04d}" for n in range(count)]
-        backend_ids = [(await node.initiate(spec(n, p))).backend_id for n, p in enumerate(partners)]
+        backend_ids = [
+            (await node.initiate(connection_spec(n, p))).backend_id for n, p in enumerate(partners)
+        ]
         async with transaction(bot.services.sessions) as session:
             for n, partner in enumerate(partners):
                 slack.add_user(partner, name=f"partner{n}", tz="UTC")
-                answers = {
-                    "destination": "private",
-                    "mode": "script",
-                    "local_short_name": "acme",
-                    "remote_short_name": f"p{n}",
-                    "connection_name": f"acme_to_p{n}",
-                    "project_key": "SUP",
-                    "notice_channel": "CNOTICE",
-                }
+                answers = _answers(n, "CNOTICE")
                 await repo.create_connection(
                     session,
                     team_id=slack.team_id,
@@ -398,19 +397,3 @@ async def test_an_expiry_sweep_closes_every_invitation_once(
         assert sorted(said.values()) == [1] * count  # one DM to each partner
     finally:
         await bot.stop()
-
-
-def spec(n: int, partner: str) -> ConnectionSpec:
-    return ConnectionSpec(
-        team_id="T0001",
-        name=f"acme_to_p{n}",
-        destination="private",
-        destination_url=None,
-        mode="script",
-        local_short_name="acme",
-        remote_short_name=f"p{n}",
-        description="",
-        project_key="SUP",
-        partner_user_id=partner,
-        partner_team_id="T0001",
-    )
