@@ -332,7 +332,7 @@ class Courier:
         assert pacer is not None
         try:
             channel = await self._channel(client, row)
-            thread_ts = await self._thread(row) if row.in_thread else None
+            thread_ts = self._thread(row) if row.in_thread else None
             async with self._turns.held(row.id):
                 await pacer.wait(row.team_id, channel)
                 if self._lease_over(row):  # it waited too long: leave it to the next claim
@@ -365,32 +365,22 @@ class Courier:
         async with self._opening.setdefault(key, asyncio.Lock()):  # one open per user
             if key in self._dms:
                 return self._dms[key]
-            async with self.s.sessions() as session:
-                cached = await repo.get_dm_channel(
-                    session, team_id=row.team_id, user_id=row.channel
+            # not in the database either (`_look_up` asked it for the whole batch): open it
+            opened = await client.conversations_open(users=row.channel)
+            cached = str(opened["channel"]["id"])
+            async with transaction(self.s.sessions) as session:
+                await repo.save_dm_channel(
+                    session, team_id=row.team_id, user_id=row.channel, channel_id=cached
                 )
-            if not cached:
-                opened = await client.conversations_open(users=row.channel)
-                cached = str(opened["channel"]["id"])
-                async with transaction(self.s.sessions) as session:
-                    await repo.save_dm_channel(
-                        session, team_id=row.team_id, user_id=row.channel, channel_id=cached
-                    )
             self._dms[key] = cached
         self._opening.pop(key, None)
         return cached
 
-    async def _thread(self, row: Outbox) -> str | None:
-        """The connection's notice thread (None: this notice starts it)."""
-        if row.connection_id is None:
-            return None
-        if row.connection_id not in self._roots:
-            async with self.s.sessions() as session:
-                connection = await session.get(Connection, row.connection_id)
-            if connection is None or connection.notice_ts is None:
-                return None
-            self._roots[row.connection_id] = connection.notice_ts
-        return self._roots[row.connection_id]
+    def _thread(self, row: Outbox) -> str | None:
+        """The connection's notice thread (None: this notice starts it). `_look_up` read the
+        batch's roots; a root posted in this run is added as it goes out, before the
+        connection's later messages (they wait for it)."""
+        return self._roots.get(row.connection_id) if row.connection_id is not None else None
 
     async def _sent(self, row: Outbox, channel: str, ts: str, *, root: bool = False) -> Delivery:
         """Posted: remember it, and record it with the others soon (see RECORD_EVERY)."""

@@ -6,7 +6,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -102,9 +102,13 @@ _WRITING: ContextVar[tuple[int, ...]] = ContextVar("exalate_sqlite_writing", def
 
 
 @asynccontextmanager
-async def _write_turn(lock: asyncio.Lock) -> AsyncIterator[None]:
-    """This process's turn to write; a write inside another on the same database (which
-    would wait for itself for ever) fails at once instead."""
+async def _write_turn(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    """This process's turn to write (on SQLite; elsewhere at once). A write inside another on
+    the same database, which would wait for itself for ever, fails at once instead."""
+    lock = _writer_lock(sessions)
+    if lock is None:
+        yield
+        return
     if id(lock) in _WRITING.get():
         raise RuntimeError(
             "a write inside another write on the same SQLite database would wait for itself; "
@@ -123,13 +127,7 @@ async def transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
     """A session in one write transaction: committed on success, rolled back on error."""
-    lock = _writer_lock(sessions)
-    if lock is None:
-        async with sessions() as session, session.begin():
-            await session.connection(execution_options={WRITES: True})
-            yield session
-        return
-    async with _write_turn(lock), sessions() as session, session.begin():
+    async with _write_turn(sessions), sessions() as session, session.begin():
         await session.connection(execution_options={WRITES: True})
         yield session
 
@@ -146,14 +144,9 @@ async def one_statement(
     still queues behind this process's other writers (`writes`), rather than polling SQLite.
     Elsewhere: a short transaction as usual.
     """
-    lock = _writer_lock(sessions) if writes else None
     async with sessions() as session:
         await session.connection(execution_options={ONE_STATEMENT: True})
-        if lock is None:
-            yield session
-            await session.commit()
-            return
-        async with _write_turn(lock):  # behind this process's other writers, not polling
+        async with _write_turn(sessions) if writes else nullcontext():
             yield session
             await session.commit()
 

@@ -223,11 +223,6 @@ async def count_connections(session: AsyncSession, *, team_id: str) -> int:
     return int((await session.exec(statement)).one())
 
 
-async def get_dm_channel(session: AsyncSession, *, team_id: str, user_id: str) -> str | None:
-    cached = await session.get(DmChannel, (team_id, user_id))
-    return cached.channel_id if cached else None
-
-
 async def get_dm_channels(
     session: AsyncSession, *, team_id: str, user_ids: list[str]
 ) -> dict[tuple[str, str], str]:

@@ -155,13 +155,15 @@ async def test_names_with_prefix_escapes_wildcards(engine: AsyncEngine, clock: F
 async def test_dm_channel_cache(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with transaction(sessions) as session:
-        assert await repo.get_dm_channel(session, team_id="T1", user_id="U1") is None
+        assert await repo.get_dm_channels(session, team_id="T1", user_ids=["U1"]) == {}
         await repo.save_dm_channel(session, team_id="T1", user_id="U1", channel_id="D1")
     async with transaction(sessions) as session:
         await repo.save_dm_channel(session, team_id="T1", user_id="U1", channel_id="D2")
     async with sessions() as session:
-        assert await repo.get_dm_channel(session, team_id="T1", user_id="U1") == "D2"
-        assert await repo.get_dm_channel(session, team_id="T2", user_id="U1") is None
+        assert await repo.get_dm_channels(session, team_id="T1", user_ids=["U1", "U2"]) == {
+            ("T1", "U1"): "D2"
+        }
+        assert await repo.get_dm_channels(session, team_id="T2", user_ids=["U1"]) == {}
 
 
 async def test_naive_datetimes_are_refused(engine: AsyncEngine) -> None:

@@ -159,8 +159,8 @@ async def test_dms_to_one_user_open_the_channel_once(
         assert len(slack.calls_to("conversations.open")) == 1
         assert len(set(_posted(slack))) == 1
         async with bot.services.sessions() as session:
-            cached = await repo.get_dm_channel(session, team_id=slack.team_id, user_id="UADMIN")
-        assert cached == _posted(slack)[0]
+            cached = await repo.get_dm_channels(session, team_id=slack.team_id, user_ids=["UADMIN"])
+        assert cached == {(slack.team_id, "UADMIN"): _posted(slack)[0]}
     finally:
         await bot.stop()
 
