@@ -112,6 +112,31 @@ def direct_row(
     )
 
 
+def _audit_row(
+    connection: Connection,
+    action: str,
+    now: datetime,
+    *,
+    invitation: Invitation | None = None,
+    actor: str = "system",
+    frm: str | None = None,
+    to: str | None = None,
+    detail: str = "",
+) -> dict[str, Any]:
+    """An audit row's values (for repo.add_audits); the detail masked."""
+    return {
+        "team_id": connection.team_id,
+        "connection_id": connection.id,
+        "invitation_id": invitation.id if invitation else None,
+        "actor": actor,
+        "action": action,
+        "from_state": frm,
+        "to_state": to,
+        "detail": mask(detail),
+        "at": now,
+    }
+
+
 async def notice(
     session: AsyncSession, connection: Connection, key: str, message: dict[str, Any], now: datetime
 ) -> Outbox | None:
@@ -319,7 +344,8 @@ class Invitations:
         """The reminders (already counted on each invitation), their notices, audit rows and
         Home flags: one statement each for the whole batch. The new outbox rows' ids."""
         of = self.settings.reminder_max
-        rows, audits, partners = [], [], defaultdict(set)
+        rows: list[dict[str, Any] | None] = []
+        audits, partners = [], defaultdict(set)
         for connection, invitation in due:
             number, partner = invitation.reminders_sent, invitation.partner_user_id
             key = f"{invitation.id}:{number}"
@@ -333,45 +359,36 @@ class Invitations:
                 accept_here=self.s.backend.can_redeem,
             )
             rows.append(
-                outbox_row(
-                    team_id=connection.team_id,
-                    key=f"reminder:{connection.id}:{key}",
-                    purpose="reminder",
-                    channel=invitation.dm_channel or partner,
-                    message=reminder,
-                    now=now,
-                    connection_id=connection.id,
+                direct_row(
+                    connection,
+                    invitation.dm_channel or partner,
+                    key,
+                    reminder,
+                    now,
                     invitation_id=invitation.id,
+                    purpose="reminder",
                 )
             )
-            if connection.notice_channel:
-                rows.append(
-                    outbox_row(
-                        team_id=connection.team_id,
-                        key=f"notice:{connection.id}:reminded:{key}",
-                        purpose="notice",
-                        channel=connection.notice_channel,
-                        message=m.notice_reminded(
-                            partner=partner, name=connection.name, number=number, of=of
-                        ),
-                        now=now,
-                        connection_id=connection.id,
-                        in_thread=True,
-                    )
+            rows.append(
+                notice_row(
+                    connection,
+                    f"reminded:{key}",
+                    m.notice_reminded(partner=partner, name=connection.name, number=number, of=of),
+                    now,
                 )
+            )
             audits.append(
-                {
-                    "team_id": connection.team_id,
-                    "connection_id": connection.id,
-                    "invitation_id": invitation.id,
-                    "actor": actor,
-                    "action": "reminded",
-                    "detail": mask(f"reminder {number} of {of}"),
-                    "at": now,
-                }
+                _audit_row(
+                    connection,
+                    "reminded",
+                    now,
+                    invitation=invitation,
+                    actor=actor,
+                    detail=f"reminder {number} of {of}",
+                )
             )
             partners[connection.team_id].add(partner)
-        ids = await enqueue_many(session, rows)
+        ids = await enqueue_many(session, [row for row in rows if row is not None])
         await repo.add_audits(session, audits)
         for team_id, users in partners.items():
             await repo.mark_homes_dirty(session, team_id=team_id, users=sorted(users))
@@ -459,17 +476,14 @@ class Invitations:
                 connection = connections[invitation.connection_id]
                 rows += self._expiry_messages(connection, invitation, now)
                 audits.append(
-                    {
-                        "team_id": connection.team_id,
-                        "connection_id": connection.id,
-                        "invitation_id": invitation.id,
-                        "actor": "system",
-                        "action": "expired",
-                        "from_state": CS.PENDING,
-                        "to_state": CS.EXPIRED,
-                        "detail": "",
-                        "at": now,
-                    }
+                    _audit_row(
+                        connection,
+                        "expired",
+                        now,
+                        invitation=invitation,
+                        frm=CS.PENDING,
+                        to=CS.EXPIRED,
+                    )
                 )
                 partners[connection.team_id].add(invitation.partner_user_id)
             await enqueue_many(session, [row for row in rows if row is not None])
@@ -1005,18 +1019,17 @@ class Invitations:
         to: str | None = None,
         detail: str = "",
     ) -> None:
-        await repo.add_audit(
-            session,
-            team_id=connection.team_id,
-            connection_id=connection.id,
-            invitation_id=invitation.id if invitation else None,
+        row = _audit_row(
+            connection,
+            action,
+            now,
+            invitation=invitation,
             actor=actor,
-            action=action,
-            from_state=frm,
-            to_state=to,
-            detail=mask(detail),
-            now=now,
+            frm=frm,
+            to=to,
+            detail=detail,
         )
+        await repo.add_audits(session, [row])
 
     async def _revoke_quietly(self, backend_id: str | None) -> None:
         if not backend_id:
