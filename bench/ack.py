@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -16,8 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
+from bench.process import cpu_seconds, free_port, healthy
 from bot.devtools.slack_emulator import SlackEmulator
 from bot.devtools.slack_requests import SlackSender, command_payload
 
@@ -30,25 +28,6 @@ STEPS = (
     {"project_key": "SUP"},
     {"partner_user_id": "UPARTNER"},
 )
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _up(port: int) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(400):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the server did not come up")
 
 
 def _start(kind: str, port: int, slack: SlackEmulator, database_url: str, folder: str) -> Any:
@@ -122,12 +101,6 @@ async def _opened_with(slack: SlackEmulator, trigger: str) -> str:
     raise TimeoutError("views.open never came")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _stats(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -139,7 +112,7 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
         slack.add_user("UPARTNER", name="pat")
         for n in range(users):
             slack.add_user(f"UADMIN{n}", name=f"admin{n}", is_admin=True)
-        port = _port()
+        port = free_port()
         with tempfile.TemporaryDirectory() as folder:
             server = _start(kind, port, slack, database_url, folder)
             sender = SlackSender(
@@ -148,13 +121,13 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
                 emulator=slack,
             )
             try:
-                await _up(port)
+                await healthy(port)
                 latencies: dict[str, list[float]] = {"command": [], "submission": [], "errors": []}
                 steps = len(STEPS) if kind == "bot" else 1
                 await _user(
                     sender, slack, "UADMIN0", 1, {"command": [], "submission": []}, steps
                 )  # warm-up
-                cpu_before, own_before = _cpu_seconds(server.pid), time.process_time()
+                cpu_before, own_before = cpu_seconds(server.pid), time.process_time()
                 await asyncio.gather(
                     *(
                         _user(sender, slack, f"UADMIN{n}", rounds, latencies, steps)
@@ -162,7 +135,7 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
                     )
                 )
                 await asyncio.sleep(0.2)  # the work after the last ack
-                server_cpu = _cpu_seconds(server.pid) - cpu_before
+                server_cpu = cpu_seconds(server.pid) - cpu_before
                 own_cpu = time.process_time() - own_before
             finally:
                 await sender.close()

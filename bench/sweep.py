@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from sqlalchemy import insert
 
+from bench.process import cpu_seconds, free_port, healthy, rss_mb
 from bot.settings import normalize_database_url
 from storage.db import create_engine, migrate
 from storage.models import Connection, Invitation, LocalNodeConnection
@@ -32,32 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-bench-token"
 KEY = "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E="
 NOTICES = "CNOTICES"
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-async def _healthz(port: int, deadline: float = 30.0) -> None:
-    async with aiohttp.ClientSession() as http:
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.01)
-    raise RuntimeError("no /healthz")
 
 
 def _start(
@@ -175,33 +148,27 @@ def _sent(slack: SlackEmulator) -> int:
     return sum(1 for c in slack.calls_to("chat.postMessage") if not c.failed)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def run(count: int | None = None) -> list[dict[str, Any]]:
     count = count or int(os.environ.get("BENCH_SWEEP_COUNT", "10000"))
-    port = _free_port()
+    port = free_port()
     async with SlackEmulator(bot_token=TOKEN) as slack:
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
             bot = _start(slack, folder, port, "1h")
-            await _healthz(port)
+            await healthy(port)
             startup = time.perf_counter() - started
             await asyncio.sleep(1)
-            idle = _rss_mb(bot.pid)
+            idle = rss_mb(bot.pid)
             await _stop(bot)
             await _seed(f"sqlite:///{folder}/bench.db", slack, count)
             bot = _start(slack, folder, port, "1s")
-            await _healthz(port)
-            cpu_before, began = _cpu_seconds(bot.pid), time.perf_counter()
+            await healthy(port)
+            cpu_before, began = cpu_seconds(bot.pid), time.perf_counter()
             while _sent(slack) < count and time.perf_counter() - began < 600:  # noqa: ASYNC110
                 await asyncio.sleep(0.5)
             wall = time.perf_counter() - began
-            cpu = _cpu_seconds(bot.pid) - cpu_before
-            after = _rss_mb(bot.pid)
+            cpu = cpu_seconds(bot.pid) - cpu_before
+            after = rss_mb(bot.pid)
             await _stop(bot)
     sent = _sent(slack)
     per_channel = {c.params["channel"] for c in slack.calls_to("chat.postMessage")}
@@ -236,19 +203,19 @@ async def run_paced(count: int | None = None, notices: int = 20) -> list[dict[st
     count = count or int(os.environ.get("BENCH_PACED_COUNT", "240"))
     rows = []
     for label, slack_per_minute, bot_per_minute in PACED:
-        port = _free_port()
+        port = free_port()
         async with SlackEmulator(bot_token=TOKEN) as slack:
             slack.enforce_pace(per_channel_seconds=1.0, per_minute=slack_per_minute)
             with tempfile.TemporaryDirectory() as folder:
                 await _seed(f"sqlite:///{folder}/bench.db", slack, count, notices)
                 bot = _start(slack, folder, port, "1s", per_minute=bot_per_minute)
-                await _healthz(port)
-                cpu_before, began = _cpu_seconds(bot.pid), time.perf_counter()
+                await healthy(port)
+                cpu_before, began = cpu_seconds(bot.pid), time.perf_counter()
                 while _sent(slack) < count + notices and time.perf_counter() - began < 600:  # noqa: ASYNC110
                     await asyncio.sleep(0.5)
                 wall = time.perf_counter() - began
                 await asyncio.sleep(3)  # anything sent twice would show by now
-                cpu = _cpu_seconds(bot.pid) - cpu_before
+                cpu = cpu_seconds(bot.pid) - cpu_before
                 await _stop(bot)
         posts = slack.calls_to("chat.postMessage")
         ok = [c for c in posts if not c.failed]
