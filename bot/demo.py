@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlmodel import select
 
+from bot.devtools.local import serve_locally
 from bot.devtools.slack_emulator import Checker, SlackEmulator
 from bot.devtools.slack_requests import SlackSender
 from bot.devtools.waiting import eventually
@@ -41,10 +41,6 @@ WIZARD = (
     ("Review, then Initiate", {}),
 )
 WIDTH = 92
-
-
-async def _no_wait(_: float) -> None:
-    return None
 
 
 class Transcript:
@@ -201,18 +197,9 @@ class Story:
 
     async def run(self) -> str:
         """Tell the story; return the connection's final status."""
-        from bot.app import create_services, create_web_app
-        from bot.pacing import Pacer
-
-        settings = self.settings()
-        services = create_services(settings, clock=self.clock)
-        services.pacer = Pacer(per_minute=settings.slack_messages_per_minute, sleep=_no_wait)
-        runner = web.AppRunner(create_web_app(services), access_log=None, shutdown_timeout=1)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        port = runner.addresses[0][1]
+        services, runner, url = await serve_locally(self.settings(), clock=self.clock)
         sender = SlackSender(
-            bot_url=f"http://127.0.0.1:{port}/slack/events",
+            bot_url=f"{url}/slack/events",
             signing_secret=self.signing_secret,
             emulator=self.slack,
             team_id=self.slack.team_id,

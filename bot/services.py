@@ -41,9 +41,10 @@ class Services:
 
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
 
-    def track(self) -> None:
-        """Count the current task as in-flight work until it ends (see `drain`)."""
-        task = asyncio.current_task()
+    def track(self, task: asyncio.Task[object] | None = None) -> None:
+        """Count `task` (default: the current one) as in-flight work until it ends (see
+        `drain`)."""
+        task = task or asyncio.current_task()
         if task is not None and task not in self.inflight:
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)

@@ -51,8 +51,7 @@ def tracked(listener: Listener) -> Listener:
         else:
             acked.set()  # events: Bolt acknowledges them itself
         task = asyncio.ensure_future(listener(**kwargs))
-        services.inflight.add(task)
-        task.add_done_callback(services.inflight.discard)
+        services.track(task)
         waiting = asyncio.ensure_future(acked.wait())
         await asyncio.wait({task, waiting}, timeout=ACK_DEADLINE, return_when="FIRST_COMPLETED")
         waiting.cancel()
@@ -69,8 +68,8 @@ def _after_ack(services: Any, context: Any, task: asyncio.Task[None]) -> None:
         return
     from bot.app import report_failure
 
-    report = asyncio.ensure_future(
-        report_failure(task.exception(), kind="listener", respond=context.get("respond"))
+    services.track(
+        asyncio.ensure_future(
+            report_failure(task.exception(), kind="listener", respond=context.get("respond"))
+        )
     )
-    services.inflight.add(report)
-    report.add_done_callback(services.inflight.discard)

@@ -12,13 +12,12 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import select
 
-from bot.app import create_services, create_web_app
 from bot.backend.base import ConnectionBackend, ConnectionSpec
 from bot.clock import FakeClock
+from bot.devtools.local import serve_locally
 from bot.devtools.slack_requests import SlackSender
 from bot.devtools.waiting import eventually
 from bot.invitations import Invitations, SweepReport
-from bot.pacing import Pacer
 from bot.services import Services
 from bot.settings import Settings
 from storage.models import Connection, Invitation
@@ -58,10 +57,6 @@ class RunningBot:
         await self.runner.cleanup()
 
 
-async def _no_wait(_: float) -> None:
-    return None
-
-
 async def start_bot(
     emulator: SlackEmulator,
     settings: Settings,
@@ -72,17 +67,10 @@ async def start_bot(
 ) -> RunningBot:
     """The bot on a loopback port. Its pacer keeps count but doesn't sleep (the tests' clock
     is fake), unless `real_pace`."""
-    services = create_services(settings, clock=clock)
-    if not real_pace:
-        services.pacer = Pacer(per_minute=settings.slack_messages_per_minute, sleep=_no_wait)
-    if backend is not None:
-        services.backend = backend(services)
-    runner = web.AppRunner(create_web_app(services), access_log=None, shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    bot = RunningBot(services=services, runner=runner, url=f"http://127.0.0.1:{port}")
+    services, runner, url = await serve_locally(
+        settings, clock=clock, backend=backend, real_pace=real_pace
+    )
+    bot = RunningBot(services=services, runner=runner, url=url)
     if settings.slack_signing_secret is not None:
         bot.sender = SlackSender(
             bot_url=f"{bot.url}/slack/events",
