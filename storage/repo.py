@@ -25,6 +25,12 @@ from storage.models import (
     WizardDraft,
 )
 
+
+def _insert_or_update(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (an upsert) on PostgreSQL and SQLite."""
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
 # --- wizard drafts ---------------------------------------------------------------------
 
 
@@ -57,8 +63,7 @@ async def save_draft(
     now: datetime,
 ) -> None:
     """Create or update the draft, in one statement (an upsert: it keeps `created_at`)."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(WizardDraft).values(
+    statement = _insert_or_update(session)(WizardDraft).values(
         view_key=view_key,
         team_id=team_id,
         user_id=user_id,
@@ -239,8 +244,9 @@ async def save_dm_channel(
     session: AsyncSession, *, team_id: str, user_id: str, channel_id: str
 ) -> None:
     """Remember the DM channel (an upsert: two processes may open the same IM at once)."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(DmChannel).values(team_id=team_id, user_id=user_id, channel_id=channel_id)
+    statement = _insert_or_update(session)(DmChannel).values(
+        team_id=team_id, user_id=user_id, channel_id=channel_id
+    )
     statement = statement.on_conflict_do_update(
         index_elements=[DmChannel.team_id, DmChannel.user_id], set_={"channel_id": channel_id}
     )
@@ -393,10 +399,10 @@ async def mark_homes_dirty(session: AsyncSession, *, team_id: str, users: list[s
 
 async def claim_key(session: AsyncSession, *, key: str, now: datetime) -> bool:
     """True for the first caller with this key (in any process); False for every other."""
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(IdempotencyKey).values(key=key[:160], created_at=now).on_conflict_do_nothing()
+        _insert_or_update(session)(IdempotencyKey)
+        .values(key=key[:160], created_at=now)
+        .on_conflict_do_nothing()
     )
     result = await session.exec(statement)  # type: ignore[call-overload]
     return bool(result.rowcount == 1)
