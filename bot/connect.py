@@ -1,20 +1,23 @@
 """The `/exalate connect` wizard's flow: open, submit a step, go back, initiate, deliver.
 
-Each step's answers are saved in the draft (keyed by the view id) before the next view is
-sent, so Back, another replica and a restarted bot all find them. Submissions return what to
-acknowledge Slack with; slow work (the DM, the notice) runs after the acknowledgement.
+The answers so far travel with the modal, in its private_metadata (`carried_metadata`): Slack
+hands them back with the next submission, so Back, another replica and a restarted bot all
+find them, and moving a step touches no database. Answers too long for Slack's 3,000
+characters go to the draft table instead, keyed by the view's external_id. Submissions return
+what to acknowledge Slack with; slow work (the DM, the notice) runs after the acknowledgement.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot import wizard
 from bot.backend.base import BackendError, ConnectionSpec
@@ -30,7 +33,10 @@ from bot.views import (
     build_result_view,
     build_review_view,
     build_step_view,
+    carried_metadata,
     read_state,
+    spilled_metadata,
+    view_metadata,
     view_step,
 )
 from bot.wizard import Answers, Errors, Step
@@ -40,6 +46,8 @@ from storage.models import Invitation
 
 log = logging.getLogger(__name__)
 
+KEY_RE = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, from open()
+DATABASE_AWAY = "I couldn't check this just now (my database is unavailable); try again shortly."
 SEEN = ":white_check_mark: Initiated once, on your first click; the DM goes to the partner."
 
 
@@ -72,31 +80,27 @@ class ConnectWizard:
     def __init__(self, services: Services) -> None:
         self.s = services
 
-    # --- opening and drafts ----------------------------------------------------------
+    # --- opening, and the answers so far ----------------------------------------------
 
     async def open(
         self, client: AsyncWebClient, *, trigger_id: str, team_id: str, user_id: str
     ) -> None:
-        """Save an empty draft under a fresh key, then open the first step with that key as
-        the view's external_id: every later submission finds the draft by it."""
+        """Open the first step under a fresh key, the view's external_id: it names this
+        wizard's Initiate (once) and, if the answers ever outgrow the view, their draft."""
         key = uuid.uuid4().hex
-        answers: Answers = {}
-        now = self.s.clock.now()
-        async with one_statement(self.s.sessions) as session:
-            await repo.save_draft(
-                session,
-                view_key=key,
-                team_id=team_id,
-                user_id=user_id,
-                step=Step.DESTINATION,
-                answers=answers,
-                now=now,
-            )
-        await client.views_open(
-            trigger_id=trigger_id, view=await self._build(key, Step.DESTINATION, answers)
-        )
+        who = {"team_id": team_id, "user_id": user_id}
+        view = await self._build(key, Step.DESTINATION, {}, **who)
+        await client.views_open(trigger_id=trigger_id, view=view)
 
-    async def _load(self, key: str, *, team_id: str, user_id: str) -> Answers | None:
+    async def _load(self, view: dict[str, Any], *, team_id: str, user_id: str) -> Answers | None:
+        """The answers so far: from the view itself, or from the draft table when they didn't
+        fit in it. None when the view isn't this user's open wizard."""
+        metadata = view_metadata(view)
+        answers = metadata.get("answers")
+        if isinstance(answers, dict):
+            mine = metadata.get("team") == team_id and metadata.get("user") == user_id
+            return dict(answers) if mine else None
+        key = _key(view)
         if not key:
             return None
         async with one_statement(self.s.sessions, writes=False) as session:
@@ -116,7 +120,10 @@ class ConnectWizard:
                 now=self.s.clock.now(),
             )
 
-    async def _build(self, key: str, step: Step, answers: Answers) -> dict[str, Any]:
+    async def _build(
+        self, key: str, step: Step, answers: Answers, *, team_id: str, user_id: str
+    ) -> dict[str, Any]:
+        """The view of this step, carrying the answers so far (see the module's docstring)."""
         projects, total = None, 0
         if step is Step.PROJECT:
             page = await self.s.backend.search_projects("", limit=100)
@@ -131,14 +138,32 @@ class ConnectWizard:
             default_channel=self.s.settings.exalate_notify_channel,
             console_url=None if self.s.backend.can_initiate else self.s.backend.console_url,
         )
-        return view | {"external_id": key}
+        return await self._carry(view, key, step, answers, team_id=team_id, user_id=user_id)
+
+    async def _carry(
+        self,
+        view: dict[str, Any],
+        key: str,
+        step: Step,
+        answers: Answers,
+        *,
+        team_id: str,
+        user_id: str,
+    ) -> dict[str, Any]:
+        metadata = carried_metadata(step, answers, team_id=team_id, user_id=user_id)
+        if metadata is None:  # too long for the view: the draft table keeps them
+            await self._save(key, step, answers, team_id=team_id, user_id=user_id)
+            metadata = spilled_metadata(step, team_id=team_id, user_id=user_id)
+        return view | {"external_id": key, "private_metadata": metadata}
 
     async def closed(self, *, view: dict[str, Any], team_id: str, user_id: str) -> None:
-        key = _key(view)
-        if await self._load(key, team_id=team_id, user_id=user_id) is None:
+        """Closing the modal drops its draft, if its answers had to go to the table."""
+        if "answers" in view_metadata(view):
+            return
+        if await self._load(view, team_id=team_id, user_id=user_id) is None:
             return
         async with transaction(self.s.sessions) as session:
-            await repo.delete_draft(session, view_key=key)
+            await repo.delete_draft(session, view_key=_key(view))
 
     async def project_options(self, query: str) -> dict[str, Any]:
         try:
@@ -153,20 +178,19 @@ class ConnectWizard:
         self, client: AsyncWebClient, *, team_id: str, user_id: str, view: dict[str, Any]
     ) -> None:
         """Back keeps what the admin typed on this step, unvalidated, and shows the last one."""
-        key = _key(view)
-        answers = await self._load(key, team_id=team_id, user_id=user_id)
+        answers = await self._load(view, team_id=team_id, user_id=user_id)
         step = _as_step(view_step(view))
         if answers is None or step is None:
             return
         state = view.get("state") if isinstance(view.get("state"), dict) else {}
         answers.update(wizard.kept_on_back(step, read_state(state.get("values")), answers))
         previous = wizard.previous_step(step, answers)
+        who = {"team_id": team_id, "user_id": user_id}
         try:
-            new_view = await self._build(key, previous, answers)
+            new_view = await self._build(_key(view), previous, answers, **who)
         except BackendError as exc:
             log.warning("backend unavailable going back: %s", exc)
             return
-        await self._save(key, previous, answers, team_id=team_id, user_id=user_id)
         try:
             await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
         except SLACK_FAILURES as exc:  # hash_conflict: the admin already moved on
@@ -176,31 +200,32 @@ class ConnectWizard:
         self, client: AsyncWebClient, *, team_id: str, user_id: str, view: dict[str, Any]
     ) -> Outcome:
         key = _key(view)
-        answers = await self._load(key, team_id=team_id, user_id=user_id)
+        answers = await self._load(view, team_id=team_id, user_id=user_id)
         step = _as_step(view_step(view))
-        if answers is None or step is None:
+        if answers is None or step is None or not key:
             return Outcome(EXPIRED)
         state = view.get("state") if isinstance(view.get("state"), dict) else {}
         values = read_state(state.get("values"))
+        who = {"team_id": team_id, "user_id": user_id}
         if step is Step.REVIEW:
-            return await self._initiate(
-                client, key, view, answers, values, team_id=team_id, user_id=user_id
-            )
+            return await self._initiate(client, key, view, answers, values, **who)
         try:
             update, errors = await self._check(client, step, values, answers, team_id, user_id)
         except BackendError as exc:
             log.warning("backend unavailable at step %s: %s", step, exc)
             return Outcome(_trouble(view, str(exc)))
+        except (SQLAlchemyError, OSError) as exc:  # the name check needs the database
+            log.warning("database unavailable at step %s: %s", step, type(exc).__name__)
+            return Outcome(_trouble(view, DATABASE_AWAY, title="Database unavailable"))
         if errors:
             return Outcome(_errors(errors))
         answers.update(update)
         following = wizard.next_step(step, answers)
         try:
-            next_view = await self._build(key, following, answers)
+            next_view = await self._build(key, following, answers, **who)
         except BackendError as exc:
             log.warning("backend unavailable building %s: %s", following, exc)
             return Outcome(_trouble(view, str(exc)))
-        await self._save(key, following, answers, team_id=team_id, user_id=user_id)
         return Outcome(_update(next_view))
 
     async def _check(
@@ -304,14 +329,16 @@ class ConnectWizard:
         result view, with the same code, and sends nothing again."""
         ran, result = await Once(self.s).run(
             f"initiate:{key}",
-            lambda: self._initiate_once(client, key, answers, values, team_id, user_id),
+            lambda: self._initiate_once(client, answers, values, team_id, user_id),
         )
+        who = {"team_id": team_id, "user_id": user_id}
         if "step" in result:  # an answer is missing: back to that step
-            return Outcome(_update(await self._build(key, Step(result["step"]), answers)))
+            return Outcome(_update(await self._build(key, Step(result["step"]), answers, **who)))
         if "error" in result:
             if result.get("field"):
                 return Outcome(_errors({result["field"]: result["error"]}))
-            return Outcome(_update(self._review(key, answers, result["error"])))
+            review = self._review(answers, result["error"])
+            return Outcome(_update(await self._carry(review, key, Step.REVIEW, answers, **who)))
         async with self.s.sessions() as session:
             invitation = await session.get(Invitation, result["invitation_id"])
         assert invitation is not None and invitation.code_sealed is not None
@@ -350,7 +377,6 @@ class ConnectWizard:
     async def _initiate_once(
         self,
         client: AsyncWebClient,
-        key: str,
         answers: Answers,
         values: dict[str, Any],
         team_id: str,
@@ -370,7 +396,6 @@ class ConnectWizard:
         missing = wizard.missing_for_review(answers)
         wrong = missing[0] if missing else wizard.first_invalid_step(answers)
         if wrong is not None:  # go back to the step whose answer is missing or not right
-            await self._save(key, wrong, answers, team_id=team_id, user_id=user_id)
             return {"error": "an answer is missing or not right", "step": wrong.value}
         name = answers["connection_name"]
         if await self._name_taken(team_id, name):
@@ -424,15 +449,6 @@ class ConnectWizard:
                     vault=self.s.vault,
                     accept_here=self.s.backend.can_redeem,
                 )
-                await repo.save_draft(  # kept, as done, so a second click finds the result
-                    session,
-                    view_key=key,
-                    team_id=team_id,
-                    user_id=user_id,
-                    step="done",
-                    answers=answers,
-                    now=now,
-                )
         except IntegrityError:
             return {"error": f"`{name}` was just taken; go back and choose another."}
         log.info(
@@ -444,14 +460,16 @@ class ConnectWizard:
         )
         return {"invitation_id": invitation.id, "outbox": outbox_ids}
 
-    def _review(self, key: str, answers: Answers, error: str) -> dict[str, Any]:
+    def _review(self, answers: Answers, error: str) -> dict[str, Any]:
         backend = self.s.backend
         console = None if backend.can_initiate else backend.console_url
-        return build_review_view(answers, error=error, console_url=console) | {"external_id": key}
+        return build_review_view(answers, error=error, console_url=console)
 
 
 def _key(view: dict[str, Any]) -> str:
-    return str(view.get("external_id") or "")
+    """The wizard's key (its view's external_id), or "" for one the bot didn't make."""
+    key = view.get("external_id")
+    return key if isinstance(key, str) and KEY_RE.fullmatch(key) else ""
 
 
 def _as_step(name: str | None) -> Step | None:
@@ -461,10 +479,12 @@ def _as_step(name: str | None) -> Step | None:
         return None
 
 
-def _trouble(view: dict[str, Any], problem: str) -> dict[str, Any]:
-    """The node failed (down, slow, refusing): say so on the step's first field; the answers
-    stay where they are."""
+def _trouble(
+    view: dict[str, Any], problem: str, *, title: str = "Exalate node unavailable"
+) -> dict[str, Any]:
+    """The node or the database failed (down, slow, refusing): say so on the step's first
+    field; the answers stay where they are."""
     for block in view.get("blocks") or []:
         if block.get("type") == "input" and block.get("block_id"):
             return _errors({block["block_id"]: problem})
-    return _update(build_message_view("Exalate node unavailable", problem))
+    return _update(build_message_view(title, problem))

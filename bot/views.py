@@ -31,6 +31,7 @@ CALLBACK_ID = "exalate_wizard"
 BACK_ACTION = "wizard_back"
 TITLE = "New Exalate connection"
 STATIC_SELECT_MAX = 100  # Slack's limit for a static_select; beyond it, type-ahead
+METADATA_MAX = 3000  # Slack's limit for a view's private_metadata
 
 MODE_HELP = {
     "basic": "Syncs summary, description, comments and attachments with fixed rules.",
@@ -485,12 +486,38 @@ def build_project_options(projects: list[Project]) -> dict[str, Any]:
     return {"options": [_option(p.key, f"{p.name} ({p.key})") for p in projects[:100]]}
 
 
-def view_step(view: dict[str, Any]) -> str | None:
+def carried_metadata(
+    step: Step | str, answers: Answers, *, team_id: str, user_id: str
+) -> str | None:
+    """The wizard view's private_metadata: its step, whose wizard it is, and the answers so
+    far. Slack hands it back with the view's next submission, so moving a step needs no
+    database (and survives restarts, on any replica). None when it would pass Slack's 3,000
+    characters (long texts): the caller keeps the answers in the draft table instead, and
+    `spilled_metadata` marks the view so."""
+    text = json.dumps(
+        {"step": str(step), "team": team_id, "user": user_id, "answers": answers},
+        separators=(",", ":"),  # ASCII: what Slack counts is what we count
+    )
+    return text if len(text) <= METADATA_MAX else None
+
+
+def spilled_metadata(step: Step | str, *, team_id: str, user_id: str) -> str:
+    """The private_metadata of a view whose answers are in the draft table."""
+    return json.dumps({"step": str(step), "team": team_id, "user": user_id})
+
+
+def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """A wizard view's private_metadata; {} if it isn't ours."""
     try:
         metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return None
-    return metadata.get("step") if isinstance(metadata, dict) else None
+    except (TypeError, ValueError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def view_step(view: dict[str, Any]) -> str | None:
+    step = view_metadata(view).get("step")
+    return step if isinstance(step, str) else None
 
 
 def read_state(values: dict[str, Any]) -> dict[str, Any]:

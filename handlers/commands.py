@@ -13,6 +13,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands import (
     ACCEPT_IN_CONSOLE,
@@ -34,6 +35,8 @@ from bot.wizard import clean_command_text, parse_id
 from handlers.inflight import tracked
 
 log = logging.getLogger(__name__)
+
+DATABASE_AWAY = ":warning: I couldn't reach my database just now; please try again in a moment."
 
 ADMIN_COMMANDS = {
     "connect": "start a connection",
@@ -101,6 +104,9 @@ async def exalate(
         reply = await _admin_command(services, name, rest, team_id)
     except Refused as refused:
         reply = {"text": str(refused)}
+    except (SQLAlchemyError, OSError) as exc:  # answered in the ack: say so, not a 500
+        log.warning("/exalate %s: database unavailable: %s", name, type(exc).__name__)
+        reply = {"text": DATABASE_AWAY}
     await ack(**_ephemeral(reply))
 
 

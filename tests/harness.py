@@ -154,6 +154,14 @@ WIZARD = (
     {},
 )
 
+# The first steps with answers too long for a view's private_metadata (Slack keeps 3,000
+# characters): from the info step on, they live in the draft table.
+SPILLING = (
+    {"destination": "public", "destination_url": "https://jira.partner.example/" + "p" * 1900},
+    {"mode": "script"},
+    {"remote_short_name": "partnerco", "description": "A long description. " * 50},
+)
+
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=UTC)

@@ -17,11 +17,13 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import FakeClock
+from bot.connect import DATABASE_AWAY
 from bot.devtools.slack_requests import SlackSender
 from bot.outbox import Courier
+from handlers.commands import DATABASE_AWAY as COMMAND_DATABASE_AWAY
 from storage import repo
 from storage.db import create_engine, migrate, session_factory, transaction
-from storage.models import Connection, Outbox, WizardDraft
+from storage.models import Connection, Outbox
 from tests.conftest import PG_URL
 from tests.harness import (
     MONDAY,
@@ -172,23 +174,32 @@ async def test_a_crash_between_the_code_and_its_dm_still_delivers_once(
 async def test_the_database_away_for_a_moment(
     slack: SlackEmulator, postgres_url: str, clock: FakeClock
 ) -> None:
+    """The wizard opens and moves without the database (its answers travel in the view);
+    the step that needs it (the name check) says so in the modal, and works once it's back.
+    A command that needs it says so too."""
     bot = await start_bot(slack, make_settings(slack, postgres_url), clock=clock)
     name = postgres_url.rsplit("/", 1)[1]
     admin_db = await asyncpg.connect(PG_URL)
+    admin = Admin(bot, slack)
     try:
-        await Admin(bot, slack).connect()
+        await admin.connect()  # the workspace-admin check, remembered for a minute
         await admin_db.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         await admin_db.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
         )
+        view_id = await admin.connect()
+        await admin.walk(view_id, {"destination": "private"}, {"mode": "script"})
+        info = {"remote_short_name": "partnerco"}
+        errors = await admin.errors(view_id, info)
+        assert list(errors.values()) == [DATABASE_AWAY]
         assert bot.sender is not None
-        response = await bot.sender.command("connect", user_id="UADMIN")
+        response = await bot.sender.command("list", user_id="UADMIN")
         assert response.status == 200
-        said = await eventually(lambda: slack.responses)
-        assert "couldn't finish that just now" in said[-1]["text"]
+        assert response.json == {"text": COMMAND_DATABASE_AWAY, "response_type": "ephemeral"}
+
         await admin_db.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await Admin(bot, slack).connect()  # the next one works
-        assert len(await db_rows(bot, WizardDraft)) == 2
+        await admin.walk(view_id, info)  # the same answers, now checked
+        assert admin.step(view_id) == "project"
     finally:
         await admin_db.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         await admin_db.close()

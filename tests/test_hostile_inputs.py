@@ -1007,6 +1007,18 @@ FORGED_WIZARD_VIEWS = [
     pytest.param({"private_metadata": '{"step": "result"}'}, id="metadata_step_result"),
     pytest.param({"private_metadata": '{"step": "review"}'}, id="metadata_skip_to_review"),
     pytest.param({"private_metadata": '{"step": "partner"}'}, id="metadata_skip_to_partner"),
+    pytest.param(
+        {"private_metadata": '{"step": "mode", "team": "T0001", "user": "UADMIN", "answers": 1}'},
+        id="metadata_answers_not_a_dict",
+    ),
+    pytest.param(
+        {"private_metadata": '{"step": "mode", "team": "TELSE", "user": "UADMIN", "answers": {}}'},
+        id="metadata_another_workspace",
+    ),
+    pytest.param(
+        {"private_metadata": '{"step": "mode", "answers": {"destination": "private"}}'},
+        id="metadata_nobodys_answers",
+    ),
 ]
 
 

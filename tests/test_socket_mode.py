@@ -52,7 +52,7 @@ async def test_connect_over_socket_mode(tmp_path, clock: FakeClock) -> None:
             )
             payload = ack["payload"]
             assert payload["response_action"] == "update"
-            assert json.loads(payload["view"]["private_metadata"]) == {"step": "mode"}
+            assert json.loads(payload["view"]["private_metadata"])["step"] == "mode"
             assert slack.problems == []
         finally:
             await bot.stop()

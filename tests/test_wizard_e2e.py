@@ -145,7 +145,7 @@ async def test_seed_path_private_script_to_dm_and_notice(
         ("invitation_dm_sent", "system", None),
         ("notice_sent", "system", None),
     ]
-    assert [d.step for d in await db_rows(bot, WizardDraft)] == ["done"]
+    assert await db_rows(bot, WizardDraft) == []  # the answers travelled with the view
 
     # The code is a secret: in the DM and the admin's modal only.
     everywhere_but_dm = [m for m in slack.messages if not m["channel"].startswith("D")]
@@ -545,11 +545,51 @@ async def test_project_type_ahead_when_the_node_has_many(
         await bot.stop()
 
 
-async def test_closing_the_modal_drops_the_draft(bot: RunningBot, slack: SlackEmulator) -> None:
+async def test_the_answers_travel_with_the_view(bot: RunningBot, slack: SlackEmulator) -> None:
+    """Each step's view carries the answers so far (and whose wizard it is) in its
+    private_metadata: the next submission needs no draft in the database."""
     admin = Admin(bot, slack)
     view_id = await admin.connect()
-    await admin.walk(view_id, DESTINATION_PRIVATE)
-    assert len(await db_rows(bot, WizardDraft)) == 1
+    await admin.walk(view_id, DESTINATION_PRIVATE, MODE_SCRIPT, INFO)
+    metadata = json.loads(slack.views[view_id]["private_metadata"])
+    assert metadata["step"] == "project"
+    assert (metadata["team"], metadata["user"]) == ("T0001", "UADMIN")
+    assert metadata["answers"]["destination"] == "private"
+    assert metadata["answers"]["description"] == "Support escalations"
+    assert await db_rows(bot, WizardDraft) == []
+
+
+async def test_answers_too_long_for_the_view_go_to_the_draft_table(
+    bot: RunningBot, slack: SlackEmulator
+) -> None:
+    """Slack keeps at most 3,000 characters of a view's private_metadata. A long URL and a
+    long description don't fit: the answers then live in the draft table (the view says
+    whose they are), the wizard goes on and back as usual, and closing the modal drops them."""
+    admin = Admin(bot, slack)
+    view_id = await admin.connect()
+    url = "https://jira.partner.example/" + "p" * 1900
+    await admin.walk(view_id, {"destination": "public", "destination_url": url}, MODE_SCRIPT)
+    assert "answers" in json.loads(slack.views[view_id]["private_metadata"])
+    assert await db_rows(bot, WizardDraft) == []
+
+    description = "Long: ünïcødé ✓ " * 60  # 960 characters, each of the last three 6 in JSON
+    await admin.walk(view_id, INFO | {"description": description})
+    metadata = json.loads(slack.views[view_id]["private_metadata"])
+    assert metadata == {"step": "project", "team": "T0001", "user": "UADMIN"}
+    [draft] = await db_rows(bot, WizardDraft)
+    assert (draft.view_key, draft.step) == (slack.views[view_id]["external_id"], "project")
+    assert (draft.answers["destination_url"], draft.answers["description"]) == (
+        url,
+        description.strip(),
+    )
+
+    assert await admin.back(view_id) == "info"  # what was typed comes back from the table
+    shown = initial_values(slack.views[view_id])
+    assert shown["description"] == description.strip()
+    await admin.walk(view_id, {}, PROJECT, PARTNER)
+    assert admin.step(view_id) == "review"
+    assert url in json.dumps(slack.views[view_id])  # the review shows every answer
+
     assert bot.sender is not None
     await bot.sender.close_view(view_id, user_id="UADMIN")
 
