@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
@@ -133,30 +135,41 @@ def create_bolt_app(services: Services) -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
-        request_verification_enabled=secret is not None,
+        # POST /slack/events checks Slack's signature before Bolt sees a byte (_slack_events),
+        # and Socket Mode's requests come over the app's own connection: no second check
+        request_verification_enabled=False,
         # answer as soon as a listener acks, without Bolt's 10 ms polling for the ack: the
         # listeners' work after their ack goes on in tasks of their own (handlers.inflight)
         process_before_response=True,
     )
-
-    async def inject_services(context: Any, next: Any) -> None:
-        context["services"] = services
-        await next()
-
-    async def once_per_event(body: dict[str, Any], next: Any) -> BoltResponse | None:
-        """Slack retries an event it thinks we missed (X-Slack-Retry-Num): act on it once."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await Once(services).claim(f"event:{event_id}"):
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
-
-    app.use(inject_services)
-    app.use(once_per_event)
+    app.use(_Services(services))
     app.error(on_error)
     handlers.register(app)
     services.slack = app.client
     return app
+
+
+class _Services(AsyncMiddleware):
+    """Puts the services in every request's context, and acts on an event once: Slack
+    retries one it thinks we missed (X-Slack-Retry-Num). A middleware object, not a function,
+    so Bolt doesn't work out its arguments on every request."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        req.context["services"] = self.services
+        body = req.body
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await Once(self.services).claim(f"event:{event_id}"):
+            return BoltResponse(status=200, body="")
+        return await next()
 
 
 async def on_error(error: Exception, body: dict[str, Any], respond: Any = None) -> None:

@@ -41,7 +41,7 @@ from bot.views import (
 )
 from bot.wizard import Answers, Errors, Step
 from storage import repo
-from storage.db import one_statement, transaction
+from storage.db import one_statement, quick_read, transaction
 from storage.models import Invitation
 
 log = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ class ConnectWizard:
             names = wizard.basic_mode_names(
                 answers, local=await self.s.backend.instance_name(), partner_hint=hint
             )
-            async with self.s.sessions() as session:
+            async with one_statement(self.s.sessions, writes=False) as session:
                 taken = await repo.connection_names_with_prefix(
                     session, team_id=team_id, prefix=names["connection_name"]
                 )
@@ -308,9 +308,8 @@ class ConnectWizard:
         return update, errors
 
     async def _name_taken(self, team_id: str, name: str) -> bool:
-        async with self.s.sessions() as session:
-            found = await repo.get_connection_by_name(session, team_id=team_id, name=name)
-        return found is not None
+        async with quick_read(self.s.engine) as connection:
+            return await repo.connection_name_taken(connection, team_id=team_id, name=name)
 
     # --- initiating and delivering ---------------------------------------------------
 

@@ -18,16 +18,23 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Select, Update, event
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITES = "exalate_writes"  # an execution option: this transaction will write
 ONE_STATEMENT = "exalate_one_statement"  # an execution option: see one_statement()
-# Connections kept open: enough for the requests and the sweep of one busy process, so that
-# none is opened and closed per request (with asyncpg that is a TLS probe and a login).
-POOL = {"pool_size": 10, "max_overflow": 20}
+# Connections kept open, and no more: enough for the requests and the sweep of one busy
+# process. Beyond them a request waits its turn for one (in order, without polling), which
+# under a burst costs less than opening and closing extra connections (with asyncpg a TLS probe
+# and a login; with aiosqlite a thread) for every wave of requests.
+POOL = {"pool_size": 10, "max_overflow": 0}
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -149,6 +156,41 @@ async def one_statement(
         async with _write_turn(sessions) if writes else nullcontext():
             yield session
             await session.commit()
+
+
+@asynccontextmanager
+async def quick_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A bare connection for a read on the acknowledgement's path: no ORM session, and on
+    SQLite no BEGIN (the statement is its own transaction). Never waits for a writer (WAL)."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(**{ONE_STATEMENT: True})
+
+
+async def first_row(connection: AsyncConnection, statement: Select[Any], **values: Any) -> Any:
+    """The first row of a simple read, as the driver returns it (no type conversion), fetched
+    straight through the driver: one trip to the database. SQLAlchemy's cursor takes several
+    (on aiosqlite each is a hop to the driver's thread and back, which under load waits its
+    turn in the event loop every time); this is for the acknowledgement's path."""
+    sql, names, defaults = _compiled(statement, connection.dialect)
+    arguments = [values[name] if name in values else defaults[name] for name in names]
+    driver = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "sqlite":  # aiosqlite
+        rows = await driver.execute_fetchall(sql, arguments)
+        return rows[0] if rows else None
+    return await driver.fetchrow(sql, *arguments)  # asyncpg
+
+
+_COMPILED: dict[tuple[int, str], tuple[str, tuple[str, ...], dict[str, Any]]] = {}
+
+
+def _compiled(statement: Select[Any], dialect: Any) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The statement's SQL for the dialect, its parameters' names in order, and the values
+    the statement itself gives (a LIMIT); compiled once."""
+    key = (id(statement), dialect.name)
+    if key not in _COMPILED:
+        compiled = statement.compile(dialect=dialect)
+        _COMPILED[key] = (str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+    return _COMPILED[key]
 
 
 async def claim(session: AsyncSession, due: Select[Any], won: Callable[[Any], Update]) -> list[Any]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import bindparam, func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import first_row
 from storage.models import (
     AuditEvent,
     Connection,
@@ -98,6 +100,23 @@ async def get_connection_by_name(
         Connection.team_id == team_id, Connection.name_key == name.lower()
     )
     return (await session.exec(statement)).first()
+
+
+# A read on the acknowledgement's path, built once (see storage.db.first_row).
+_NAME_TAKEN = (
+    select(Connection.id)
+    .where(
+        col(Connection.team_id) == bindparam("team_id"),
+        col(Connection.name_key) == bindparam("name_key"),
+    )
+    .limit(1)
+)
+
+
+async def connection_name_taken(connection: AsyncConnection, *, team_id: str, name: str) -> bool:
+    """Whether the workspace has a connection of this name (in any case)."""
+    row = await first_row(connection, _NAME_TAKEN, team_id=team_id, name_key=name.lower())
+    return row is not None
 
 
 async def connection_names_with_prefix(

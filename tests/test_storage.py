@@ -17,6 +17,7 @@ from storage.db import (
     migrate,
     one_statement,
     pending_migrations,
+    quick_read,
     session_factory,
     transaction,
 )
@@ -125,6 +126,16 @@ async def test_create_connection_writes_invitation_and_audit(
         stored = await session.get(Invitation, invitation.id)
     assert found is not None and found.id == connection.id
     assert found.status == ConnectionState.PENDING
+    async with quick_read(engine) as bare:
+        taken = [
+            await repo.connection_name_taken(bare, team_id=team, name=name)
+            for team, name in (
+                ("T1", "acme_to_PARTNERCO"),
+                ("T2", "acme_to_partnerco"),
+                ("T1", "acme"),
+            )
+        ]
+    assert taken == [True, False, False]  # any case, in its own workspace, the whole name
     assert stored is not None and stored.expires_at == clock.now() + timedelta(days=14)
     assert [(a.action, a.from_state, a.to_state, a.actor) for a in audit] == [
         ("initiated", None, "PENDING", "UADMIN")
