@@ -41,7 +41,7 @@ from bot.security import Vault, install_log_redaction, key_file_for, load_or_cre
 from bot.services import Services
 from bot.settings import ConfigError, Settings
 from storage import repo
-from storage.db import create_engine, migrate, session_factory
+from storage.db import create_engine, migrate, session_factory, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +293,7 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _lifecycle(web_app: web.Application) -> Any:
     services = web_app[SERVICES_KEY]
     await migrate(services.engine)
+    await warm_up(services.engine)
     # One HTTP session for every Web API call (Bolt's per-request clients share it too):
     # connections to Slack are kept and reused, not opened and closed per call.
     client = web_app[BOLT_KEY].client

@@ -6,7 +6,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **(POOL | kwargs))
+
+
+async def warm_up(engine: AsyncEngine) -> None:
+    """Open the pool's connections now, rather than in the first burst of requests."""
+    async with AsyncExitStack() as held:
+        for _ in range(engine.pool.size()):  # type: ignore[attr-defined]
+            await held.enter_async_context(engine.connect())
 
 
 def _use_wal(cursor: Any) -> None:

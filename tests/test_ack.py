@@ -47,3 +47,12 @@ async def test_initiate_is_answered_before_the_invitation_goes_out(
     assert "EXA1-" in str(body["view"])
     assert slack.calls_to("chat.postMessage") == []  # the DM is still on its way
     await eventually(lambda: slack.calls_to("chat.postMessage"), within=5)
+
+
+async def test_the_database_connections_are_open_before_the_first_request(
+    bot: RunningBot,
+) -> None:
+    """The pool is filled at start, so the first burst of requests doesn't open connections
+    (with asyncpg a login each, with aiosqlite a thread each) while Slack waits."""
+    pool = bot.services.engine.pool
+    assert pool.checkedin() == pool.size() == 10  # type: ignore[attr-defined]
