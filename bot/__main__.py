@@ -6,7 +6,6 @@ Configuration problems end the process with exit code 2 and one line on stderr.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import sys
@@ -89,10 +88,6 @@ async def serve(settings: Settings) -> str | None:
     except OSError as exc:
         await runner.cleanup()
         return f"PORT: cannot listen on port {settings.port} ({exc.strerror}); choose a free port."
-    # What start-up made (modules, the app) lives as long as the process: keep it out of the
-    # garbage collector's full passes, which otherwise hold every answer up for ~0.1 s
-    gc.collect()
-    gc.freeze()
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     logging.getLogger("bot").info("listening on port %s (%s)", settings.port, mode)
     await stop.wait()
