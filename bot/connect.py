@@ -41,7 +41,7 @@ from bot.views import (
 )
 from bot.wizard import Answers, Errors, Step
 from storage import repo
-from storage.db import one_statement, quick_read, transaction
+from storage.db import one_statement, transaction
 from storage.models import Invitation
 
 log = logging.getLogger(__name__)
@@ -308,8 +308,7 @@ class ConnectWizard:
         return update, errors
 
     async def _name_taken(self, team_id: str, name: str) -> bool:
-        async with quick_read(self.s.engine) as connection:
-            return await repo.connection_name_taken(connection, team_id=team_id, name=name)
+        return await repo.connection_name_taken(self.s.engine, team_id=team_id, name=name)
 
     # --- initiating and delivering ---------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -113,9 +113,9 @@ _NAME_TAKEN = (
 )
 
 
-async def connection_name_taken(connection: AsyncConnection, *, team_id: str, name: str) -> bool:
+async def connection_name_taken(engine: AsyncEngine, *, team_id: str, name: str) -> bool:
     """Whether the workspace has a connection of this name (in any case)."""
-    row = await first_row(connection, _NAME_TAKEN, team_id=team_id, name_key=name.lower())
+    row = await first_row(engine, _NAME_TAKEN, team_id=team_id, name_key=name.lower())
     return row is not None
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import storage.db
 from bot.clock import FakeClock
 from storage import repo
 from storage.db import (
@@ -17,7 +20,6 @@ from storage.db import (
     migrate,
     one_statement,
     pending_migrations,
-    quick_read,
     session_factory,
     transaction,
 )
@@ -126,20 +128,37 @@ async def test_create_connection_writes_invitation_and_audit(
         stored = await session.get(Invitation, invitation.id)
     assert found is not None and found.id == connection.id
     assert found.status == ConnectionState.PENDING
-    async with quick_read(engine) as bare:
-        taken = [
-            await repo.connection_name_taken(bare, team_id=team, name=name)
-            for team, name in (
-                ("T1", "acme_to_PARTNERCO"),
-                ("T2", "acme_to_partnerco"),
-                ("T1", "acme"),
-            )
-        ]
+    taken = [
+        await repo.connection_name_taken(engine, team_id=team, name=name)
+        for team, name in (("T1", "acme_to_PARTNERCO"), ("T2", "acme_to_partnerco"), ("T1", "acme"))
+    ]
     assert taken == [True, False, False]  # any case, in its own workspace, the whole name
     assert stored is not None and stored.expires_at == clock.now() + timedelta(days=14)
     assert [(a.action, a.from_state, a.to_state, a.actor) for a in audit] == [
         ("initiated", None, "PENDING", "UADMIN")
     ]
+
+
+async def test_the_quick_name_check_sees_each_commit_and_copes_with_busy(
+    engine: AsyncEngine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The acknowledgement's name check (storage.db.first_row) sees a connection the moment
+    it is committed; on SQLite, where it reads on a connection of its own, a busy answer
+    sends it through the pool instead, with the same result."""
+    assert not await repo.connection_name_taken(engine, team_id="T1", name="acme_to_partnerco")
+    await _create(engine, clock)
+    assert await repo.connection_name_taken(engine, team_id="T1", name="acme_to_partnerco")
+    if engine.dialect.name != "sqlite":
+        return
+    assert storage.db._SQLITE_READERS.get(engine.sync_engine) is not None  # it was used
+
+    class Busy:
+        def execute(self, *_: Any) -> Any:
+            raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setitem(storage.db._SQLITE_READERS, engine.sync_engine, Busy())
+    assert await repo.connection_name_taken(engine, team_id="T1", name="acme_to_partnerco")
+    assert not await repo.connection_name_taken(engine, team_id="T1", name="other")
 
 
 async def test_connection_name_is_unique_per_team_case_insensitively(
