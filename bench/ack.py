@@ -124,9 +124,12 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
                 await healthy(port)
                 latencies: dict[str, list[float]] = {"command": [], "submission": [], "errors": []}
                 steps = len(STEPS) if kind == "bot" else 1
-                await _user(
-                    sender, slack, "UADMIN0", 1, {"command": [], "submission": []}, steps
-                )  # warm-up
+                # a warm-up round at the same concurrency, not measured: connections to the
+                # database and to Slack are open, as in a bot that has been up for a while
+                warm_up: dict[str, list[float]] = {"command": [], "submission": [], "errors": []}
+                await asyncio.gather(
+                    *(_user(sender, slack, f"UADMIN{n}", 1, warm_up, steps) for n in range(users))
+                )
                 cpu_before, own_before = cpu_seconds(server.pid), time.process_time()
                 await asyncio.gather(
                     *(
