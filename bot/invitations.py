@@ -1012,24 +1012,10 @@ class Invitations:
         connection: Connection,
         action: str,
         now: datetime,
-        *,
-        invitation: Invitation | None = None,
-        actor: str = "system",
-        frm: str | None = None,
-        to: str | None = None,
-        detail: str = "",
+        **details: Any,
     ) -> None:
-        row = _audit_row(
-            connection,
-            action,
-            now,
-            invitation=invitation,
-            actor=actor,
-            frm=frm,
-            to=to,
-            detail=detail,
-        )
-        await repo.add_audits(session, [row])
+        """One audit row; `details` as `_audit_row` takes them."""
+        await repo.add_audits(session, [_audit_row(connection, action, now, **details)])
 
     async def _revoke_quietly(self, backend_id: str | None) -> None:
         if not backend_id:

@@ -151,7 +151,7 @@ async def one_statement(
     sessions: async_sessionmaker[AsyncSession], *, writes: bool = True
 ) -> AsyncIterator[AsyncSession]:
     """A session for one statement that needs no transaction around it (a single upsert, a
-    single read), committed at the end: what the acknowledgement path uses.
+    single read), committed at the end: for a wizard's answers too long for its view.
 
     On SQLite the statement runs as its own transaction (no BEGIN and COMMIT round trips
     through the driver's thread), so SQLite's write lock is held only while it runs; a writer

@@ -163,6 +163,19 @@ SPILLING = (
 )
 
 
+def answers_for(n: int, notice_channel: str | None = None) -> dict[str, Any]:
+    """A finished wizard's answers for connection `acme_to_p{n}` (to seed many)."""
+    return {
+        "destination": "private",
+        "mode": "script",
+        "local_short_name": "acme",
+        "remote_short_name": f"p{n}",
+        "connection_name": f"acme_to_p{n}",
+        "project_key": "SUP",
+        "notice_channel": notice_channel,
+    }
+
+
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
 

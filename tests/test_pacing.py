@@ -12,7 +12,7 @@ from bot.invitations import Invitations
 from bot.pacing import Pacer
 from storage import repo
 from storage.db import transaction
-from tests.harness import make_settings, start_bot
+from tests.harness import answers_for, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
 
 
@@ -103,14 +103,7 @@ async def test_the_bot_keeps_to_slacks_pace(slack: SlackEmulator, tmp_path) -> N
                 await repo.create_connection(
                     session,
                     team_id=slack.team_id,
-                    answers={
-                        "destination": "private",
-                        "mode": "script",
-                        "local_short_name": "acme",
-                        "remote_short_name": f"p{n}",
-                        "connection_name": f"acme_to_p{n}",
-                        "project_key": "SUP",
-                    },
+                    answers=answers_for(n),
                     backend="local",
                     backend_id=None,
                     initiator_user_id="UADMIN",

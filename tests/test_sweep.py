@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -25,23 +24,10 @@ from storage.models import (
     LocalNodeConnection,
     Outbox,
 )
-from tests.harness import RunningBot, connection_spec, make_settings, start_bot
+from tests.harness import RunningBot, answers_for, connection_spec, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
 
 MANY = SWEEP_BATCH + BATCH + 7  # more than one batch of each
-
-
-def _answers(n: int, notice_channel: str | None) -> dict[str, Any]:
-    """The wizard's answers for connection `acme_to_p{n}`."""
-    return {
-        "destination": "private",
-        "mode": "script",
-        "local_short_name": "acme",
-        "remote_short_name": f"p{n}",
-        "connection_name": f"acme_to_p{n}",
-        "project_key": "SUP",
-        "notice_channel": notice_channel,
-    }
 
 
 async def _due(
@@ -59,7 +45,7 @@ async def _due(
         for n in range(count):
             partner = f"UP{n:04d}"
             slack.add_user(partner, name=f"partner{n}", tz="UTC")
-            answers = _answers(n, notice_channel)
+            answers = answers_for(n, notice_channel)
             await repo.create_connection(
                 session,
                 team_id=slack.team_id,
@@ -364,7 +350,7 @@ async def test_an_expiry_sweep_closes_every_invitation_once(
         async with transaction(bot.services.sessions) as session:
             for n, partner in enumerate(partners):
                 slack.add_user(partner, name=f"partner{n}", tz="UTC")
-                answers = _answers(n, "CNOTICE")
+                answers = answers_for(n, "CNOTICE")
                 await repo.create_connection(
                     session,
                     team_id=slack.team_id,
