@@ -213,6 +213,27 @@ async def test_server_errors_ok_false_and_delays(
     assert len(emulator.calls_to("auth.test")) == 1
 
 
+async def test_wait_for_call_returns_answered_calls_past_and_future(
+    emulator: SlackEmulator, client: AsyncWebClient
+) -> None:
+    await client.users_info(user="UALICE")
+    past = await emulator.wait_for_call("users.info", lambda c: c.params["user"] == "UALICE")
+    assert past.response["user"]["name"] == "alice"
+
+    emulator.fail_next("users.info", status=503)
+    later = asyncio.create_task(emulator.wait_for_call("users.info", lambda c: c.failed))
+    await asyncio.sleep(0)
+    assert not later.done()
+    with pytest.raises(SlackApiError):
+        await client.users_info(user="UALICE")
+    call = await asyncio.wait_for(later, 1)
+    assert (call.status, call.response["error"]) == (503, "internal_error")
+
+    with pytest.raises(TimeoutError):
+        await emulator.wait_for_call("views.open", timeout=0.05)
+    assert emulator._waiters == []
+
+
 async def test_post_message_checks(emulator: SlackEmulator, client: AsyncWebClient) -> None:
     with pytest.raises(SlackApiError) as e:
         await client.api_call("chat.postMessage", json={"text": "no channel"})

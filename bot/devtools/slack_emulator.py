@@ -82,6 +82,7 @@ class Call:
     failed: bool = False  # answered by a fault from fail_next()
     status: int = 200
     response: JsonDict = field(default_factory=dict)
+    answered: bool = False  # the response is set
 
 
 @dataclass
@@ -182,6 +183,7 @@ class SlackEmulator:
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_connected = asyncio.Event()
         self._acks: dict[str, asyncio.Future[JsonDict]] = {}
+        self._waiters: list[tuple[str, Callable[[Call], bool], asyncio.Future[Call]]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -346,6 +348,24 @@ class SlackEmulator:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    async def wait_for_call(
+        self,
+        method: str,
+        where: Callable[[Call], bool] = lambda call: True,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> Call:
+        """The first answered call of `method` that `where` accepts, waiting for it if none
+        has come yet (TimeoutError after `timeout` seconds)."""
+        for call in self.calls:
+            if call.method == method and call.answered and where(call):
+                return call
+        waiter = (method, where, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(waiter[2], timeout)
+        finally:
+            self._waiters.remove(waiter)
+
     def _problem(self, where: str, problems: list[str]) -> None:
         self.problems += [f"{where}: {p}" for p in problems]
 
@@ -377,6 +397,16 @@ class SlackEmulator:
         params, token = await self._read_params(request)
         call = Call(method, params, token, request.method, time.monotonic())
         self.calls.append(call)
+        headers = await self._respond(call)
+        call.answered = True
+        for waited, where, future in self._waiters:
+            if waited == method and not future.done() and where(call):
+                future.set_result(call)
+        return web.json_response(call.response, status=call.status, headers=headers)
+
+    async def _respond(self, call: Call) -> dict[str, str]:
+        """Sets the call's status and response; returns the HTTP headers to answer with."""
+        method, params, token = call.method, call.params, call.token
         content_problems, rejection = self._check_content(method, params)
         self._problem(method, self.checker.check_call(method, params, token) + content_problems)
 
@@ -391,16 +421,16 @@ class SlackEmulator:
                 call.response = _error(fault.error or default)
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(fault.retry_after)
-                return web.json_response(call.response, status=fault.status, headers=headers)
+                return headers
 
         limited = self._over_pace(method, params)
         if limited is not None:
             call.failed, call.status = True, 429
             call.response = _error("ratelimited")
             headers["Retry-After"] = str(limited)
-            return web.json_response(call.response, status=429, headers=headers)
+            return headers
         call.response = self._answer(method, params, token, rejection)
-        return web.json_response(call.response)
+        return headers
 
     def enforce_pace(self, *, per_channel_seconds: float = 1.0, per_minute: int = 300) -> None:
         """Answer chat.postMessage as Slack paces it: one message a second per channel and
