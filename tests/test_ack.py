@@ -4,6 +4,10 @@ there still reaches the person."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
+from bot.__main__ import settle_heap
 from bot.devtools.waiting import eventually
 from tests.harness import WIZARD, Admin, RunningBot, World
 from tests.slack_emulator import SlackEmulator
@@ -56,3 +60,21 @@ async def test_the_database_connections_are_open_before_the_first_request(
     (with asyncpg a login each, with aiosqlite a thread each) while Slack waits."""
     pool = bot.services.engine.pool
     assert pool.checkedin() == pool.size() == 10  # type: ignore[attr-defined]
+
+
+def test_start_up_objects_are_left_out_of_full_collections() -> None:
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    keep, garbage = Cycle(), Cycle()
+    collected = weakref.ref(garbage)
+    del garbage
+    gc.unfreeze()
+    try:
+        frozen = settle_heap()
+        assert collected() is None  # start-up's garbage is freed, not kept forever
+        assert frozen == gc.get_freeze_count() > 1000
+        assert not any(o is keep for o in gc.get_objects())  # what lives is left alone
+    finally:
+        gc.unfreeze()
