@@ -20,6 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Select, Update, event
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,8 +34,18 @@ ONE_STATEMENT = "exalate_one_statement"  # an execution option: see one_statemen
 # process. Beyond them a request waits its turn for one (in order, without polling), which
 # under a burst costs less than opening and closing extra connections (with asyncpg a TLS probe
 # and a login; with aiosqlite a thread) for every wave of requests. The most recently used
-# connection is taken first (its caches are warm; the others stay idle).
+# connection is taken first (its caches are warm; the others stay idle). PostgreSQL gets 20:
+# a burst of name checks (the only read on the acknowledgement's path there) then goes in
+# two turns rather than five; SQLite reads those in the event loop's thread (first_row).
 POOL = {"pool_size": 10, "max_overflow": 0, "pool_use_lifo": True}
+POSTGRES_POOL = POOL | {"pool_size": 20}
+# A connection idle this long is pinged before use (a server restart or a dropped TCP
+# connection shows there, not in a request); one used more recently is not, as in HikariCP's
+# `aliveBypassWindowMs`. SQLAlchemy's pre-ping would ask on every checkout, and with asyncpg
+# its ping is three trips to the server (BEGIN, a statement, ROLLBACK).
+PING_AFTER_IDLE = 0.5
+_IDLE_SINCE = "exalate_idle_since"  # in a pool entry's info: monotonic time of its checkin
+_SUSPECT_SINCE: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -69,7 +80,39 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITES) else "BEGIN")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **(POOL | kwargs))
+    engine = create_async_engine(url, **(POSTGRES_POOL | kwargs))
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping a connection before use if it sat idle for PING_AFTER_IDLE or more, or was back in
+    the pool before a connection was found dead (see `suspect_the_pool`). A failed ping
+    replaces it and every older connection in the pool (SQLAlchemy's InvalidatePoolError)."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None:
+            return  # a fresh connection
+        suspect_since = _SUSPECT_SINCE.get(engine.pool, 0.0)
+        if time.monotonic() - idle_since < PING_AFTER_IDLE and idle_since > suspect_since:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # whatever the driver raises: this connection is unusable
+            log.info("a pooled database connection is gone (%s); replacing the pool's", exc)
+            raise InvalidatePoolError() from None
+
+
+def suspect_the_pool(engine: AsyncEngine) -> None:
+    """A connection was found dead outside SQLAlchemy's own handling (a raw driver call):
+    ping every connection that was back in the pool before now when it is next taken."""
+    _SUSPECT_SINCE[engine.pool] = time.monotonic()
 
 
 async def warm_up(engine: AsyncEngine) -> None:
@@ -174,7 +217,8 @@ async def first_row(engine: AsyncEngine, statement: Select[Any], **values: Any) 
     On SQLite the read runs right here, in the event loop's thread, on a read-only connection
     of its own: an indexed lookup takes microseconds, less than one such hop, and in WAL mode a
     reader never waits for a writer. Should SQLite answer busy all the same (a checkpoint, a
-    recovery), the read goes through the pool like any other. PostgreSQL: asyncpg's fetchrow.
+    recovery), the read goes through the pool like any other. PostgreSQL: asyncpg's fetchrow,
+    asked again on another connection if this one turns out dead (see `_ping_when_idle`).
     """
     sql, names, defaults = _compiled(statement, engine.dialect)
     arguments = [values[name] if name in values else defaults[name] for name in names]
@@ -190,7 +234,19 @@ async def first_row(engine: AsyncEngine, statement: Select[Any], **values: Any) 
         if engine.dialect.name == "sqlite":  # aiosqlite
             rows = await driver.execute_fetchall(sql, arguments)
             return rows[0] if rows else None
-        return await driver.fetchrow(sql, *arguments)  # asyncpg
+        try:
+            return await driver.fetchrow(sql, *arguments)  # asyncpg
+        except Exception as exc:
+            if not driver.is_closed():
+                raise
+            # the server went away since this connection's last use (too recent for a ping):
+            # replace it, have the others pinged, and ask once more
+            log.info("a database connection was gone; asking on another")
+            await connection.invalidate(exc)
+            suspect_the_pool(engine)
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        return await driver.fetchrow(sql, *arguments)
 
 
 _SQLITE_READERS: weakref.WeakKeyDictionary[Engine, sqlite3.Connection] = weakref.WeakKeyDictionary()

@@ -8,7 +8,9 @@ from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,8 +24,10 @@ from storage.db import (
     pending_migrations,
     session_factory,
     transaction,
+    warm_up,
 )
 from storage.models import ConnectionState, Invitation
+from tests.conftest import PG_URL
 
 ANSWERS = {
     "destination": "private",
@@ -159,6 +163,62 @@ async def test_the_quick_name_check_sees_each_commit_and_copes_with_busy(
     monkeypatch.setitem(storage.db._SQLITE_READERS, engine.sync_engine, Busy())
     assert await repo.connection_name_taken(engine, team_id="T1", name="acme_to_partnerco")
     assert not await repo.connection_name_taken(engine, team_id="T1", name="other")
+
+
+@pytest.mark.postgres
+async def test_postgres_pings_only_idle_connections_and_survives_the_server_dropping_them(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection used a moment ago goes to work unpinged (a burst asks the server only its
+    queries); one idle for PING_AFTER_IDLE is pinged first. When the server drops every
+    connection, no caller sees it: an idle one fails its ping and the pool is replaced; one
+    used too recently for a ping fails the quick read, which asks again on a pinged one."""
+    engine = create_engine(postgres_url)
+    await migrate(engine)
+    await warm_up(engine)
+    pings: list[Any] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or real_ping(c))
+    sessions = session_factory(engine)
+    admin = await asyncpg.connect(PG_URL)
+
+    async def backend() -> int:
+        async with sessions() as session:
+            return int((await session.exec(text("SELECT pg_backend_pid()"))).scalar_one())
+
+    async def drop_every_connection() -> set[int]:
+        name = postgres_url.rsplit("/", 1)[1]
+        rows = await admin.fetch(
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        return {row["pid"] for row in rows}
+
+    def taken(name: str) -> Any:
+        return repo.connection_name_taken(engine, team_id="T1", name=name)
+
+    try:
+        monkeypatch.setattr(storage.db, "PING_AFTER_IDLE", 60.0)
+        await asyncio.gather(*(taken(f"n{i}") for i in range(40)), backend())
+        assert pings == []  # every connection was used within the minute
+
+        dropped = await drop_every_connection()
+        assert len(dropped) == 20
+        assert not await taken("acme")  # dead and unpinged: asked again, on a new one
+        assert pings == []
+        pids = await asyncio.gather(*(backend() for _ in range(5)))
+        assert pings and not dropped & set(pids)  # the others are pinged now, and replaced
+
+        monkeypatch.setattr(storage.db, "PING_AFTER_IDLE", 0.0)
+        pinged = len(pings)
+        await backend()
+        assert len(pings) == pinged + 1  # idle (for 0 s): pinged, alive
+
+        dropped = await drop_every_connection()
+        assert await backend() not in dropped  # its ping failed: a new one, and no error
+        assert len(pings) == pinged + 2
+    finally:
+        await admin.close()
+        await engine.dispose()
 
 
 async def test_connection_name_is_unique_per_team_case_insensitively(
