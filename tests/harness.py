@@ -4,6 +4,7 @@ the Slack emulator, and a SlackSender that signs requests into `/slack/events`."
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,13 @@ from tests.slack_emulator import SlackEmulator
 SIGNING_SECRET = "test-signing-secret"
 TEST_KEY = "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E="  # a Fernet key for tests only
 TEAM = "T0001"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, for a bot started in its own process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def make_settings(emulator: SlackEmulator, database_url: str, **overrides: Any) -> Settings:

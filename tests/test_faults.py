@@ -33,6 +33,7 @@ from tests.harness import (
     World,
     db_rows,
     eventually,
+    free_port,
     make_settings,
     start_bot,
 )
@@ -240,11 +241,7 @@ async def test_sqlite_under_concurrent_writers(tmp_path: Path, clock: FakeClock)
 
 
 async def test_sigterm_lets_work_in_flight_finish(slack: SlackEmulator, tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EXALATE_"))}
     env |= {
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),

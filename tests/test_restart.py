@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.devtools.slack_requests import SlackSender
-from tests.harness import SIGNING_SECRET, eventually
+from tests.harness import SIGNING_SECRET, eventually, free_port
 from tests.slack_emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,12 +30,6 @@ WIZARD = (
     {"partner_user_id": "UPARTNER", "notice_channel": "CNOTICE"},
     {},
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
@@ -69,7 +62,7 @@ def _reminders(slack: SlackEmulator) -> list[float]:
 
 
 async def test_kill_9_mid_cadence_then_restart(slack: SlackEmulator, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EXALATE_"))},
         "PYTHONPATH": str(ROOT),
