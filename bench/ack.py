@@ -21,6 +21,7 @@ from bot.devtools.slack_requests import SlackSender, command_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
+REPEATS = 3  # runs of each server at each concurrency, in turns, their samples pooled
 STEPS = (
     {"destination": "private"},
     {"mode": "script"},
@@ -150,27 +151,38 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
                 server.terminate()
                 await asyncio.to_thread(server.wait, 30)
     everything = latencies["command"] + latencies["submission"]
-    p50, p99 = _stats(everything)
     return {
-        "server": kind,
-        "users": users,
-        "requests": len(everything),
+        "samples": everything,
+        "errors": len(latencies["errors"]),
+        "server_cpu_s": server_cpu,
+        "client_cpu_s": own_cpu,
+    }
+
+
+def _pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    samples = [sample for run in runs for sample in run["samples"]]
+    p50, p99 = _stats(samples)
+    return {
+        "requests": len(samples),
         "p50_ms": p50,
         "p99_ms": p99,
-        "errors": len(latencies["errors"]),
-        "server_cpu_ms": server_cpu * 1000 / max(1, len(everything)),
-        "client_cpu_ms": own_cpu * 1000 / max(1, len(everything)),
+        "errors": sum(run["errors"] for run in runs),
+        "server_cpu_ms": sum(run["server_cpu_s"] for run in runs) * 1000 / max(1, len(samples)),
     }
 
 
 async def run(databases: list[tuple[str, str]]) -> list[dict[str, Any]]:
     rows = []
     for users, rounds in ((1, 30), (10, 10), (50, 4)):  # enough requests for a steady p99
-        bare = await measure("bare", "", users, rounds)
-        for label, url in databases:
-            bot = await measure(
-                "bot", url.replace("+aiosqlite", "").replace("+asyncpg", ""), users, rounds
-            )
+        runs: dict[str, list[dict[str, Any]]] = {"bare": [], **{db: [] for db, _ in databases}}
+        for _ in range(REPEATS):  # taking turns, so that the machine's drift falls on all alike
+            runs["bare"].append(await measure("bare", "", users, rounds))
+            for label, url in databases:
+                bot_url = url.replace("+aiosqlite", "").replace("+asyncpg", "")
+                runs[label].append(await measure("bot", bot_url, users, rounds))
+        bare = _pooled(runs["bare"])
+        for label, _ in databases:
+            bot = _pooled(runs[label])
             rows.append(
                 {
                     "database": label,
