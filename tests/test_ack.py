@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from bot.__main__ import settle_heap
+from bot.__main__ import GC_THRESHOLDS, settle_heap
 from bot.devtools.waiting import eventually
 from tests.harness import WIZARD, Admin, RunningBot, World
 from tests.slack_emulator import SlackEmulator
@@ -62,7 +62,7 @@ async def test_the_database_connections_are_open_before_the_first_request(
     assert pool.checkedin() == pool.size() == 10  # type: ignore[attr-defined]
 
 
-def test_start_up_objects_are_left_out_of_full_collections() -> None:
+def test_the_collector_leaves_start_up_objects_alone_and_runs_less_often() -> None:
     class Cycle:
         def __init__(self) -> None:
             self.me = self
@@ -71,10 +71,13 @@ def test_start_up_objects_are_left_out_of_full_collections() -> None:
     collected = weakref.ref(garbage)
     del garbage
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         frozen = settle_heap()
         assert collected() is None  # start-up's garbage is freed, not kept forever
         assert frozen == gc.get_freeze_count() > 1000
         assert not any(o is keep for o in gc.get_objects())  # what lives is left alone
+        assert gc.get_threshold() == GC_THRESHOLDS != thresholds
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
