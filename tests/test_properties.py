@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 
 from bot import messages as m
 from bot import security, wizard
+from bot.app import as_json
 from bot.backend.base import CodeRejected, ConnectionSpec, Project
 from bot.backend.local import LocalNode, parse_projects
 from bot.clock import FakeClock
@@ -1003,3 +1005,46 @@ def test_status_reply(row: Row, mode: str, project: str, trail: list[tuple[str, 
         row=row, mode=mode, project=project, events=events, now=NOW, reminder_max=5
     )
     assert_message_ok(reply)
+
+
+# --- the request body, decoded once for Bolt (bot.app.as_json) ---------------------------------
+
+FORM = "application/x-www-form-urlencoded"
+form_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=60)
+# what a form body may hold, escapes and separators included, well formed or not
+form_soup = st.lists(
+    st.one_of(form_text, st.sampled_from(["=", "&", ";", "+", "%", "%2", "%zz", "%C3%A9", "%FF"])),
+    max_size=30,
+).map("".join)
+
+
+@given(fields=st.dictionaries(form_text, form_text, max_size=12))
+def test_a_command_form_reaches_bolt_as_its_fields(fields: dict[str, str]) -> None:
+    assume("payload" not in fields)
+    body = urlencode(fields)
+    assume(not body.startswith("{"))
+    assert json.loads(as_json(body, FORM)) == fields
+
+
+@given(body=form_soup)
+@example(body="text=status+payload&command=%2Fexalate")
+@example(body="a=1;b=2&a=3&=x&y")
+def test_any_form_decodes_as_urllib_would(body: str) -> None:
+    assume(not body.startswith("{"))
+    expected = dict(parse_qsl(body, keep_blank_values=True))
+    if "payload" in expected:
+        return  # below
+    assert json.loads(as_json(body, FORM)) == expected
+
+
+@given(payload=st.dictionaries(form_text, st.one_of(form_text, st.integers())), extra=form_text)
+def test_an_interaction_reaches_bolt_as_its_payload(payload: dict[str, Any], extra: str) -> None:
+    text = json.dumps(payload)
+    assert as_json(urlencode({"payload": text, "x": extra}), FORM) == text
+    assert as_json(text, "application/json") == text  # events come as JSON already
+
+
+@pytest.mark.parametrize("payload", ["not json", "", "[]", "null", '"x"'])
+def test_a_payload_that_is_not_a_json_object_is_refused(payload: str) -> None:
+    with pytest.raises(ValueError):
+        as_json(urlencode({"payload": payload}), FORM)
