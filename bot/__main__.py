@@ -101,6 +101,8 @@ async def serve(settings: Settings) -> str | None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # before listening, so that no request waits for its full collection
+    logging.getLogger("bot").debug("%d start-up objects left out of collections", settle_heap())
     try:
         site = web.TCPSite(runner, port=settings.port)
         await site.start()
@@ -109,7 +111,6 @@ async def serve(settings: Settings) -> str | None:
         return f"PORT: cannot listen on port {settings.port} ({exc.strerror}); choose a free port."
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     logging.getLogger("bot").info("listening on port %s (%s)", settings.port, mode)
-    logging.getLogger("bot").debug("%d start-up objects left out of collections", settle_heap())
     await stop.wait()
     logging.getLogger("bot").info("shutting down")
     await runner.cleanup()  # finishes in-flight requests, closes the socket and the database

@@ -152,23 +152,10 @@ async def direct(
     key: str,
     message: dict[str, Any],
     now: datetime,
-    *,
-    invitation_id: int | None = None,
-    purpose: str = "dm",
-    seal_with: Vault | None = None,
+    **options: Any,
 ) -> Outbox | None:
-    """A DM to `user_id` about `connection`."""
-    row = direct_row(
-        connection,
-        user_id,
-        key,
-        message,
-        now,
-        invitation_id=invitation_id,
-        purpose=purpose,
-        seal_with=seal_with,
-    )
-    return await enqueue(session, row)
+    """A DM to `user_id` about `connection` (`options`: those of `direct_row`)."""
+    return await enqueue(session, direct_row(connection, user_id, key, message, now, **options))
 
 
 async def enqueue_invitation(

@@ -18,7 +18,7 @@ from bot.invitations import Invitations
 from storage import repo
 from storage.db import transaction
 from storage.models import Outbox
-from tests.harness import RunningBot, make_settings, start_bot
+from tests.harness import RunningBot, answers_for, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
 
 PARTNERS = 30
@@ -30,19 +30,10 @@ async def _due_invitations(bot: RunningBot, slack: SlackEmulator, clock: FakeClo
         for n in range(PARTNERS):
             partner = f"UP{n:03d}"
             slack.add_user(partner, name=f"partner{n}", tz="UTC")
-            answers = {
-                "destination": "private",
-                "mode": "script",
-                "local_short_name": "acme",
-                "remote_short_name": f"p{n}",
-                "connection_name": f"acme_to_p{n}",
-                "project_key": "SUP",
-                "notice_channel": "CNOTICE",
-            }
             await repo.create_connection(
                 session,
                 team_id=slack.team_id,
-                answers=answers,
+                answers=answers_for(n, notice_channel="CNOTICE"),
                 backend="local",
                 backend_id=None,
                 initiator_user_id="UADMIN",
