@@ -37,11 +37,12 @@ from bot.backend.node import ExalateNode
 from bot.clock import Clock
 from bot.idempotency import Once
 from bot.metrics import SlackCallCounter
-from bot.permissions import CannotCheck, Permissions
+from bot.permissions import Permissions
 from bot.scheduler import create_scheduler
 from bot.security import Vault, install_log_redaction, key_file_for, load_or_create_key
 from bot.services import Services
 from bot.settings import ConfigError, Settings
+from bot.slack.listeners import report_failure
 from storage import repo
 from storage.db import create_engine, migrate, session_factory, warm_up
 
@@ -141,7 +142,7 @@ def create_bolt_app(services: Services) -> AsyncApp:
         # and Socket Mode's requests come over the app's own connection: no second check
         request_verification_enabled=False,
         # answer as soon as a listener acks, without Bolt's 10 ms polling for the ack: the
-        # listeners' work after their ack goes on in tasks of their own (handlers.inflight)
+        # listeners' work after their ack goes on in tasks of their own (bot.slack.listeners)
         process_before_response=True,
     )
     app.use(_Services(services))
@@ -178,26 +179,6 @@ async def on_error(error: Exception, body: dict[str, Any], respond: Any = None) 
     """A listener failed before answering Slack (the database went away, a bug)."""
     kind = body.get("type") or ("slash_command" if body.get("command") else "request")
     await report_failure(error, kind=kind, respond=respond if body.get("response_url") else None)
-
-
-async def report_failure(error: BaseException, *, kind: str, respond: Any = None) -> None:
-    """Log a listener's failure (masked, with its type) and tell the person, where Slack gave
-    us a way to, instead of leaving them with nothing."""
-    if isinstance(error, CannotCheck):
-        text = str(error)
-        log.warning("%s: the admin check failed", kind)
-    else:
-        text = ":warning: I couldn't finish that just now; please try again in a moment."
-        log.error("%s failed: %s", kind, type(error).__name__, exc_info=error)
-    if respond is not None:
-        try:
-            await respond(
-                text=text,
-                response_type="ephemeral",
-                replace_original=False,
-            )
-        except Exception as exc:  # the response_url may be gone too
-            log.warning("could not tell the user about the failure: %s", type(exc).__name__)
 
 
 def create_web_app(services: Services) -> web.Application:
@@ -291,8 +272,8 @@ def _well_formed(body: Any) -> bool:
 async def _metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES_KEY]
     async with services.sessions() as session:
-        connections = await repo.count_all_by_status(session)
-        invitations = await repo.count_all_invitations_by_state(session)
+        connections = await repo.count_all_by_status(session=session)
+        invitations = await repo.count_all_invitations_by_state(session=session)
     return web.Response(
         body=services.metrics.render(connections, invitations),
         content_type="text/plain",

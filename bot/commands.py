@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.home import Row, describe, when
-from bot.text import escape
+from bot.slack.text import escape
 from storage.models import AuditEvent
 
 PAGE = 10

@@ -21,12 +21,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot import wizard
 from bot.backend.base import BackendError, ConnectionSpec
-from bot.directory import check_notice_channel, resolve_partner
 from bot.idempotency import Once
 from bot.invitations import Invitations, enqueue_invitation
 from bot.security import hash_code, remember_secret
 from bot.services import Services
-from bot.slack_errors import SLACK_FAILURES, slack_error
+from bot.slack.directory import check_notice_channel, resolve_partner
+from bot.slack.errors import SLACK_FAILURES, slack_error
 from bot.views import (
     build_message_view,
     build_project_options,
@@ -104,14 +104,16 @@ class ConnectWizard:
         if not key:
             return None
         async with one_statement(self.s.sessions, writes=False) as session:
-            return await repo.draft_answers(session, view_key=key, team_id=team_id, user_id=user_id)
+            return await repo.draft_answers(
+                session=session, view_key=key, team_id=team_id, user_id=user_id
+            )
 
     async def _save(
         self, key: str, step: Step, answers: Answers, *, team_id: str, user_id: str
     ) -> None:
         async with one_statement(self.s.sessions) as session:
             await repo.save_draft(
-                session,
+                session=session,
                 view_key=key,
                 team_id=team_id,
                 user_id=user_id,
@@ -163,7 +165,7 @@ class ConnectWizard:
         if await self._load(view, team_id=team_id, user_id=user_id) is None:
             return
         async with transaction(self.s.sessions) as session:
-            await repo.delete_draft(session, view_key=_key(view))
+            await repo.delete_draft(session=session, view_key=_key(view))
 
     async def project_options(self, query: str) -> dict[str, Any]:
         try:
@@ -301,14 +303,14 @@ class ConnectWizard:
             )
             async with one_statement(self.s.sessions, writes=False) as session:
                 taken = await repo.connection_names_with_prefix(
-                    session, team_id=team_id, prefix=names["connection_name"]
+                    session=session, team_id=team_id, prefix=names["connection_name"]
                 )
             names["connection_name"] = wizard.unique_name(names["connection_name"], taken)
             update.update(names)
         return update, errors
 
     async def _name_taken(self, team_id: str, name: str) -> bool:
-        return await repo.connection_name_taken(self.s.engine, team_id=team_id, name=name)
+        return await repo.connection_name_taken(engine=self.s.engine, team_id=team_id, name=name)
 
     # --- initiating and delivering ---------------------------------------------------
 
@@ -423,7 +425,7 @@ class ConnectWizard:
         try:
             async with transaction(self.s.sessions) as session:
                 connection, invitation = await repo.create_connection(
-                    session,
+                    session=session,
                     team_id=team_id,
                     answers=answers,
                     backend=self.s.backend.kind,
@@ -486,3 +488,25 @@ def _trouble(
         if block.get("type") == "input" and block.get("block_id"):
             return _errors({block["block_id"]: problem})
     return _update(build_message_view(title, problem))
+
+
+async def open_wizard(
+    services: Services,
+    client: AsyncWebClient,
+    respond: Any,
+    trigger_id: str,
+    team_id: str,
+    user_id: str,
+) -> None:
+    try:
+        await ConnectWizard(services).open(
+            client, trigger_id=trigger_id, team_id=team_id, user_id=user_id
+        )
+    except SLACK_FAILURES as exc:
+        error = slack_error(exc)
+        log.warning("views.open for the wizard failed: %s", error)
+        if respond is not None:
+            await respond(
+                text=f":warning: I couldn't open the wizard (`{error}`). Try again.",
+                response_type="ephemeral",
+            )

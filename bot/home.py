@@ -20,8 +20,8 @@ from sqlmodel import col, select
 from bot import messages as m
 from bot.reminders import waited
 from bot.services import Services
-from bot.slack_errors import SLACK_FAILURES, slack_error
-from bot.text import escape, slack_date
+from bot.slack.errors import SLACK_FAILURES, slack_error
+from bot.slack.text import escape, slack_date
 from storage import repo
 from storage.db import claim, transaction
 from storage.models import Connection, HomeTab, Invitation
@@ -214,12 +214,12 @@ class Home:
             args: dict[str, Any] = {}
             if is_admin:
                 pending = await repo.list_connections(
-                    session, team_id=team_id, statuses=["PENDING"], limit=IN_FLIGHT
+                    session=session, team_id=team_id, statuses=["PENDING"], limit=IN_FLIGHT
                 )
-                counts = await repo.count_by_status(session, team_id=team_id)
-                recent = await repo.recently_active(session, team_id=team_id, limit=RECENT)
+                counts = await repo.count_by_status(session=session, team_id=team_id)
+                recent = await repo.recently_active(session=session, team_id=team_id, limit=RECENT)
                 latest = await repo.latest_invitations(
-                    session, connection_ids=[c.id or 0 for c in pending]
+                    session=session, connection_ids=[c.id or 0 for c in pending]
                 )
                 args = {
                     "counts": counts,
@@ -228,7 +228,7 @@ class Home:
                     "recent": rows(recent, {}),
                 }
             waiting = await repo.waiting_for_partner(
-                session, team_id=team_id, partner_user_id=user_id, limit=10
+                session=session, team_id=team_id, partner_user_id=user_id, limit=10
             )
         return build_home_view(
             now=self.s.clock.now(),
@@ -251,7 +251,11 @@ class Home:
     async def opened(self, *, team_id: str, user_id: str, is_admin: bool) -> None:
         async with transaction(self.s.sessions) as session:
             await repo.home_opened(
-                session, team_id=team_id, user_id=user_id, is_admin=is_admin, now=self.s.clock.now()
+                session=session,
+                team_id=team_id,
+                user_id=user_id,
+                is_admin=is_admin,
+                now=self.s.clock.now(),
             )
         await self.publish(team_id=team_id, user_id=user_id, is_admin=is_admin)
 

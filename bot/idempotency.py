@@ -28,7 +28,7 @@ class Once:
 
     async def claim(self, key: str) -> bool:
         async with transaction(self.s.sessions) as session:
-            return await repo.claim_key(session, key=key, now=self.s.clock.now())
+            return await repo.claim_key(session=session, key=key, now=self.s.clock.now())
 
     async def run(
         self,
@@ -51,7 +51,7 @@ class Once:
             await self.release(key)
             return True, result
         async with transaction(self.s.sessions) as session:
-            await repo.set_key_result(session, key=key, result=result)
+            await repo.set_key_result(session=session, key=key, result=result)
         return True, result
 
     async def result(self, key: str) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class Once:
         deadline = loop.time() + self.wait
         while True:
             async with self.s.sessions() as session:
-                held, result = await repo.key_state(session, key=key)
+                held, result = await repo.key_state(session=session, key=key)
             if result is not None:
                 return result
             if not held:
@@ -71,8 +71,8 @@ class Once:
 
     async def release(self, key: str) -> None:
         async with transaction(self.s.sessions) as session:
-            await repo.release_key(session, key=key)
+            await repo.release_key(session=session, key=key)
 
     async def purge(self) -> int:
         async with transaction(self.s.sessions) as session:
-            return await repo.purge_keys(session, older_than=self.s.clock.now() - KEEP)
+            return await repo.purge_keys(session=session, older_than=self.s.clock.now() - KEEP)

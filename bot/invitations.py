@@ -29,7 +29,7 @@ from bot.outbox import Courier, enqueue, enqueue_many, outbox_row
 from bot.reminders import next_reminder, snooze_until, waited
 from bot.security import Vault, hash_code, mask
 from bot.services import Services
-from bot.text import escape, slack_date
+from bot.slack.text import escape, slack_date
 from storage import repo
 from storage.db import claim_all, one_statement, transaction
 from storage.models import Connection, ConnectionState, Invitation, InvitationState, Outbox
@@ -252,7 +252,9 @@ class Invitations:
         """Forget wizards abandoned for a day (a modal that was closed without Slack telling
         us, or never submitted)."""
         async with one_statement(self.s.sessions) as session:
-            return await repo.purge_drafts(session, older_than=self.s.clock.now() - DRAFT_MAX_AGE)
+            return await repo.purge_drafts(
+                session=session, older_than=self.s.clock.now() - DRAFT_MAX_AGE
+            )
 
     async def remind_due(self) -> tuple[int, int]:
         """Claim up to SWEEP_BATCH due reminders and enqueue them: a few statements a batch."""
@@ -376,9 +378,9 @@ class Invitations:
             )
             partners[connection.team_id].add(partner)
         ids = await enqueue_many(session, [row for row in rows if row is not None])
-        await repo.add_audits(session, audits)
+        await repo.add_audits(session=session, events=audits)
         for team_id, users in partners.items():
-            await repo.mark_homes_dirty(session, team_id=team_id, users=sorted(users))
+            await repo.mark_homes_dirty(session=session, team_id=team_id, users=sorted(users))
         return ids
 
     async def _escalate(
@@ -474,9 +476,9 @@ class Invitations:
                 )
                 partners[connection.team_id].add(invitation.partner_user_id)
             await enqueue_many(session, [row for row in rows if row is not None])
-            await repo.add_audits(session, audits)
+            await repo.add_audits(session=session, events=audits)
             for team_id, users in partners.items():
-                await repo.mark_homes_dirty(session, team_id=team_id, users=sorted(users))
+                await repo.mark_homes_dirty(session=session, team_id=team_id, users=sorted(users))
             revoke = [connections[i.connection_id].backend_id for i in won]
         try:
             await self.s.backend.revoke_many([b for b in revoke if b])
@@ -989,7 +991,7 @@ class Invitations:
             return False
         connection.status = to
         await repo.mark_homes_dirty(
-            session, team_id=connection.team_id, users=[connection.partner_user_id]
+            session=session, team_id=connection.team_id, users=[connection.partner_user_id]
         )
         return True
 
@@ -1002,7 +1004,9 @@ class Invitations:
         **details: Any,
     ) -> None:
         """One audit row; `details` as `_audit_row` takes them."""
-        await repo.add_audits(session, [_audit_row(connection, action, now, **details)])
+        await repo.add_audits(
+            session=session, events=[_audit_row(connection, action, now, **details)]
+        )
 
     async def _revoke_quietly(self, backend_id: str | None) -> None:
         if not backend_id:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.text import escape, quote
+from bot.backend.base import ConnectionBackend
+from bot.slack.text import escape, quote
 from bot.wizard import MODES
 
 HOW_TO_ACCEPT = (
@@ -254,3 +255,14 @@ def dm_withdrawn(*, admin: str, name: str) -> dict[str, Any]:
         f":x: <@{admin}> withdrew the invitation to the Exalate connection `{escape(name)}`; "
         "its code no longer works."
     )
+
+
+def cancelled_text(backend: ConnectionBackend) -> str:
+    """What the admin reads once an invitation is cancelled."""
+    text = ":x: Cancelled: the code no longer works, the partner was told, the reminders stop."
+    if not backend.can_redeem and backend.console_url:
+        text += (
+            f" Delete the connection in the Exalate console too (<{backend.console_url}"
+            "|open the node>): the node keeps it until you do."
+        )
+    return text

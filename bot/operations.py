@@ -25,13 +25,15 @@ class Operations:
                 "Which connection? Give its name, e.g. `/exalate status acme_to_partnerco`."
             )
         async with self.s.sessions() as session:
-            found = await repo.get_connection_by_name(session, team_id=team_id, name=name)
+            found = await repo.get_connection_by_name(session=session, team_id=team_id, name=name)
             if found is not None:
                 return found
-            candidates = await repo.names_like(session, team_id=team_id, prefix=name[:3], limit=500)
+            candidates = await repo.names_like(
+                session=session, team_id=team_id, prefix=name[:3], limit=500
+            )
             if not candidates:
                 candidates = await repo.names_like(
-                    session, team_id=team_id, prefix=name[:1], limit=2000
+                    session=session, team_id=team_id, prefix=name[:1], limit=2000
                 )
         by_key = {candidate.lower(): candidate for candidate in candidates}
         close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.6)
@@ -42,12 +44,14 @@ class Operations:
         statuses = FILTERS[which]
         offset = max(offset, 0)
         async with self.s.sessions() as session:
-            total = await repo.count_connections_in(session, team_id=team_id, statuses=statuses)
+            total = await repo.count_connections_in(
+                session=session, team_id=team_id, statuses=statuses
+            )
             page = await repo.list_connections(
-                session, team_id=team_id, statuses=statuses, offset=offset, limit=PAGE
+                session=session, team_id=team_id, statuses=statuses, offset=offset, limit=PAGE
             )
             latest = await repo.latest_invitations(
-                session, connection_ids=[c.id or 0 for c in page]
+                session=session, connection_ids=[c.id or 0 for c in page]
             )
         return build_list(
             rows=rows(page, latest),
@@ -61,8 +65,10 @@ class Operations:
     async def status(self, *, team_id: str, name: str) -> dict[str, Any]:
         connection = await self.find(team_id=team_id, name=name)
         async with self.s.sessions() as session:
-            events = await repo.list_audit(session, connection_id=connection.id or 0)
-            latest = await repo.latest_invitations(session, connection_ids=[connection.id or 0])
+            events = await repo.list_audit(session=session, connection_id=connection.id or 0)
+            latest = await repo.latest_invitations(
+                session=session, connection_ids=[connection.id or 0]
+            )
         return build_status(
             row=rows([connection], latest)[0],
             mode=connection.mode,

@@ -37,7 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.security import SealBroken, Vault
 from bot.services import Services
-from bot.slack_errors import slack_error
+from bot.slack.errors import slack_error
 from storage import repo
 from storage.db import claim_all, transaction
 from storage.models import Connection, Invitation, Outbox
@@ -307,7 +307,7 @@ class Courier:
         async with self.s.sessions() as session:
             for team_id in {team for team, _ in users}:
                 self._dms |= await repo.get_dm_channels(
-                    session, team_id=team_id, user_ids=[u for t, u in users if t == team_id]
+                    session=session, team_id=team_id, user_ids=[u for t, u in users if t == team_id]
                 )
             if threads:
                 roots = await session.exec(
@@ -370,7 +370,7 @@ class Courier:
             cached = str(opened["channel"]["id"])
             async with transaction(self.s.sessions) as session:
                 await repo.save_dm_channel(
-                    session, team_id=row.team_id, user_id=row.channel, channel_id=cached
+                    session=session, team_id=row.team_id, user_id=row.channel, channel_id=cached
                 )
             self._dms[key] = cached
         self._opening.pop(key, None)
@@ -446,8 +446,8 @@ class Courier:
             for p in posted:
                 await self._landed(session, p, now)
             await repo.add_audits(
-                session,
-                [
+                session=session,
+                events=[
                     {
                         "team_id": p.row.team_id,
                         "connection_id": p.row.connection_id,
@@ -500,7 +500,7 @@ class Courier:
             )
             if not retrying:
                 await repo.add_audit(
-                    session,
+                    session=session,
                     team_id=row.team_id,
                     connection_id=row.connection_id,
                     invitation_id=row.invitation_id,

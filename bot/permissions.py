@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_errors import SLACK_FAILURES, slack_error
+from bot.slack.errors import SLACK_FAILURES, ForThePerson, slack_error
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ GROUP_TTL = 300.0
 ROLE_TTL = 60.0
 
 
-class CannotCheck(Exception):
+class CannotCheck(ForThePerson):
     """Slack didn't answer the question "is this an admin?"; the message says so."""
 
     def __init__(self, error: str) -> None:

@@ -13,10 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
 from bot.metrics import Metrics
-from bot.pacing import CHANNEL_SECONDS, Pacer
 from bot.permissions import Permissions
 from bot.security import Vault
 from bot.settings import Settings
+from bot.slack.pacing import CHANNEL_SECONDS, Pacer
 
 
 @dataclass

@@ -10,19 +10,18 @@ import json
 from typing import Any
 
 from bot.backend.base import Project
-from bot.text import clean_unicode, escape, plain
+from bot.slack.payloads import parse_id
+from bot.slack.text import TEXT_MAX, clean_unicode, escape, plain
 from bot.wizard import (
     CONNECTION_NAME_MAX,
     DEFAULT_RULES,
     MODES,
     SHORT_NAME_MAX,
     STEP_TITLES,
-    TEXT_MAX,
     Answers,
     Step,
     default_connection_name,
     modes_for,
-    parse_id,
     short_name_from_url,
     step_number,
 )

@@ -19,16 +19,14 @@ Limits (documented in the README):
 from __future__ import annotations
 
 import re
-import unicodedata
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.text import clean_unicode
+from bot.slack.text import check_text, clean, has_control_chars
 
 SHORT_NAME_MAX = 40
 CONNECTION_NAME_MAX = 100
-TEXT_MAX = 1000
 URL_MAX = 2000
 SHORT_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 DEFAULT_RULES = ("summary", "description", "comments", "labels", "attachments")
@@ -96,22 +94,8 @@ def modes_for(destination: str | None) -> list[str]:
 # --- single-field checks -------------------------------------------------------------
 
 
-def _clean(value: object) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _has_control_chars(text: str, *, allow_newlines: bool = False) -> bool:
-    """C0 and C1 control characters (NUL, ESC, U+0085…); newlines and tabs where allowed."""
-    for ch in text:
-        if ch in "\n\t" and allow_newlines:
-            continue
-        if unicodedata.category(ch) == "Cc":
-            return True
-    return False
-
-
 def check_short_name(value: object, *, what: str) -> tuple[str, str | None]:
-    text = _clean(value)
+    text = clean(value)
     if not text:
         return text, f"Enter the {what}."
     if len(text) > SHORT_NAME_MAX:
@@ -122,7 +106,7 @@ def check_short_name(value: object, *, what: str) -> tuple[str, str | None]:
 
 
 def check_connection_name(value: object) -> tuple[str, str | None]:
-    text = _clean(value)
+    text = clean(value)
     if not text:
         return text, "Enter a connection name."
     if len(text) > CONNECTION_NAME_MAX:
@@ -132,22 +116,13 @@ def check_connection_name(value: object) -> tuple[str, str | None]:
     return text, None
 
 
-def check_text(value: object, *, limit: int = TEXT_MAX) -> tuple[str, str | None]:
-    text = _clean(value)
-    if len(text) > limit:
-        return text, f"Use at most {limit:,} characters (this has {len(text):,})."
-    if _has_control_chars(text, allow_newlines=True):
-        return text, "Remove the control characters from this text."
-    return text, None
-
-
 def check_url(value: object) -> tuple[str, str | None]:
-    text = _clean(value)
+    text = clean(value)
     if not text:
         return text, "Enter the destination instance URL, or choose “I don't have a URL”."
     if len(text) > URL_MAX:
         return text, f"Use at most {URL_MAX:,} characters."
-    if _has_control_chars(text) or any(ch in text for ch in ' <>|"`\\'):
+    if has_control_chars(text) or any(ch in text for ch in ' <>|"`\\'):
         return text, 'A URL has no spaces, control characters or < > | " ` \\.'
     try:
         parts = urlsplit(text)
@@ -161,8 +136,8 @@ def check_url(value: object) -> tuple[str, str | None]:
 
 
 def check_email(value: object) -> tuple[str, str | None]:
-    text = _clean(value)
-    if _has_control_chars(text):
+    text = clean(value)
+    if has_control_chars(text):
         return text, "An e-mail address has no control characters."
     if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
         return text, "Enter an e-mail address like name@partner.com."
@@ -226,7 +201,7 @@ def validate_info(values: dict[str, Any]) -> tuple[Answers, Errors]:
     )
     if err:
         errors["remote_short_name"] = err
-    typed = _clean(values.get("connection_name"))
+    typed = clean(values.get("connection_name"))
     name = default_connection_name(local, remote) if not errors else ""
     if typed:  # empty means "derive it from the two short names"
         name, err = check_connection_name(typed)
@@ -248,7 +223,7 @@ def validate_project(
     values: dict[str, Any], known: dict[str, str] | None
 ) -> tuple[Answers, Errors]:
     """`known` maps project keys to names when the backend's list was checked."""
-    key = _clean(values.get("project_key"))
+    key = clean(values.get("project_key"))
     if not key:
         return {}, {"project_key": "Choose the project for incoming sync."}
     if known is not None and key not in known:
@@ -259,7 +234,7 @@ def validate_project(
 def validate_partner(values: dict[str, Any]) -> tuple[Answers, Errors]:
     """The Slack-independent part; the handler then checks the user and channel in Slack."""
     errors: Errors = {}
-    user = _clean(values.get("partner_user_id"))
+    user = clean(values.get("partner_user_id"))
     email, err = check_email(values.get("partner_email"))
     if err:
         errors["partner_email"] = err
@@ -271,7 +246,7 @@ def validate_partner(values: dict[str, Any]) -> tuple[Answers, Errors]:
     answers = {
         "partner_user_id": user or None,
         "partner_email": email or None,
-        "notice_channel": _clean(values.get("notice_channel")) or None,
+        "notice_channel": clean(values.get("notice_channel")) or None,
         "note": note,
     }
     return answers, errors
@@ -322,30 +297,12 @@ PASTED_CODE_RE = re.compile(r"[A-Za-z0-9+/=_.:-]{16,4096}")
 def check_pasted_code(value: object) -> tuple[str, str | None]:
     """An invitation code pasted from the Exalate console; line breaks from copying are
     dropped."""
-    code = "".join(_clean(value).split())
+    code = "".join(clean(value).split())
     if not code:
         return code, "Paste the invitation code the Exalate console showed."
     if not PASTED_CODE_RE.fullmatch(code):
         return code, "That doesn't look like an invitation code: paste it exactly as shown."
     return code, None
-
-
-def clean_command_text(text: str, limit: int = 500) -> str:
-    """Slash-command text as the bot reads it: no control characters, at most `limit` long."""
-    return re.sub(r"[\x00-\x1f\x7f]", " ", clean_unicode(text))[:limit].strip()
-
-
-def parse_id(value: object) -> int | None:
-    """A record id from a button value or metadata: plain ASCII digits, in range, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value < 2**31 else None
-    text = str(value or "")
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
-        return None
-    number = int(text)
-    return number if 0 < number < 2**31 else None
 
 
 STEP_FIELDS = {

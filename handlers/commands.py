@@ -15,6 +15,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import messages as m
 from bot.commands import (
     ACCEPT_IN_CONSOLE,
     CANCEL_CONFIRM_ACTION,
@@ -23,16 +24,15 @@ from bot.commands import (
     build_cancel_question,
     help_text,
 )
-from bot.connect import ConnectWizard
+from bot.connect import open_wizard
 from bot.invitations import Invitations, Refused
 from bot.operations import Operations
 from bot.permissions import CannotCheck
 from bot.services import Services
-from bot.slack_errors import SLACK_FAILURES, slack_error
-from bot.text import escape
+from bot.slack.listeners import tracked
+from bot.slack.payloads import clean_command_text, parse_id
+from bot.slack.text import escape
 from bot.views import build_accept_view
-from bot.wizard import clean_command_text, parse_id
-from handlers.inflight import tracked
 
 log = logging.getLogger(__name__)
 
@@ -108,28 +108,6 @@ async def exalate(
         log.warning("/exalate %s: database unavailable: %s", name, type(exc).__name__)
         reply = {"text": DATABASE_AWAY}
     await ack(**_ephemeral(reply))
-
-
-async def open_wizard(
-    services: Services,
-    client: AsyncWebClient,
-    respond: AsyncRespond | None,
-    trigger_id: str,
-    team_id: str,
-    user_id: str,
-) -> None:
-    try:
-        await ConnectWizard(services).open(
-            client, trigger_id=trigger_id, team_id=team_id, user_id=user_id
-        )
-    except SLACK_FAILURES as exc:
-        error = slack_error(exc)
-        log.warning("views.open for the wizard failed: %s", error)
-        if respond is not None:
-            await respond(
-                text=f":warning: I couldn't open the wizard (`{error}`). Try again.",
-                response_type="ephemeral",
-            )
 
 
 async def _admin_command(services: Services, name: str, rest: str, team_id: str) -> dict[str, Any]:
@@ -214,17 +192,7 @@ async def cancel_confirmed(
         await respond(text=str(refused), replace_original=True)
         return
     await invitations.courier.run(ids=outbox)
-    await respond(text=cancelled_text(services), replace_original=True)
-
-
-def cancelled_text(services: Services) -> str:
-    text = ":x: Cancelled: the code no longer works, the partner was told, the reminders stop."
-    if not services.backend.can_redeem and services.backend.console_url:
-        text += (
-            f" Delete the connection in the Exalate console too (<{services.backend.console_url}"
-            "|open the node>): the node keeps it until you do."
-        )
-    return text
+    await respond(text=m.cancelled_text(services.backend), replace_original=True)
 
 
 async def cancel_kept(ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond) -> None:

@@ -16,6 +16,9 @@ from bot import messages as m
 from bot.home import Home
 from bot.invitations import Invitations, Refused
 from bot.services import Services
+from bot.slack.listeners import tracked
+from bot.slack.payloads import parse_id
+from bot.slack.text import check_text
 from bot.views import (
     ACCEPT_CALLBACK,
     DECLINE_CALLBACK,
@@ -25,9 +28,6 @@ from bot.views import (
     metadata_id,
     read_state,
 )
-from bot.wizard import check_text, parse_id
-from handlers.commands import cancelled_text
-from handlers.inflight import tracked
 
 
 def register(app: AsyncApp) -> None:
@@ -228,7 +228,7 @@ async def _admin_action(
                     connection_id=connection_id, user_id=user_id, team_id=team_id
                 )
             await invitations.courier.run(ids=outbox)
-            answer = RESENT if what == "resend" else cancelled_text(services)
+            answer = RESENT if what == "resend" else m.cancelled_text(services.backend)
         except Refused as refused:
             answer = str(refused)
     await _tell(respond, answer, body=body, context=context)

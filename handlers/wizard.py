@@ -10,8 +10,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.connect import ConnectWizard
+from bot.slack.listeners import tracked
 from bot.views import BACK_ACTION, CALLBACK_ID
-from handlers.inflight import tracked
 
 
 def register(app: AsyncApp) -> None:

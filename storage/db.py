@@ -18,6 +18,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Select, Update, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection as SyncConnection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InvalidatePoolError
@@ -47,6 +49,11 @@ PING_AFTER_IDLE = 0.5
 _IDLE_SINCE = "exalate_idle_since"  # in a pool entry's info: monotonic time of its checkin
 _SUSPECT_SINCE: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def upsert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (an upsert) on PostgreSQL and SQLite."""
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

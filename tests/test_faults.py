@@ -216,11 +216,11 @@ async def test_sqlite_under_concurrent_writers(tmp_path: Path, clock: FakeClock)
 
     async def write(n: int) -> None:
         async with transaction(sessions[n % 2]) as session:
-            draft = await repo.get_draft(session, view_key="shared")
+            draft = await repo.get_draft(session=session, view_key="shared")
             answers = dict(draft.answers) if draft else {}
             answers[str(n)] = n
             await repo.save_draft(
-                session,
+                session=session,
                 view_key="shared",
                 team_id="T",
                 user_id="U",
@@ -228,12 +228,12 @@ async def test_sqlite_under_concurrent_writers(tmp_path: Path, clock: FakeClock)
                 answers=answers,
                 now=clock.now(),
             )
-            await repo.claim_key(session, key=f"k{n}", now=clock.now())
+            await repo.claim_key(session=session, key=f"k{n}", now=clock.now())
 
     try:
         await asyncio.gather(*(write(n) for n in range(60)))
         async with sessions[1]() as session:
-            draft = await repo.get_draft(session, view_key="shared")
+            draft = await repo.get_draft(session=session, view_key="shared")
         assert draft is not None and len(draft.answers) == 60  # no update lost either
     finally:
         for engine in engines:

@@ -40,7 +40,8 @@ from bot.devtools.slack_requests import (
     view_submission_payload,
 )
 from bot.messages import admin_actions
-from bot.wizard import check_connection_name, check_text
+from bot.slack.text import check_text
+from bot.wizard import check_connection_name
 from storage.models import (
     AuditEvent,
     Connection,

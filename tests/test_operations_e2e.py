@@ -40,7 +40,7 @@ async def seed(world: World, count: int, *, status: str = "PENDING", start: int 
             slack.add_user(partner, name=f"partner{n}")
             when = MONDAY - timedelta(days=1) + timedelta(minutes=n)
             connection, _ = await repo.create_connection(
-                session,
+                session=session,
                 team_id=slack.team_id,
                 answers={
                     "destination": "private",

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from bot.clock import FakeClock
 from bot.invitations import Invitations
-from bot.pacing import Pacer
+from bot.slack.pacing import Pacer
 from storage import repo
 from storage.db import transaction
 from tests.harness import answers_for, make_settings, start_bot
@@ -101,7 +101,7 @@ async def test_the_bot_keeps_to_slacks_pace(slack: SlackEmulator, tmp_path) -> N
             for n in range(40):
                 slack.add_user(f"UP{n:03d}", name=f"p{n}")
                 await repo.create_connection(
-                    session,
+                    session=session,
                     team_id=slack.team_id,
                     answers=answers_for(n),
                     backend="local",

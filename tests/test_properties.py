@@ -38,6 +38,8 @@ from bot.commands import FILTERS, build_cancel_question, build_list, build_statu
 from bot.home import STATES, Row, build_home_view
 from bot.security import CODE_PREFIX, hash_code, mask, new_code, remember_secret
 from bot.settings import normalize_database_url
+from bot.slack.payloads import clean_command_text
+from bot.slack.text import check_text
 from bot.views import (
     build_accept_view,
     build_decline_view,
@@ -305,7 +307,7 @@ def test_check_connection_name(value: Any) -> None:
 @given(value=st.one_of(any_text, mixed, long_runs, st.none()), limit=st.sampled_from([255, 1000]))
 @example(value="next line\x85 and CSI\x9b[31m", limit=1000)  # C1 control characters
 def test_check_text(value: Any, limit: int) -> None:
-    text, error = wizard.check_text(value, limit=limit)
+    text, error = check_text(value, limit=limit)
     assert isinstance(text, str) and (error is None or error.strip())
     if error is None:
         assert text == ("" if value is None else str(value).strip())
@@ -402,7 +404,7 @@ def test_validate_info(values: dict[str, Any]) -> None:
         assert wizard.check_short_name(update["local_short_name"], what="x")[1] is None
         assert wizard.check_short_name(update["remote_short_name"], what="x")[1] is None
         assert wizard.check_connection_name(update["connection_name"])[1] is None
-        assert wizard.check_text(update["description"])[1] is None
+        assert check_text(update["description"])[1] is None
         typed = values.get("connection_name")
         typed = "" if typed is None else str(typed).strip()
         expected = typed or f"{update['local_short_name']}_to_{update['remote_short_name']}"
@@ -417,7 +419,7 @@ def test_validate_partner(values: dict[str, Any]) -> None:
     assert all(isinstance(e, str) and e.strip() for e in errors.values())
     if not errors:
         assert update["partner_user_id"] or update["partner_email"]
-        assert wizard.check_text(update["note"])[1] is None
+        assert check_text(update["note"])[1] is None
         assert wizard.check_email(update["partner_email"] or "")[1] is None
         note = values.get("note")
         assert update["note"] == ("" if note is None else str(note).strip())
@@ -426,7 +428,7 @@ def test_validate_partner(values: dict[str, Any]) -> None:
 @FAST
 @given(text=st.one_of(any_text, mixed, long_runs))
 def test_clean_command_text(text: str) -> None:
-    cleaned = wizard.clean_command_text(text)
+    cleaned = clean_command_text(text)
     assert len(cleaned) <= 500 and not re.search(r"[\x00-\x1f\x7f]", cleaned)
 
 

@@ -31,7 +31,7 @@ async def _due_invitations(bot: RunningBot, slack: SlackEmulator, clock: FakeClo
             partner = f"UP{n:03d}"
             slack.add_user(partner, name=f"partner{n}", tz="UTC")
             await repo.create_connection(
-                session,
+                session=session,
                 team_id=slack.team_id,
                 answers=answers_for(n, notice_channel="CNOTICE"),
                 backend="local",

@@ -48,7 +48,7 @@ async def _create(engine: AsyncEngine, clock: FakeClock, *, team: str = "T1", na
     answers = dict(ANSWERS, connection_name=name or ANSWERS["connection_name"])
     async with transaction(session_factory(engine)) as session:
         return await repo.create_connection(
-            session,
+            session=session,
             team_id=team,
             answers=answers,
             backend="local",
@@ -71,7 +71,7 @@ async def test_draft_round_trip_and_update(engine: AsyncEngine, clock: FakeClock
     sessions = session_factory(engine)
     async with transaction(sessions) as session:
         await repo.save_draft(
-            session,
+            session=session,
             view_key="V1",
             team_id="T1",
             user_id="U1",
@@ -82,7 +82,7 @@ async def test_draft_round_trip_and_update(engine: AsyncEngine, clock: FakeClock
     clock.advance(timedelta(minutes=1))
     async with transaction(sessions) as session:
         await repo.save_draft(
-            session,
+            session=session,
             view_key="V1",
             team_id="T1",
             user_id="U1",
@@ -91,7 +91,7 @@ async def test_draft_round_trip_and_update(engine: AsyncEngine, clock: FakeClock
             now=clock.now(),
         )
     async with sessions() as session:
-        draft = await repo.get_draft(session, view_key="V1")
+        draft = await repo.get_draft(session=session, view_key="V1")
     assert draft is not None
     assert draft.step == "mode"
     assert draft.answers == {"destination": "private", "note": "ünïcødé ✓"}
@@ -105,7 +105,7 @@ async def test_purge_drafts_removes_only_old_ones(engine: AsyncEngine, clock: Fa
     async with transaction(sessions) as session:
         for view_key, age in (("VOLD", 30), ("VNEW", 1)):
             await repo.save_draft(
-                session,
+                session=session,
                 view_key=view_key,
                 team_id="T1",
                 user_id="U1",
@@ -114,11 +114,13 @@ async def test_purge_drafts_removes_only_old_ones(engine: AsyncEngine, clock: Fa
                 now=clock.now() - timedelta(hours=age),
             )
     async with transaction(sessions) as session:
-        removed = await repo.purge_drafts(session, older_than=clock.now() - timedelta(days=1))
+        removed = await repo.purge_drafts(
+            session=session, older_than=clock.now() - timedelta(days=1)
+        )
     assert removed == 1
     async with sessions() as session:
-        assert await repo.get_draft(session, view_key="VOLD") is None
-        assert await repo.get_draft(session, view_key="VNEW") is not None
+        assert await repo.get_draft(session=session, view_key="VOLD") is None
+        assert await repo.get_draft(session=session, view_key="VNEW") is not None
 
 
 async def test_create_connection_writes_invitation_and_audit(
@@ -127,13 +129,15 @@ async def test_create_connection_writes_invitation_and_audit(
     connection, invitation = await _create(engine, clock)
     sessions = session_factory(engine)
     async with sessions() as session:
-        found = await repo.get_connection_by_name(session, team_id="T1", name="ACME_TO_PARTNERCO")
-        audit = await repo.list_audit(session, connection_id=connection.id)
+        found = await repo.get_connection_by_name(
+            session=session, team_id="T1", name="ACME_TO_PARTNERCO"
+        )
+        audit = await repo.list_audit(session=session, connection_id=connection.id)
         stored = await session.get(Invitation, invitation.id)
     assert found is not None and found.id == connection.id
     assert found.status == ConnectionState.PENDING
     taken = [
-        await repo.connection_name_taken(engine, team_id=team, name=name)
+        await repo.connection_name_taken(engine=engine, team_id=team, name=name)
         for team, name in (("T1", "acme_to_PARTNERCO"), ("T2", "acme_to_partnerco"), ("T1", "acme"))
     ]
     assert taken == [True, False, False]  # any case, in its own workspace, the whole name
@@ -149,9 +153,11 @@ async def test_the_quick_name_check_sees_each_commit_and_copes_with_busy(
     """The acknowledgement's name check (storage.db.first_row) sees a connection the moment
     it is committed; on SQLite, where it reads on a connection of its own, a busy answer
     sends it through the pool instead, with the same result."""
-    assert not await repo.connection_name_taken(engine, team_id="T1", name="acme_to_partnerco")
+    assert not await repo.connection_name_taken(
+        engine=engine, team_id="T1", name="acme_to_partnerco"
+    )
     await _create(engine, clock)
-    assert await repo.connection_name_taken(engine, team_id="T1", name="acme_to_partnerco")
+    assert await repo.connection_name_taken(engine=engine, team_id="T1", name="acme_to_partnerco")
     if engine.dialect.name != "sqlite":
         return
     assert storage.db._SQLITE_READERS.get(engine.sync_engine) is not None  # it was used
@@ -161,8 +167,8 @@ async def test_the_quick_name_check_sees_each_commit_and_copes_with_busy(
             raise sqlite3.OperationalError("database is locked")
 
     monkeypatch.setitem(storage.db._SQLITE_READERS, engine.sync_engine, Busy())
-    assert await repo.connection_name_taken(engine, team_id="T1", name="acme_to_partnerco")
-    assert not await repo.connection_name_taken(engine, team_id="T1", name="other")
+    assert await repo.connection_name_taken(engine=engine, team_id="T1", name="acme_to_partnerco")
+    assert not await repo.connection_name_taken(engine=engine, team_id="T1", name="other")
 
 
 @pytest.mark.postgres
@@ -194,7 +200,7 @@ async def test_postgres_pings_only_idle_connections_and_survives_the_server_drop
         return {row["pid"] for row in rows}
 
     def taken(name: str) -> Any:
-        return repo.connection_name_taken(engine, team_id="T1", name=name)
+        return repo.connection_name_taken(engine=engine, team_id="T1", name=name)
 
     try:
         monkeypatch.setattr(storage.db, "PING_AFTER_IDLE", 60.0)
@@ -237,7 +243,7 @@ async def test_names_with_prefix_escapes_wildcards(engine: AsyncEngine, clock: F
     await _create(engine, clock, name="acmeXto_partner")
     async with session_factory(engine)() as session:
         names = await repo.connection_names_with_prefix(
-            session, team_id="T1", prefix="acme_to_partner"
+            session=session, team_id="T1", prefix="acme_to_partner"
         )
     assert names == {"acme_to_partner", "acme_to_partner_2"}
 
@@ -245,15 +251,15 @@ async def test_names_with_prefix_escapes_wildcards(engine: AsyncEngine, clock: F
 async def test_dm_channel_cache(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with transaction(sessions) as session:
-        assert await repo.get_dm_channels(session, team_id="T1", user_ids=["U1"]) == {}
-        await repo.save_dm_channel(session, team_id="T1", user_id="U1", channel_id="D1")
+        assert await repo.get_dm_channels(session=session, team_id="T1", user_ids=["U1"]) == {}
+        await repo.save_dm_channel(session=session, team_id="T1", user_id="U1", channel_id="D1")
     async with transaction(sessions) as session:
-        await repo.save_dm_channel(session, team_id="T1", user_id="U1", channel_id="D2")
+        await repo.save_dm_channel(session=session, team_id="T1", user_id="U1", channel_id="D2")
     async with sessions() as session:
-        assert await repo.get_dm_channels(session, team_id="T1", user_ids=["U1", "U2"]) == {
+        assert await repo.get_dm_channels(session=session, team_id="T1", user_ids=["U1", "U2"]) == {
             ("T1", "U1"): "D2"
         }
-        assert await repo.get_dm_channels(session, team_id="T2", user_ids=["U1"]) == {}
+        assert await repo.get_dm_channels(session=session, team_id="T2", user_ids=["U1"]) == {}
 
 
 async def test_naive_datetimes_are_refused(engine: AsyncEngine) -> None:
@@ -262,7 +268,7 @@ async def test_naive_datetimes_are_refused(engine: AsyncEngine) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         async with transaction(session_factory(engine)) as session:
             await repo.save_draft(
-                session,
+                session=session,
                 view_key="V1",
                 team_id="T1",
                 user_id="U1",
@@ -308,21 +314,23 @@ async def test_one_statement_on_sqlite_holds_no_lock_beyond_its_statement(
     draft = {"team_id": "T1", "user_id": "U1", "step": "mode", "answers": {}, "now": clock.now()}
     try:
         async with one_statement(session_factory(mine)) as session:
-            await repo.save_draft(session, view_key="V1", **draft)
+            await repo.save_draft(session=session, view_key="V1", **draft)
             async with session_factory(theirs)() as other:  # already committed
-                assert await repo.get_draft(other, view_key="V1") is not None
+                assert await repo.get_draft(session=other, view_key="V1") is not None
 
             async def write_elsewhere() -> None:
                 async with transaction(session_factory(theirs)) as other:
-                    await repo.save_draft(other, view_key="V2", **draft)
+                    await repo.save_draft(session=other, view_key="V2", **draft)
 
             await asyncio.wait_for(write_elsewhere(), timeout=5)  # the write lock is free
         async with one_statement(session_factory(mine), writes=False) as session:
             assert (
-                await repo.draft_answers(session, view_key="V2", team_id="T1", user_id="U1") == {}
+                await repo.draft_answers(session=session, view_key="V2", team_id="T1", user_id="U1")
+                == {}
             )
             assert (
-                await repo.draft_answers(session, view_key="V2", team_id="T1", user_id="U2") is None
+                await repo.draft_answers(session=session, view_key="V2", team_id="T1", user_id="U2")
+                is None
             )  # someone else's draft is not theirs to read
     finally:
         await mine.dispose()
@@ -333,7 +341,7 @@ async def test_one_statement_round_trip(engine: AsyncEngine, clock: FakeClock) -
     sessions = session_factory(engine)
     async with one_statement(sessions) as session:
         await repo.save_draft(
-            session,
+            session=session,
             view_key="V",
             team_id="T",
             user_id="U",
@@ -342,7 +350,9 @@ async def test_one_statement_round_trip(engine: AsyncEngine, clock: FakeClock) -
             now=clock.now(),
         )
     async with one_statement(sessions, writes=False) as session:
-        assert await repo.draft_answers(session, view_key="V", team_id="T", user_id="U") == {"a": 1}
+        assert await repo.draft_answers(
+            session=session, view_key="V", team_id="T", user_id="U"
+        ) == {"a": 1}
 
 
 async def test_a_write_inside_another_on_sqlite_fails_at_once(
@@ -355,13 +365,15 @@ async def test_a_write_inside_another_on_sqlite_fails_at_once(
     draft = {"team_id": "T1", "user_id": "U1", "step": "mode", "answers": {}, "now": clock.now()}
     try:
         async with transaction(sessions) as session:
-            await repo.save_draft(session, view_key="V1", **draft)
+            await repo.save_draft(session=session, view_key="V1", **draft)
             for nested in (transaction(sessions), one_statement(sessions)):
                 with pytest.raises(RuntimeError, match="wait for itself"):
                     async with nested:
                         pass
         async with one_statement(sessions, writes=False) as session:  # reads never wait
-            found = await repo.draft_answers(session, view_key="V1", team_id="T1", user_id="U1")
+            found = await repo.draft_answers(
+                session=session, view_key="V1", team_id="T1", user_id="U1"
+            )
         assert found == {}  # the outer write went through
     finally:
         await engine.dispose()

@@ -47,7 +47,7 @@ async def _due(
             slack.add_user(partner, name=f"partner{n}", tz="UTC")
             answers = answers_for(n, notice_channel)
             await repo.create_connection(
-                session,
+                session=session,
                 team_id=slack.team_id,
                 answers=answers,
                 backend="local",
@@ -86,7 +86,11 @@ async def test_a_sweep_over_known_dm_channels_opens_none(
         expected = {}
         async with transaction(bot.services.sessions) as session:
             await repo.home_opened(
-                session, team_id=slack.team_id, user_id="UADMIN", is_admin=True, now=clock.now()
+                session=session,
+                team_id=slack.team_id,
+                user_id="UADMIN",
+                is_admin=True,
+                now=clock.now(),
             )
             for invitation in (await session.exec(select(Invitation))).all():
                 n = int(invitation.partner_user_id[2:])
@@ -98,7 +102,7 @@ async def test_a_sweep_over_known_dm_channels_opens_none(
                     session.add(invitation)
                 else:  # known from an earlier conversations.open
                     await repo.save_dm_channel(
-                        session,
+                        session=session,
                         team_id=slack.team_id,
                         user_id=invitation.partner_user_id,
                         channel_id=channel,
@@ -145,7 +149,9 @@ async def test_dms_to_one_user_open_the_channel_once(
         assert len(slack.calls_to("conversations.open")) == 1
         assert len(set(_posted(slack))) == 1
         async with bot.services.sessions() as session:
-            cached = await repo.get_dm_channels(session, team_id=slack.team_id, user_ids=["UADMIN"])
+            cached = await repo.get_dm_channels(
+                session=session, team_id=slack.team_id, user_ids=["UADMIN"]
+            )
         assert cached == {(slack.team_id, "UADMIN"): _posted(slack)[0]}
     finally:
         await bot.stop()
@@ -352,7 +358,7 @@ async def test_an_expiry_sweep_closes_every_invitation_once(
                 slack.add_user(partner, name=f"partner{n}", tz="UTC")
                 answers = answers_for(n, "CNOTICE")
                 await repo.create_connection(
-                    session,
+                    session=session,
                     team_id=slack.team_id,
                     answers=answers,
                     backend="local",

@@ -9,9 +9,9 @@ from aiohttp import web
 
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
-from bot.pacing import Pacer
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack.pacing import Pacer
 
 
 async def _no_wait(_: float) -> None:

@@ -5,15 +5,20 @@ without polling for the ack (Bolt's default way polls every 10 ms). `tracked` ru
 listener as a task of its own and returns when the listener has acked (or finished, or
 failed before acking, which Bolt's error handler then sees). The rest of the listener's work
 goes on after the answer, counted as in-flight work (shutdown waits for it), and a failure
-there is reported like any other (bot.app.report_failure).
+there is reported like any other (`report_failure`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from bot.slack.errors import ForThePerson
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
 ACK_DEADLINE = 3.0  # seconds Slack waits; after that an answer is useless
@@ -66,10 +71,28 @@ def tracked(listener: Listener) -> Listener:
 def _after_ack(services: Any, context: Any, task: asyncio.Task[None]) -> None:
     if task.cancelled() or task.exception() is None:
         return
-    from bot.app import report_failure
-
     services.track(
         asyncio.ensure_future(
             report_failure(task.exception(), kind="listener", respond=context.get("respond"))
         )
     )
+
+
+async def report_failure(error: BaseException, *, kind: str, respond: Any = None) -> None:
+    """Log a listener's failure (masked, with its type) and tell the person, where Slack gave
+    us a way to, instead of leaving them with nothing."""
+    if isinstance(error, ForThePerson):
+        text = str(error)
+        log.warning("%s: %s", kind, type(error).__name__)
+    else:
+        text = ":warning: I couldn't finish that just now; please try again in a moment."
+        log.error("%s failed: %s", kind, type(error).__name__, exc_info=error)
+    if respond is not None:
+        try:
+            await respond(
+                text=text,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except Exception as exc:  # the response_url may be gone too
+            log.warning("could not tell the user about the failure: %s", type(exc).__name__)

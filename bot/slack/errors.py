@@ -19,3 +19,8 @@ def slack_error(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
     return "connection"
+
+
+class ForThePerson(Exception):
+    """A failure whose message is written for the person who asked (it names no secret): a
+    listener that fails with one tells them this text instead of a generic apology."""

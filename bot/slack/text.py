@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
+
+TEXT_MAX = 1000  # descriptions, notes, reasons: the README's limit
 
 
 def clean_unicode(text: str) -> str:
@@ -34,3 +37,26 @@ def slack_date(moment: datetime) -> str:
     stamp = int(moment.timestamp())
     fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
     return f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def clean(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def has_control_chars(text: str, *, allow_newlines: bool = False) -> bool:
+    """C0 and C1 control characters (NUL, ESC, U+0085…); newlines and tabs where allowed."""
+    for ch in text:
+        if ch in "\n\t" and allow_newlines:
+            continue
+        if unicodedata.category(ch) == "Cc":
+            return True
+    return False
+
+
+def check_text(value: object, *, limit: int = TEXT_MAX) -> tuple[str, str | None]:
+    text = clean(value)
+    if len(text) > limit:
+        return text, f"Use at most {limit:,} characters (this has {len(text):,})."
+    if has_control_chars(text, allow_newlines=True):
+        return text, "Remove the control characters from this text."
+    return text, None

@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_errors import SLACK_FAILURES, slack_error
+from bot.slack.errors import SLACK_FAILURES, slack_error
 
 log = logging.getLogger(__name__)
 

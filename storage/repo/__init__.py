@@ -1,0 +1,63 @@
+"""Repository functions, one module per table, re-exported here: `repo.create_connection(...)`.
+
+Every function is keyword-only and runs on a session the caller owns (and commits); every
+state change writes its audit row in the same transaction (`add_audit`).
+"""
+
+from storage.repo.audit import add_audit, add_audits, list_audit
+from storage.repo.connections import (
+    connection_name_taken,
+    connection_names_with_prefix,
+    create_connection,
+    get_connection_by_name,
+)
+from storage.repo.dm_channels import get_dm_channels, save_dm_channel
+from storage.repo.drafts import delete_draft, draft_answers, get_draft, purge_drafts, save_draft
+from storage.repo.homes import home_opened, mark_homes_dirty
+from storage.repo.keys import claim_key, key_state, purge_keys, release_key, set_key_result
+from storage.repo.listings import (
+    count_all_by_status,
+    count_all_invitations_by_state,
+    count_by_status,
+    count_connections,
+    count_connections_in,
+    latest_invitations,
+    list_connections,
+    names_like,
+    recently_active,
+    waiting_for_partner,
+)
+
+__all__ = [
+    "add_audit",
+    "add_audits",
+    "claim_key",
+    "connection_name_taken",
+    "connection_names_with_prefix",
+    "count_all_by_status",
+    "count_all_invitations_by_state",
+    "count_by_status",
+    "count_connections",
+    "count_connections_in",
+    "create_connection",
+    "delete_draft",
+    "draft_answers",
+    "get_connection_by_name",
+    "get_dm_channels",
+    "get_draft",
+    "home_opened",
+    "key_state",
+    "latest_invitations",
+    "list_audit",
+    "list_connections",
+    "mark_homes_dirty",
+    "names_like",
+    "purge_drafts",
+    "purge_keys",
+    "recently_active",
+    "release_key",
+    "save_dm_channel",
+    "save_draft",
+    "set_key_result",
+    "waiting_for_partner",
+]
