@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite and PostgreSQL), clocks."""
+"""Shared fixtures: databases (SQLite and PostgreSQL), clocks, the Slack emulator, Slack's
+published specs (for the cross-checks)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.clock import FakeClock
 from bot.settings import normalize_database_url
 from storage.db import create_engine, migrate
 from tests.harness import MONDAY, RunningBot, World, make_settings, start_bot
+from tests.published_specs import need_specs
 from tests.slack_emulator import SlackEmulator
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -69,6 +71,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await migrate(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def slack_specs() -> Path:
+    """The folder of Slack's published specs, for a cross-check; without it the test skips
+    (fails with CI=true), saying how to get them (tests/published_specs.py)."""
+    return need_specs()
 
 
 @pytest.fixture

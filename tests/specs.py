@@ -1,4 +1,7 @@
-"""Checks of what the bot sends to Slack, against Slack's published specs and slack_sdk's models.
+"""Checks of what the bot sends to Slack, against the project's table of Slack's facts
+(bot/devtools/slack_facts.py: methods, required arguments, Block Kit limits) and slack_sdk's
+models. Nothing here reads Slack's published specs: tests/test_slack_facts.py compares the
+table with them where they are at hand.
 
 Pure functions returning a list of human-readable problems (empty when fine).
 
@@ -15,11 +18,8 @@ Notes on slack_sdk (3.48):
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
@@ -28,57 +28,22 @@ from slack_sdk.models.views import View
 
 from bot.devtools.slack_emulator import MESSAGE_METHODS as MESSAGE_METHODS
 from bot.devtools.slack_emulator import decode_json_param as decode_json_param
+from bot.devtools.slack_facts import LIMITS, METHODS, Method
 
-# `../shared/specs` from the project's root (see shared/README.md); SLACK_SPECS_DIR overrides it.
-SPECS_DIR = Path(
-    os.environ.get("SLACK_SPECS_DIR") or Path(__file__).resolve().parents[2] / "shared" / "specs"
-)
-OPENAPI_PATH = SPECS_DIR / "slack_web_openapi_v2.json"
-
-# Methods newer than the (2020) OpenAPI spec that the bot may call.
-NEWER_METHODS: dict[str, frozenset[str]] = {"apps.connections.open": frozenset()}
-# Arguments Slack requires although the spec does not flag them `required`.
-EXTRA_REQUIRED: dict[str, frozenset[str]] = {
-    "chat.delete": frozenset({"channel", "ts"}),
-    "conversations.info": frozenset({"channel"}),
-    "users.info": frozenset({"user"}),
-    "views.update": frozenset({"view"}),
-}
-# At least one of these arguments is needed.
-ONE_OF: dict[str, tuple[str, ...]] = {
-    "conversations.open": ("users", "channel"),
-    "views.update": ("view_id", "external_id"),
-}
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
 MISSING_TEXT_FALLBACK = "`blocks` without a non-empty `text` fallback"
 
 # What slack_sdk's models raise for malformed input (a missing required keyword: TypeError).
 _MODEL_ERRORS = (SlackObjectFormationError, TypeError, ValueError, KeyError, AttributeError)
-
-
-@functools.cache
-def _openapi_paths() -> dict[str, Any]:
-    with OPENAPI_PATH.open(encoding="utf-8") as f:
-        return json.load(f)["paths"]
+_NOT_IN_TABLE = Method()
 
 
 def known_method(method: str) -> bool:
-    return f"/{method}" in _openapi_paths() or method in NEWER_METHODS
+    return method in METHODS
 
 
-@functools.cache
 def required_params(method: str) -> frozenset[str]:
-    """Parameters the OpenAPI spec flags `required: true` for `method` (without "token")."""
-    if method in NEWER_METHODS:
-        return NEWER_METHODS[method]
-    verbs = _openapi_paths().get(f"/{method}", {})
-    return frozenset(
-        p["name"]
-        for op in verbs.values()
-        for p in op.get("parameters", [])
-        if p.get("required") and p["name"] != "token"
-    )
+    """The arguments Slack requires for `method` (the token aside), from the table."""
+    return METHODS.get(method, _NOT_IN_TABLE).required
 
 
 def _present(params: dict[str, Any], name: str) -> bool:
@@ -86,12 +51,11 @@ def _present(params: dict[str, Any], name: str) -> bool:
 
 
 def missing_params(method: str, params: dict[str, Any]) -> list[str]:
-    """Required parameters (spec + Slack's documented extras) that are absent or empty."""
-    needed = required_params(method) | EXTRA_REQUIRED.get(method, frozenset())
-    missing = sorted(name for name in needed if not _present(params, name))
-    one_of = ONE_OF.get(method)
-    if one_of and not any(_present(params, name) for name in one_of):
-        missing.append(" or ".join(one_of))
+    """Required arguments that are absent or empty, then an unmet "one of" group."""
+    facts = METHODS.get(method, _NOT_IN_TABLE)
+    missing = sorted(name for name in facts.required if not _present(params, name))
+    if facts.one_of and not any(_present(params, name) for name in facts.one_of):
+        missing.append(" or ".join(facts.one_of))
     return missing
 
 
@@ -142,8 +106,8 @@ def _check_block_list(blocks: Any, limit: int) -> list[str]:
 
 
 def check_blocks(blocks: Any) -> list[str]:
-    """Blocks of a message (max 50)."""
-    return _check_block_list(decode_json_param(blocks), MAX_MESSAGE_BLOCKS)
+    """Blocks of a message (at most LIMITS.message_blocks)."""
+    return _check_block_list(decode_json_param(blocks), LIMITS.message_blocks)
 
 
 def check_view(view: Any) -> list[str]:
@@ -161,7 +125,7 @@ def check_view(view: Any) -> list[str]:
         View(**view).validate_json()  # view-level limits only; blocks are checked one by one below
     except _MODEL_ERRORS as e:
         problems.append(f"view: {type(e).__name__}: {e}")
-    return problems + _check_block_list(view.get("blocks", []), MAX_VIEW_BLOCKS)
+    return problems + _check_block_list(view.get("blocks", []), LIMITS.view_blocks)
 
 
 def check_message(params: dict[str, Any]) -> list[str]:
