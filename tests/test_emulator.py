@@ -335,7 +335,7 @@ async def test_unknown_methods_response_urls_and_reset(
         await client.conversations_members(channel="C0GENERAL")
     assert emulator.problems == [
         "chat.postMesage: unknown method 'chat.postMesage'",
-        "conversations.members: not emulated (add it to bot/devtools/slack_emulator.py)",
+        "conversations.members: not emulated (add it to bot/devtools/emulator_methods.py)",
     ]
 
     await AsyncWebhookClient(emulator.response_url()).send(text="Done", replace_original=True)

@@ -163,7 +163,7 @@ class Workspace:
             channel["user"] = user_id
         return self.channels[self._ims[user_id]], existed
 
-    # -- views and triggers (put_view and close_view are also used by slack_requests.py) -------
+    # -- views and triggers (put_view, close_view: also used by slack_requests.py) ----------
 
     def put_view(
         self,

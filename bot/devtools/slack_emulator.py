@@ -258,7 +258,7 @@ class SlackEmulator(SocketMode):
         handler = self.handlers.get(method)
         if handler is None:
             if self.checker.known_method(method):
-                self._problem(method, ["not emulated (add it to bot/devtools/slack_emulator.py)"])
+                self._problem(method, ["not emulated (add it to bot/devtools/emulator_methods.py)"])
             return error_body("unknown_method")
         expected = self.app_token if token_kind(method) == "app" else self.bot_token
         if not token:

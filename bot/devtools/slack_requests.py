@@ -1,54 +1,58 @@
 """Send the bot what Slack sends it: signed slash commands, interactions and events.
 
-The payload builders are module-level so Socket Mode tests can send the same payloads with
-``emulator.socket_send(...)``; ``SlackSender`` posts them over HTTP, signed like Slack does,
-and applies view_submission answers to the emulator's views like Slack does.
+``SlackSender`` posts the payloads of bot/devtools/slack_payloads.py over HTTP, signed like
+Slack does, and applies view_submission answers to the emulator's views like Slack does. The
+payload builders stay importable from here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import aiohttp
 
 from bot.devtools.slack_emulator import SlackEmulator
+from bot.devtools.slack_facts import LIMITS
+from bot.devtools.slack_payloads import (
+    API_APP_ID,
+    TEAM_DOMAIN,
+    VERIFICATION_TOKEN,
+    JsonDict,
+    block_action,
+    block_actions_payload,
+    block_suggestion_payload,
+    command_payload,
+    event_callback_payload,
+    find_element,
+    sign,
+    view_closed_payload,
+    view_submission_payload,
+)
+from bot.devtools.view_state import element_state, input_blocks, state_values, unsubmittable
 
-JsonDict = dict[str, Any]
-VERIFICATION_TOKEN = "legacy-verification-token"  # Slack still puts this deprecated token in
-API_APP_ID = "A0001"
-TEAM_DOMAIN = "exalate-test"
-ACK_DEADLINE = 3.0  # seconds Slack waits for the HTTP response
-
-# element type -> (its key in state.values, its initial-value key); a key ending in "s" is a list
-_ELEMENTS = {
-    "plain_text_input": ("value", "initial_value"),
-    "email_text_input": ("value", "initial_value"),
-    "url_text_input": ("value", "initial_value"),
-    "number_input": ("value", "initial_value"),
-    "users_select": ("selected_user", "initial_user"),
-    "conversations_select": ("selected_conversation", "initial_conversation"),
-    "channels_select": ("selected_channel", "initial_channel"),
-    "multi_users_select": ("selected_users", "initial_users"),
-    "multi_conversations_select": ("selected_conversations", "initial_conversations"),
-    "multi_channels_select": ("selected_channels", "initial_channels"),
-    "datepicker": ("selected_date", "initial_date"),
-    "timepicker": ("selected_time", "initial_time"),
-    "static_select": ("selected_option", "initial_option"),
-    "external_select": ("selected_option", "initial_option"),
-    "radio_buttons": ("selected_option", "initial_option"),
-    "overflow": ("selected_option", "initial_option"),
-    "checkboxes": ("selected_options", "initial_options"),
-    "multi_static_select": ("selected_options", "initial_options"),
-    "multi_external_select": ("selected_options", "initial_options"),
-}
-_TEXT_ELEMENTS = {"plain_text_input", "email_text_input", "url_text_input", "number_input"}
+__all__ = [
+    "API_APP_ID",
+    "TEAM_DOMAIN",
+    "VERIFICATION_TOKEN",
+    "SlackResponse",
+    "SlackSender",
+    "block_action",
+    "block_actions_payload",
+    "block_suggestion_payload",
+    "command_payload",
+    "element_state",
+    "event_callback_payload",
+    "find_element",
+    "input_blocks",
+    "sign",
+    "state_values",
+    "unsubmittable",
+    "view_closed_payload",
+    "view_submission_payload",
+]
 
 
 class SlackResponse(NamedTuple):
@@ -63,356 +67,6 @@ class SlackResponse(NamedTuple):
             return json.loads(self.text) if self.text.strip() else None
         except ValueError:
             return None
-
-
-# -- payload builders --------------------------------------------------------------------------
-
-
-def _team(team_id: str) -> JsonDict:
-    return {"id": team_id, "domain": TEAM_DOMAIN}
-
-
-def _user(user_id: str, user_name: str | None, team_id: str) -> JsonDict:
-    name = user_name or user_id.lower()
-    return {"id": user_id, "username": name, "name": name, "team_id": team_id}
-
-
-def command_payload(
-    *,
-    text: str,
-    user_id: str,
-    trigger_id: str,
-    response_url: str,
-    command: str = "/exalate",
-    channel_id: str = "C0GENERAL",
-    channel_name: str = "general",
-    user_name: str | None = None,
-    team_id: str = "T0001",
-    api_app_id: str = API_APP_ID,
-) -> dict[str, str]:
-    """A slash command as Slack sends it (form fields; the same dict is the Socket Mode payload)."""
-    return {
-        "token": VERIFICATION_TOKEN,
-        "team_id": team_id,
-        "team_domain": TEAM_DOMAIN,
-        "channel_id": channel_id,
-        "channel_name": channel_name,
-        "user_id": user_id,
-        "user_name": user_name or user_id.lower(),
-        "command": command,
-        "text": text,
-        "api_app_id": api_app_id,
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": trigger_id,
-    }
-
-
-def _options(element: JsonDict) -> list[JsonDict]:
-    groups = element.get("option_groups", [])
-    return element.get("options") or [o for g in groups for o in g.get("options", [])]
-
-
-def _option(element: JsonDict, answer: Any) -> JsonDict:
-    if element["type"].endswith("external_select"):
-        if isinstance(answer, dict):
-            return answer
-        return {"text": {"type": "plain_text", "text": str(answer)}, "value": str(answer)}
-    for option in _options(element):
-        if option["value"] == answer:
-            return option
-    values = [o["value"] for o in _options(element)]
-    raise ValueError(f"{answer!r} is not an option of {element['action_id']!r}: {values}")
-
-
-def _empty(value: Any) -> bool:
-    return value in (None, "", [])
-
-
-def _state_keys(kind: str) -> tuple[str, str]:
-    if kind not in _ELEMENTS:
-        raise NotImplementedError(f"element type {kind!r} is not supported by slack_requests.py")
-    return _ELEMENTS[kind]
-
-
-def element_state(element: JsonDict, answer: Any) -> JsonDict:
-    """The `state.values` entry Slack reports for `element` after the user gave `answer`."""
-    kind = element["type"]
-    key, _ = _state_keys(kind)
-    many = key.endswith("s")
-    given = [a for a in (answer or [] if many else [answer]) if not _empty(a)]
-    if key.startswith("selected_option"):
-        given = [_option(element, a) for a in given]
-    elif kind in _TEXT_ELEMENTS:
-        given = [str(a) for a in given]
-    return {"type": kind, key: given if many else next(iter(given), None)}
-
-
-def _initial_state(element: JsonDict) -> JsonDict:
-    kind = element["type"]
-    key, initial = _state_keys(kind)
-    return {"type": kind, key: element.get(initial, [] if key.endswith("s") else None)}
-
-
-def unsubmittable(view: JsonDict, values: JsonDict) -> list[str]:
-    """Why Slack's client would refuse to submit `values` (empty required inputs, text lengths)."""
-    reasons = []
-    for block_id, block in input_blocks(view).items():
-        element = block["element"]
-        state = values[block_id][element["action_id"]]
-        value = next(v for k, v in state.items() if k != "type")
-        if _empty(value):
-            if not block.get("optional"):
-                reasons.append(f"required input {block_id!r} is empty")
-        elif element["type"] == "plain_text_input":
-            low, high = element.get("min_length", 0), element.get("max_length", 3000)
-            if not low <= len(value) <= high:
-                reasons.append(f"{block_id!r} needs {low}..{high} characters, got {len(value)}")
-    return reasons
-
-
-def input_blocks(view: JsonDict) -> dict[str, JsonDict]:
-    return {
-        b["block_id"]: b
-        for b in view.get("blocks", [])
-        if b.get("type") == "input" and "block_id" in b
-    }
-
-
-def state_values(view: JsonDict, answers: dict[str, Any]) -> JsonDict:
-    """`view.state.values` once the user typed `answers` ({block_id: answer}) into the view.
-
-    Other input blocks keep what the view's `state` already holds (typed earlier, e.g. with
-    SlackSender.fill) or else their initial values.
-    """
-    inputs = input_blocks(view)
-    unknown = sorted(set(answers) - set(inputs))
-    if unknown:
-        raise LookupError(
-            f"{unknown} not input blocks of view {view.get('callback_id')!r}; "
-            f"its input blocks: {sorted(inputs)}"
-        )
-    typed = view.get("state", {}).get("values", {})
-    values: JsonDict = {}
-    for block_id, block in inputs.items():
-        element = block["element"]
-        action_id = element["action_id"]
-        if block_id in answers:
-            state = element_state(element, answers[block_id])
-        elif action_id in typed.get(block_id, {}):
-            state = typed[block_id][action_id]
-        else:
-            state = _initial_state(element)
-        values[block_id] = {action_id: state}
-    return values
-
-
-def view_submission_payload(
-    view: JsonDict,
-    answers: dict[str, Any],
-    *,
-    user_id: str,
-    trigger_id: str,
-    user_name: str | None = None,
-    team_id: str = "T0001",
-    api_app_id: str = API_APP_ID,
-) -> JsonDict:
-    return {
-        "type": "view_submission",
-        "team": _team(team_id),
-        "user": _user(user_id, user_name, team_id),
-        "api_app_id": api_app_id,
-        "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id,
-        "view": view | {"state": {"values": state_values(view, answers)}},
-        "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
-
-
-def view_closed_payload(
-    view: JsonDict,
-    *,
-    user_id: str,
-    user_name: str | None = None,
-    team_id: str = "T0001",
-    api_app_id: str = API_APP_ID,
-) -> JsonDict:
-    return {
-        "type": "view_closed",
-        "team": _team(team_id),
-        "user": _user(user_id, user_name, team_id),
-        "api_app_id": api_app_id,
-        "token": VERIFICATION_TOKEN,
-        "view": view,
-        "is_cleared": False,
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
-
-
-def _interactive_elements(blocks: list[JsonDict]) -> Iterator[tuple[str, JsonDict]]:
-    for block in blocks:
-        candidates = [*block.get("elements", []), block.get("accessory"), block.get("element")]
-        for element in candidates:
-            if isinstance(element, dict) and "action_id" in element:
-                yield block.get("block_id", ""), element
-
-
-def find_element(
-    blocks: list[JsonDict], action_id: str, block_id: str | None = None
-) -> tuple[str, JsonDict]:
-    """(block_id, element) of the interactive element with `action_id` (and `block_id`)."""
-    found = list(_interactive_elements(blocks))
-    for bid, element in found:
-        if element["action_id"] == action_id and block_id in (None, bid):
-            return bid, element
-    present = [(bid, e["action_id"]) for bid, e in found]
-    raise LookupError(f"no element {action_id!r} (block {block_id!r}); present: {present}")
-
-
-def block_action(block_id: str, element: JsonDict, value: Any = None) -> JsonDict:
-    """One entry of a block_actions payload's `actions` for `element` used with `value`."""
-    action = {
-        "action_id": element["action_id"],
-        "block_id": block_id,
-        "type": element["type"],
-        "action_ts": f"{time.time():.6f}",
-    }
-    if element["type"] != "button":
-        return action | element_state(element, value)
-    action["text"] = element["text"]
-    if (value := element.get("value") if value is None else value) is not None:
-        action["value"] = value
-    if "style" in element:
-        action["style"] = element["style"]
-    return action
-
-
-def block_actions_payload(
-    *,
-    action_id: str,
-    user_id: str,
-    trigger_id: str,
-    value: Any = None,
-    block_id: str | None = None,
-    view: JsonDict | None = None,
-    message: JsonDict | None = None,
-    channel_id: str | None = None,
-    channel_name: str | None = None,
-    is_ephemeral: bool = False,
-    response_url: str | None = None,
-    user_name: str | None = None,
-    team_id: str = "T0001",
-    api_app_id: str = API_APP_ID,
-) -> JsonDict:
-    """A click (or selection) in a view or in a message (a dict as in emulator.messages)."""
-    if (view is None) == (message is None):
-        raise ValueError("pass exactly one of view= or message=")
-    source = view if view is not None else message
-    bid, element = find_element(source.get("blocks") or [], action_id, block_id)
-    payload: JsonDict = {
-        "type": "block_actions",
-        "team": _team(team_id),
-        "user": _user(user_id, user_name, team_id),
-        "api_app_id": api_app_id,
-        "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id,
-        "actions": [block_action(bid, element, value)],
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
-    if view is not None:
-        state = {"values": state_values(view, {})}
-        return payload | {
-            "container": {"type": "view", "view_id": view["id"]},
-            "view": view | {"state": state},
-        }
-    channel_id = channel_id or message["channel"]
-    payload |= {
-        "container": {
-            "type": "message",
-            "message_ts": message["ts"],
-            "channel_id": channel_id,
-            "is_ephemeral": is_ephemeral,
-        },
-        "channel": {"id": channel_id, "name": channel_name or channel_id},
-        "response_url": response_url,
-    }
-    if not is_ephemeral:  # Slack leaves the message out for ephemeral ones
-        shown = ("ts", "text", "blocks", "thread_ts", "user", "bot_id")
-        payload["message"] = {"type": "message"} | {
-            k: message[k] for k in shown if message.get(k) is not None
-        }
-    return payload
-
-
-def block_suggestion_payload(
-    view: JsonDict,
-    *,
-    action_id: str,
-    block_id: str,
-    value: str,
-    user_id: str,
-    user_name: str | None = None,
-    team_id: str = "T0001",
-    api_app_id: str = API_APP_ID,
-) -> JsonDict:
-    _, element = find_element(view.get("blocks", []), action_id, block_id)
-    if not element["type"].endswith("external_select"):
-        raise ValueError(f"{action_id!r} is a {element['type']}, not an external select")
-    return {
-        "type": "block_suggestion",
-        "team": _team(team_id),
-        "user": _user(user_id, user_name, team_id),
-        "api_app_id": api_app_id,
-        "token": VERIFICATION_TOKEN,
-        "container": {"type": "view", "view_id": view["id"]},
-        "action_id": action_id,
-        "block_id": block_id,
-        "value": value,
-        "view": view,
-        "is_enterprise_install": False,
-        "enterprise": None,
-    }
-
-
-def event_callback_payload(
-    event: JsonDict,
-    *,
-    bot_user_id: str = "UBOT",
-    event_id: str | None = None,
-    team_id: str = "T0001",
-    api_app_id: str = API_APP_ID,
-) -> JsonDict:
-    now = time.time()
-    return {
-        "token": VERIFICATION_TOKEN,
-        "team_id": team_id,
-        "api_app_id": api_app_id,
-        "event": {"event_ts": f"{now:.6f}"} | event,
-        "type": "event_callback",
-        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-        "event_time": int(now),
-        "authorizations": [
-            {
-                "enterprise_id": None,
-                "team_id": team_id,
-                "user_id": bot_user_id,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ],
-        "is_ext_shared_channel": False,
-        "event_context": uuid.uuid4().hex,
-    }
-
-
-def sign(signing_secret: str, timestamp: int, body: str) -> str:
-    """Slack's request signature: v0= + HMAC-SHA256 of "v0:{timestamp}:{body}"."""
-    base = f"v0:{timestamp}:{body}".encode()
-    return "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 # -- the sender --------------------------------------------------------------------------------
@@ -462,8 +116,10 @@ class SlackSender:
         async with self._session.post(self.bot_url, data=body, headers=all_headers) as resp:
             result = SlackResponse(resp.status, await resp.text())
         elapsed = time.monotonic() - started
-        if elapsed > ACK_DEADLINE:
-            self.emulator.problems.append(f"bot answered after {elapsed:.1f}s (Slack waits 3s)")
+        if elapsed > LIMITS.ack_seconds:
+            self.emulator.problems.append(
+                f"bot answered after {elapsed:.1f}s (Slack waits {LIMITS.ack_seconds:g}s)"
+            )
         return result
 
     def _who(self, user_id: str) -> JsonDict:
@@ -614,8 +270,10 @@ class SlackSender:
         response = await self._interaction(payload)
         options = response.json or {}
         count = len(options.get("options", [])) + len(options.get("option_groups", []))
-        if count > 100:
-            self.emulator.problems.append(f"block_suggestion: {count} options (max 100)")
+        if count > LIMITS.suggestion_options:
+            self.emulator.problems.append(
+                f"block_suggestion: {count} options (max {LIMITS.suggestion_options})"
+            )
         return response
 
     async def event(
