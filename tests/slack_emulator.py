@@ -1,5 +1,6 @@
 """The Slack emulator as the tests use it: bot/devtools' emulator, holding every call the bot
-makes against Slack's own specs (tests/specs.py); what looks wrong lands in ``problems``."""
+makes to the project's table of Slack's facts and slack_sdk's models (tests/specs.py); what
+looks wrong lands in ``problems``."""
 
 from __future__ import annotations
 
