@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.home import Row, describe, when
+from bot.home.views import Row, describe, when
 from bot.slack.text import escape
 from storage.models import AuditEvent
 

@@ -6,7 +6,7 @@ import difflib
 from typing import Any
 
 from bot.commands import FILTERS, PAGE, build_list, build_status, unknown_name
-from bot.home import rows
+from bot.home.views import rows
 from bot.invitations import Refused
 from bot.services import Services
 from storage import repo
