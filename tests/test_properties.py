@@ -34,7 +34,8 @@ from bot.app import as_json
 from bot.backend.base import CodeRejected, ConnectionSpec, Project
 from bot.backend.local import LocalNode, parse_projects
 from bot.clock import FakeClock
-from bot.commands import FILTERS, build_cancel_question, build_list, build_status
+from bot.commands.operations import FILTERS
+from bot.commands.views import build_cancel_question, build_list, build_status
 from bot.home.views import STATES, Row, build_home_view
 from bot.security import CODE_PREFIX, hash_code, mask, new_code, remember_secret
 from bot.settings import normalize_database_url
