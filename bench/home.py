@@ -16,8 +16,8 @@ from sqlalchemy import insert
 
 from bot.app import create_services
 from bot.clock import FakeClock
-from bot.home import Home
-from bot.operations import Operations
+from bot.commands.operations import Operations
+from bot.home.flow import Home
 from bot.settings import Settings
 from storage.db import create_engine, migrate
 from storage.models import Connection, Invitation

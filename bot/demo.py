@@ -22,13 +22,13 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
-from sqlmodel import select
 
 from bot.devtools.local import serve_locally
 from bot.devtools.slack_emulator import Checker, SlackEmulator
 from bot.devtools.slack_requests import SlackSender
 from bot.devtools.waiting import eventually
 from bot.settings import Settings
+from storage import repo
 
 TEAM, ADMIN, PARTNER, CHANNEL = "TACME", "UADA", "UPAT", "CNOTICES"
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
@@ -278,11 +278,9 @@ class Story:
         say.news()
 
     async def _status(self, services: Any) -> str:
-        from storage.models import AuditEvent, Connection
-
         async with services.sessions() as session:
-            [connection] = (await session.exec(select(Connection))).all()
-            audit = (await session.exec(select(AuditEvent).order_by(AuditEvent.id))).all()
+            [connection] = await repo.all_connections(session=session)
+            audit = await repo.all_audit_events(session=session)
         self.say.heading(self.clock.now(), "the record")
         self.say.line(f"  connection {connection.name}: {connection.status}")
         trail = ", ".join(a.action for a in audit)

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import messages as m
 from bot.backend.base import BackendError, CodeRejected, ConnectionRef, NotSupported
-from bot.home import Home
+from bot.home.flow import Home
 from bot.idempotency import Once
 from bot.outbox import Courier, enqueue, enqueue_many, outbox_row
 from bot.reminders import next_reminder, snooze_until, waited

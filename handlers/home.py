@@ -9,18 +9,16 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.connect import open_wizard
-from bot.home import CONNECT_ACTION, REMIND_ACTION, Home
-from bot.invitations import Invitations, Refused
-from bot.services import Services
+from bot.home import route
+from bot.home.ids import HomeId
 from bot.slack.listeners import tracked
 from bot.slack.payloads import parse_id
 
 
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(tracked(home_opened))
-    app.action(CONNECT_ACTION)(tracked(connect_clicked))
-    app.action(REMIND_ACTION)(tracked(remind_clicked))
+    app.action(HomeId.CONNECT_ACTION)(tracked(connect_clicked))
+    app.action(HomeId.REMIND_ACTION)(tracked(remind_clicked))
 
 
 async def home_opened(
@@ -28,55 +26,35 @@ async def home_opened(
 ) -> None:
     if event.get("tab") not in (None, "home"):
         return  # the Messages tab
-    services: Services = context["services"]
     user_id, team_id = event.get("user"), context.team_id or ""
     if not isinstance(user_id, str) or not user_id:
         return
-    is_admin = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
-    await Home(services).opened(team_id=team_id, user_id=user_id, is_admin=is_admin)
-
-
-async def _admin(
-    body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, what: str
-) -> tuple[Services, str, str, bool]:
-    services: Services = context["services"]
-    user_id, team_id = body["user"]["id"], context.team_id or ""
-    allowed = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
-    if not allowed:
-        await Home(services).publish(
-            team_id=team_id,
-            user_id=user_id,
-            is_admin=False,
-            banner=services.permissions.refusal(what),
-        )
-    return services, user_id, team_id, allowed
+    await route.opened(context["services"], client, team_id=team_id, user_id=user_id)
 
 
 async def connect_clicked(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
-    services, user_id, team_id, allowed = await _admin(body, client, context, "start a connection")
-    if allowed:
-        await open_wizard(services, client, None, body["trigger_id"], team_id, user_id)
+    await route.start_connection(
+        context["services"],
+        client,
+        team_id=context.team_id or "",
+        user_id=body["user"]["id"],
+        trigger_id=body.get("trigger_id"),
+    )
 
 
 async def remind_clicked(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
-    services, user_id, team_id, allowed = await _admin(body, client, context, "send reminders")
-    if not allowed:
-        return
     actions = body.get("actions") or [{}]
-    connection_id = parse_id(actions[0].get("value") if isinstance(actions[0], dict) else None)
-    invitations = Invitations(services)
-    try:
-        outbox = await invitations.remind_now(
-            connection_id=connection_id or 0, user_id=user_id, team_id=team_id
-        )
-        await invitations.courier.run(ids=outbox)
-        banner = ":bell: Reminder sent."
-    except Refused as refused:
-        banner = str(refused)
-    await Home(services).publish(team_id=team_id, user_id=user_id, is_admin=True, banner=banner)
+    value = actions[0].get("value") if isinstance(actions[0], dict) else None
+    await route.remind_now(
+        context["services"],
+        client,
+        team_id=context.team_id or "",
+        user_id=body["user"]["id"],
+        connection_id=parse_id(value),
+    )

@@ -13,7 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages as m
-from bot.home import Home
+from bot.home.flow import Home
 from bot.invitations import Invitations, Refused
 from bot.services import Services
 from bot.slack.listeners import tracked

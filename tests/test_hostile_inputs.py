@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.clock import FakeClock
-from bot.commands import build_cancel_question
+from bot.commands.views import build_cancel_question
 from bot.devtools.slack_requests import (
     SlackResponse,
     block_actions_payload,

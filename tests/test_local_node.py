@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.backend.base import ConnectionRef, Project
-from bot.backend.local import STATUS_CHUNK, LocalNode
+from bot.backend.local import LocalNode
 from bot.clock import FakeClock
 from storage.db import session_factory
+from storage.repo.local_node import STATUS_CHUNK
 from tests.harness import connection_spec
 
 

@@ -34,8 +34,9 @@ from bot.app import as_json
 from bot.backend.base import CodeRejected, ConnectionSpec, Project
 from bot.backend.local import LocalNode, parse_projects
 from bot.clock import FakeClock
-from bot.commands import FILTERS, build_cancel_question, build_list, build_status
-from bot.home import STATES, Row, build_home_view
+from bot.commands.operations import FILTERS
+from bot.commands.views import build_cancel_question, build_list, build_status
+from bot.home.views import STATES, Row, build_home_view
 from bot.security import CODE_PREFIX, hash_code, mask, new_code, remember_secret
 from bot.settings import normalize_database_url
 from bot.slack.payloads import clean_command_text

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import (
@@ -26,6 +24,7 @@ from bot.backend.base import (
 )
 from bot.clock import Clock
 from bot.security import hash_code, new_code, same_hash
+from storage import repo
 from storage.db import transaction
 from storage.models import LocalNodeConnection
 
@@ -49,9 +48,6 @@ def parse_projects(text: str) -> list[Project]:
     if len({p.key for p in projects}) != len(projects):
         raise ValueError("a project key is listed twice")
     return projects
-
-
-STATUS_CHUNK = 5_000
 
 
 class LocalNode(ConnectionBackend):
@@ -92,27 +88,20 @@ class LocalNode(ConnectionBackend):
             updated_at=now,
         )
         async with transaction(self._sessions) as session:
-            session.add(record)
+            await repo.save_local_connection(session=session, record=record)
         return Initiated(backend_id=record.id, code=code)
 
     async def statuses(self, refs: list[ConnectionRef]) -> dict[str, str]:
         backend_ids = [ref.backend_id for ref in refs if ref.backend_id]
-        found: dict[str, str] = {}
         async with self._sessions() as session:
-            # a few thousand ids a query: databases cap a statement's parameters (32,767)
-            for start in range(0, len(backend_ids), STATUS_CHUNK):
-                rows = await session.exec(
-                    select(LocalNodeConnection.id, LocalNodeConnection.status).where(
-                        col(LocalNodeConnection.id).in_(backend_ids[start : start + STATUS_CHUNK])
-                    )
-                )
-                found.update(rows.all())
-        return found
+            return await repo.local_statuses(session=session, backend_ids=backend_ids)
 
     async def redeem(self, backend_id: str, code: str, *, partner_user_id: str) -> None:
         """A code redeems once, only for its partner, only while issued; then Active."""
         async with transaction(self._sessions) as session:
-            record = await session.get(LocalNodeConnection, backend_id, with_for_update=True)
+            record = await repo.get_local_connection(
+                session=session, backend_id=backend_id, for_update=True
+            )
             if record is None or not record.code_hash:
                 raise CodeRejected("unknown")
             if not same_hash(record.code_hash, hash_code(code)):
@@ -125,11 +114,13 @@ class LocalNode(ConnectionBackend):
                 raise CodeRejected("revoked")
             record.code_state, record.status = REDEEMED, "ACTIVE"
             record.updated_at = self._clock.now()
-            session.add(record)
+            await repo.save_local_connection(session=session, record=record)
 
     async def revoke(self, backend_id: str) -> None:
         async with transaction(self._sessions) as session:
-            record = await session.get(LocalNodeConnection, backend_id, with_for_update=True)
+            record = await repo.get_local_connection(
+                session=session, backend_id=backend_id, for_update=True
+            )
             if record is None:
                 return
             if record.code_state == ISSUED:
@@ -137,41 +128,37 @@ class LocalNode(ConnectionBackend):
             if record.status == "PENDING":
                 record.status = "DELETED"
             record.updated_at = self._clock.now()
-            session.add(record)
+            await repo.save_local_connection(session=session, record=record)
 
     async def revoke_many(self, backend_ids: list[str]) -> None:
         """`revoke` for a batch (an expiry sweep): two statements a few thousand ids."""
         now = self._clock.now()
-        table = LocalNodeConnection
         async with transaction(self._sessions) as session:
-            for start in range(0, len(backend_ids), STATUS_CHUNK):
-                ids = backend_ids[start : start + STATUS_CHUNK]
-                for changes, only in (
-                    ({"code_state": REVOKED}, table.code_state == ISSUED),
-                    ({"status": "DELETED"}, table.status == "PENDING"),
-                ):
-                    await session.exec(  # type: ignore[call-overload]
-                        update(table)
-                        .where(col(table.id).in_(ids), only)
-                        .values(**changes, updated_at=now)
-                        .execution_options(synchronize_session=False)
-                    )
+            for field, old, new in (
+                ("code_state", ISSUED, REVOKED),
+                ("status", "PENDING", "DELETED"),
+            ):
+                await repo.replace_local_values(
+                    session=session, backend_ids=backend_ids, field=field, old=old, new=new, now=now
+                )
 
     async def reissue(self, backend_id: str) -> Initiated:
         code = new_code()
         async with transaction(self._sessions) as session:
-            record = await session.get(LocalNodeConnection, backend_id, with_for_update=True)
+            record = await repo.get_local_connection(
+                session=session, backend_id=backend_id, for_update=True
+            )
             if record is None or record.status == "ACTIVE":
                 raise BackendError("that connection can no longer be re-invited")
             record.code_hash, record.code_state = hash_code(code), ISSUED
             record.status, record.updated_at = "PENDING", self._clock.now()
-            session.add(record)
+            await repo.save_local_connection(session=session, record=record)
         return Initiated(backend_id=backend_id, code=code)
 
     async def set_status(self, backend_id: str, status: str) -> None:
         """What an admin does on the node's own console (used by the demo and tests)."""
         async with transaction(self._sessions) as session:
-            record = await session.get(LocalNodeConnection, backend_id)
+            record = await repo.get_local_connection(session=session, backend_id=backend_id)
             if record is not None:
                 record.status, record.updated_at = status, self._clock.now()
-                session.add(record)
+                await repo.save_local_connection(session=session, record=record)

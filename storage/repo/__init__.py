@@ -13,9 +13,11 @@ from storage.repo.connections import (
 )
 from storage.repo.dm_channels import get_dm_channels, save_dm_channel
 from storage.repo.drafts import delete_draft, draft_answers, get_draft, purge_drafts, save_draft
-from storage.repo.homes import home_opened, mark_homes_dirty
+from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
 from storage.repo.keys import claim_key, key_state, purge_keys, release_key, set_key_result
 from storage.repo.listings import (
+    all_audit_events,
+    all_connections,
     count_all_by_status,
     count_all_invitations_by_state,
     count_by_status,
@@ -27,10 +29,19 @@ from storage.repo.listings import (
     recently_active,
     waiting_for_partner,
 )
+from storage.repo.local_node import (
+    get_local_connection,
+    local_statuses,
+    replace_local_values,
+    save_local_connection,
+)
 
 __all__ = [
     "add_audit",
     "add_audits",
+    "all_audit_events",
+    "all_connections",
+    "claim_dirty_homes",
     "claim_key",
     "connection_name_taken",
     "connection_names_with_prefix",
@@ -45,19 +56,24 @@ __all__ = [
     "get_connection_by_name",
     "get_dm_channels",
     "get_draft",
+    "get_local_connection",
     "home_opened",
     "key_state",
     "latest_invitations",
     "list_audit",
     "list_connections",
+    "local_statuses",
+    "mark_home_dirty",
     "mark_homes_dirty",
     "names_like",
     "purge_drafts",
     "purge_keys",
     "recently_active",
     "release_key",
+    "replace_local_values",
     "save_dm_channel",
     "save_draft",
+    "save_local_connection",
     "set_key_result",
     "waiting_for_partner",
 ]

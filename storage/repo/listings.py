@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
+    AuditEvent,
     Connection,
     ConnectionState,
     Invitation,
@@ -118,3 +119,13 @@ async def names_like(*, session: AsyncSession, team_id: str, prefix: str, limit:
         .limit(limit)
     )
     return list((await session.exec(statement)).all())
+
+
+async def all_connections(*, session: AsyncSession) -> list[Connection]:
+    """Every connection of every workspace, oldest first (for the demo's small database)."""
+    return list((await session.exec(select(Connection).order_by(col(Connection.id)))).all())
+
+
+async def all_audit_events(*, session: AsyncSession) -> list[AuditEvent]:
+    """Every audit event of every workspace, in the order written (for the demo's transcript)."""
+    return list((await session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))).all())

@@ -5,12 +5,24 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from bot.commands import FILTERS, PAGE, build_list, build_status, unknown_name
-from bot.home import rows
+from bot.commands.texts import WHICH_CONNECTION
+from bot.commands.views import PAGE, build_list, build_status, unknown_name
+from bot.home.views import rows
 from bot.invitations import Refused
 from bot.services import Services
 from storage import repo
 from storage.models import Connection
+
+FILTERS = {
+    "pending": ["PENDING"],
+    "active": ["ACTIVE"],
+    "expired": ["EXPIRED"],
+    "declined": ["DECLINED"],
+    "cancelled": ["CANCELLED"],
+    "deactivated": ["DEACTIVATED"],
+    "removed": ["REMOVED"],
+    "all": [],
+}
 
 
 class Operations:
@@ -21,9 +33,7 @@ class Operations:
         """A connection by name, case-insensitively; a near miss suggests the right name."""
         name = name.strip().strip("`")
         if not name:
-            raise Refused(
-                "Which connection? Give its name, e.g. `/exalate status acme_to_partnerco`."
-            )
+            raise Refused(WHICH_CONNECTION)
         async with self.s.sessions() as session:
             found = await repo.get_connection_by_name(session=session, team_id=team_id, name=name)
             if found is not None:
