@@ -24,7 +24,6 @@ from bot.commands import (
     build_cancel_question,
     help_text,
 )
-from bot.connect import open_wizard
 from bot.invitations import Invitations, Refused
 from bot.operations import Operations
 from bot.permissions import CannotCheck
@@ -33,6 +32,7 @@ from bot.slack.listeners import tracked
 from bot.slack.payloads import clean_command_text, parse_id
 from bot.slack.text import escape
 from bot.views import build_accept_view
+from bot.wizard.flow import open_wizard
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.connect import open_wizard
 from bot.home import CONNECT_ACTION, REMIND_ACTION, Home
 from bot.invitations import Invitations, Refused
 from bot.services import Services
 from bot.slack.listeners import tracked
 from bot.slack.payloads import parse_id
+from bot.wizard.flow import open_wizard
 
 
 def register(app: AsyncApp) -> None:

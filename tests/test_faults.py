@@ -17,9 +17,9 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import FakeClock
-from bot.connect import DATABASE_AWAY
 from bot.devtools.slack_requests import SlackSender
 from bot.outbox import Courier
+from bot.wizard.texts import DATABASE_AWAY
 from handlers.commands import DATABASE_AWAY as COMMAND_DATABASE_AWAY
 from storage import repo
 from storage.db import create_engine, migrate, session_factory, transaction
