@@ -8,6 +8,7 @@ from bot.backend.base import Project
 from bot.slack.payloads import read_state
 from bot.wizard import rules
 from bot.wizard import steps as table
+from bot.wizard.metadata import WizardMetadata, view_key
 from bot.wizard.rules import Step
 from bot.wizard.steps import build_step_view
 from bot.wizard.views import build_result_view
@@ -248,3 +249,92 @@ def test_read_state_reads_each_element_type() -> None:
         "notice_channel": "C1",
         "mode": None,
     }
+
+
+# --- the private_metadata codec --------------------------------------------------------
+
+
+def test_metadata_round_trip_in_todays_format() -> None:
+    carried = WizardMetadata(step=Step.MODE, team="T1", user="U1", answers={"destination": None})
+    text = carried.encode()
+    assert text == '{"step":"mode","team":"T1","user":"U1","answers":{"destination":null}}'
+    decoded = WizardMetadata.decode(text)
+    assert decoded == carried and decoded.wizard_step is Step.MODE
+    assert decoded.carried_answers(team_id="T1", user_id="U1") == {"destination": None}
+    assert decoded.carried_answers(team_id="T1", user_id="UOTHER") is None
+    assert decoded.carried_answers(team_id="TOTHER", user_id="U1") is None
+
+
+def test_metadata_spills_what_passes_slacks_limit() -> None:
+    carried = WizardMetadata(step=Step.INFO, team="T1", user="U1", answers={"note": "é" * 1000})
+    assert carried.encode() is None  # escaped to ASCII: 6,000 characters as Slack counts them
+    spilled = carried.spilled().encode()
+    assert spilled == '{"step":"info","team":"T1","user":"U1"}'
+    decoded = WizardMetadata.decode(spilled)
+    assert decoded is not None and decoded.answers is None
+    assert decoded.carried_answers(team_id="T1", user_id="U1") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        5,
+        "",
+        "not json",
+        "null",
+        "[]",
+        "{}",
+        '{"step": ["x"]}',
+        '{"step": 5}',
+        '{"step": "nowhere"}',
+        '{"step": "mode", "team": 5}',
+        '{"step": "mode", "answers": 1}',
+        '{"step": "mode", "answers": {"x": "\\ud83d"}}',
+    ],
+)
+def test_forged_metadata_decodes_to_none(text: object) -> None:
+    assert WizardMetadata.decode(text) is None
+
+
+def test_the_last_views_are_no_step() -> None:
+    for kind in ("result", "message"):
+        decoded = WizardMetadata.decode(f'{{"step": "{kind}"}}')
+        assert decoded is not None and decoded.wizard_step is None
+
+
+def test_view_key_is_the_bots_own() -> None:
+    assert view_key({"external_id": "0123456789abcdef" * 2}) == "0123456789abcdef" * 2
+    for forged in ("", "' OR 1=1 --", "x" * 10_000, ["x"], None, "A" * 32):
+        assert view_key({"external_id": forged}) == ""
+
+
+# --- the step table ----------------------------------------------------------------------
+
+
+def test_the_table_has_one_row_a_step() -> None:
+    assert [spec.step for spec in table.STEPS] == list(Step)
+    assert [spec.step for spec in table.STEPS if spec.check is None] == [Step.REVIEW]
+    for spec in table.STEPS:
+        view = build_step_view(spec.step, {}, local_instance="acme")
+        assert f"*{spec.title}*" in str(view["blocks"][0])
+        asked = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
+        assert asked == set(spec.fields), spec.step
+
+
+def test_back_keeps_only_the_steps_valid_fields() -> None:
+    values = {"destination": "public", "destination_url": "not a url", "mode": "script"}
+    assert table.kept_on_back(Step.DESTINATION, values, {}) == {"destination": "public"}
+    assert table.kept_on_back(Step.REVIEW, values, {}) == {}
+
+
+def test_first_invalid_step() -> None:
+    assert table.first_invalid_step(FULL) is None
+    assert table.first_invalid_step(FULL | {"destination": "x"}) is Step.DESTINATION
+    assert table.first_invalid_step(FULL | {"local_short_name": "a b"}) is Step.INFO
+    basic = FULL | {"mode": "basic", "local_short_name": "a b"}  # Basic asks no names
+    assert table.first_invalid_step(basic) is None
+    assert table.first_invalid_step(basic | {"description": "\x00"}) is Step.MODE
+    assert table.first_invalid_step(FULL | {"project_key": ""}) is Step.PROJECT
+    assert table.first_invalid_step(FULL | {"partner_email": "nope"}) is Step.PARTNER
+    assert table.previous_step(Step.INFO, {"mode": "basic"}) is Step.MODE
