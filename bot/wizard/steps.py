@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.backend.base import Project
 from bot.services import Services
 from bot.slack.text import check_text
 from bot.wizard import checks, rules
@@ -114,7 +115,6 @@ STEPS: tuple[StepSpec, ...] = (
 )
 SPECS = {spec.step: spec for spec in STEPS}
 assert list(SPECS) == list(Step), "every step has one row, in the order of Step"
-STEP_FIELDS = {spec.step: spec.fields for spec in STEPS if spec.fields}
 
 
 # --- the order, by answers -----------------------------------------------------------
@@ -156,7 +156,7 @@ def build_step_view(
     answers: Answers,
     *,
     local_instance: str,
-    projects: list[Any] | None = None,
+    projects: list[Project] | None = None,
     total_projects: int = 0,
     default_channel: str | None = None,
     console_url: str | None = None,
