@@ -10,7 +10,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.views import build_destination_view, build_mode_view
+from bot.wizard.rules import Step
+from bot.wizard.steps import build_step_view
 
 SECRET = "bench-signing-secret"
 
@@ -20,7 +21,8 @@ def app(api_url: str) -> web.Application:
         client=AsyncWebClient(token="xoxb-bench-token", base_url=api_url),
         signing_secret=SECRET,
     )
-    first, second = build_destination_view({}), build_mode_view({"destination": "private"})
+    first = build_step_view(Step.DESTINATION, {}, local_instance="local")
+    second = build_step_view(Step.MODE, {"destination": "private"}, local_instance="local")
 
     @bolt.command("/exalate")
     async def command(ack, body, client) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.backend.base import ConnectionBackend
 from bot.slack.text import escape, quote
-from bot.wizard import MODES
+from bot.wizard.rules import MODES
 
 HOW_TO_ACCEPT = (
     "*How to accept on your side*\n"

@@ -14,6 +14,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.wizard.rules import SHORT_NAME_MAX, SHORT_NAME_RE
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -194,8 +196,6 @@ class Settings(BaseSettings):
     @field_validator("exalate_local_instance")
     @classmethod
     def _instance(cls, v: str) -> str:
-        from bot.wizard import SHORT_NAME_MAX, SHORT_NAME_RE
-
         if not SHORT_NAME_RE.fullmatch(v) or len(v) > SHORT_NAME_MAX:
             raise ValueError(f"not a short name of at most {SHORT_NAME_MAX} characters")
         return v

@@ -16,17 +16,16 @@ from bot import messages as m
 from bot.home.flow import Home
 from bot.invitations import Invitations, Refused
 from bot.services import Services
+from bot.slack.blocks import build_message_view
 from bot.slack.listeners import tracked
-from bot.slack.payloads import parse_id
+from bot.slack.payloads import parse_id, read_state
 from bot.slack.text import check_text
 from bot.views import (
     ACCEPT_CALLBACK,
     DECLINE_CALLBACK,
     build_accept_view,
     build_decline_view,
-    build_message_view,
     metadata_id,
-    read_state,
 )
 
 

@@ -9,16 +9,16 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.connect import ConnectWizard
 from bot.slack.listeners import tracked
-from bot.views import BACK_ACTION, CALLBACK_ID
+from bot.wizard.flow import ConnectWizard
+from bot.wizard.ids import WizardId
 
 
 def register(app: AsyncApp) -> None:
-    app.view_submission(CALLBACK_ID)(tracked(submit))
-    app.view_closed(CALLBACK_ID)(tracked(closed))
-    app.action(BACK_ACTION)(tracked(back))
-    app.options("project_key")(tracked(project_options))
+    app.view_submission(WizardId.CALLBACK)(tracked(submit))
+    app.view_closed(WizardId.CALLBACK)(tracked(closed))
+    app.action(WizardId.BACK)(tracked(back))
+    app.options(WizardId.PROJECT)(tracked(project_options))
 
 
 def _who(body: dict[str, Any], context: AsyncBoltContext) -> dict[str, str]:
@@ -44,7 +44,7 @@ async def back(
 ) -> None:
     await ack()
     view = body.get("view") or {}
-    if view.get("callback_id") != CALLBACK_ID:
+    if view.get("callback_id") != WizardId.CALLBACK:
         return
     await ConnectWizard(context["services"]).back(client, view=view, **_who(body, context))
 

@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from bot.clock import FakeClock
 from bot.commands.texts import DATABASE_AWAY as COMMAND_DATABASE_AWAY
-from bot.connect import DATABASE_AWAY
+from bot.wizard.texts import DATABASE_AWAY
 from bot.devtools.slack_requests import SlackSender
 from bot.outbox import Courier
 from storage import repo

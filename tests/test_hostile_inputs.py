@@ -41,7 +41,7 @@ from bot.devtools.slack_requests import (
 )
 from bot.messages import admin_actions
 from bot.slack.text import check_text
-from bot.wizard import check_connection_name
+from bot.wizard.rules import check_connection_name
 from storage.models import (
     AuditEvent,
     Connection,

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot import messages as m
-from bot import security, wizard
+from bot import security
 from bot.app import as_json
 from bot.backend.base import CodeRejected, ConnectionSpec, Project
 from bot.backend.local import LocalNode, parse_projects
@@ -39,21 +39,15 @@ from bot.commands.views import build_cancel_question, build_list, build_status
 from bot.home.views import STATES, Row, build_home_view
 from bot.security import CODE_PREFIX, hash_code, mask, new_code, remember_secret
 from bot.settings import normalize_database_url
-from bot.slack.payloads import clean_command_text
+from bot.slack.blocks import build_message_view
+from bot.slack.payloads import clean_command_text, read_state
 from bot.slack.text import check_text
-from bot.views import (
-    build_accept_view,
-    build_decline_view,
-    build_message_view,
-    build_project_options,
-    build_result_view,
-    build_review_view,
-    build_step_view,
-    metadata_id,
-    read_state,
-    view_step,
-)
-from bot.wizard import Step
+from bot.views import build_accept_view, build_decline_view, metadata_id
+from bot.wizard import rules as wizard
+from bot.wizard.metadata import WizardMetadata
+from bot.wizard.rules import Step
+from bot.wizard.steps import build_review_view, build_step_view
+from bot.wizard.views import build_project_options, build_result_view
 from storage.db import create_engine, migrate, session_factory
 from storage.models import AuditEvent, LocalNodeConnection
 from tests.specs import check_message, check_view
@@ -478,8 +472,8 @@ def test_read_state_gives_storable_text(typed: dict[str, str]) -> None:
 def test_view_metadata_never_raises(metadata: str) -> None:
     """private_metadata as it comes back: a step name, or an id that fits the database."""
     view = {"private_metadata": metadata}
-    step = view_step(view)
-    assert step is None or isinstance(step, str)
+    decoded = WizardMetadata.of_view(view)
+    assert decoded is None or isinstance(decoded.step, str)
     value = metadata_id(view, "invitation")
     assert value is None or (type(value) is int and 0 <= value <= SQLITE_INT_MAX), value
 

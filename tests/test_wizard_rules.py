@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot import wizard
 from bot.backend.base import Project
-from bot.views import build_result_view, build_step_view, read_state
-from bot.wizard import Step
+from bot.slack.payloads import read_state
+from bot.wizard import rules
+from bot.wizard import steps as table
+from bot.wizard.metadata import WizardMetadata, view_key
+from bot.wizard.rules import Step
+from bot.wizard.steps import build_step_view
+from bot.wizard.views import build_result_view
 from tests.specs import check_view
 
 S = Step
@@ -35,20 +39,20 @@ S = Step
     ],
 )
 def test_steps_by_answers(answers: dict, steps: list[Step]) -> None:
-    assert wizard.steps_for(answers) == steps
+    assert table.steps_for(answers) == steps
     walked = [Step.DESTINATION]
     while walked[-1] is not Step.REVIEW:
-        walked.append(wizard.next_step(walked[-1], answers))
+        walked.append(table.next_step(walked[-1], answers))
     assert walked == steps
-    assert [wizard.previous_step(s, answers) for s in steps[1:]] == steps[:-1]
+    assert [table.previous_step(s, answers) for s in steps[1:]] == steps[:-1]
 
 
 def test_visual_is_never_offered_for_private() -> None:
-    assert wizard.modes_for("private") == ["basic", "script"]
-    assert wizard.modes_for("public") == ["basic", "visual", "script"]
-    _, errors = wizard.validate_mode({"mode": "visual"}, {"destination": "private"})
+    assert rules.modes_for("private") == ["basic", "script"]
+    assert rules.modes_for("public") == ["basic", "visual", "script"]
+    _, errors = rules.validate_mode({"mode": "visual"}, {"destination": "private"})
     assert "Visual" in errors["mode"]
-    assert wizard.validate_mode({"mode": "visual"}, {"destination": "public"}) == (
+    assert rules.validate_mode({"mode": "visual"}, {"destination": "public"}) == (
         {"mode": "visual"},
         {},
     )
@@ -71,18 +75,18 @@ def test_visual_is_never_offered_for_private() -> None:
     ],
 )
 def test_destination_url(url: str, ok: bool) -> None:
-    answers, errors = wizard.validate_destination({"destination": "public", "destination_url": url})
+    answers, errors = rules.validate_destination({"destination": "public", "destination_url": url})
     assert (not errors) is ok, errors
     if ok:
         assert answers == {"destination": "public", "destination_url": url}
 
 
 def test_private_destination_needs_no_url_and_drops_one() -> None:
-    assert wizard.validate_destination({"destination": "private", "destination_url": "x"}) == (
+    assert rules.validate_destination({"destination": "private", "destination_url": "x"}) == (
         {"destination": "private", "destination_url": None},
         {},
     )
-    assert "destination" in wizard.validate_destination({})[1]
+    assert "destination" in rules.validate_destination({})[1]
 
 
 @pytest.mark.parametrize(
@@ -97,35 +101,35 @@ def test_private_destination_needs_no_url_and_drops_one() -> None:
     ],
 )
 def test_short_name_rules(value: str, message: str) -> None:
-    _, errors = wizard.validate_info({"local_short_name": value, "remote_short_name": "partnerco"})
+    _, errors = rules.validate_info({"local_short_name": value, "remote_short_name": "partnerco"})
     assert message in errors["local_short_name"]
 
 
 def test_info_derives_the_connection_name_and_checks_a_typed_one() -> None:
-    answers, errors = wizard.validate_info(
+    answers, errors = rules.validate_info(
         {"local_short_name": "acme", "remote_short_name": "partnerco", "description": " hi "}
     )
     assert errors == {}
     assert answers["connection_name"] == "acme_to_partnerco"
     assert answers["description"] == "hi"
-    _, errors = wizard.validate_info(
+    _, errors = rules.validate_info(
         {"local_short_name": "acme", "remote_short_name": "p", "connection_name": "a b"}
     )
     assert set(errors) == {"connection_name"}
-    _, errors = wizard.validate_info(
+    _, errors = rules.validate_info(
         {"local_short_name": "acme", "remote_short_name": "p", "description": "x" * 1001}
     )
     assert "1,000" in errors["description"]
-    _, errors = wizard.validate_info(
+    _, errors = rules.validate_info(
         {"local_short_name": "acme", "remote_short_name": "p", "description": "bell\x07"}
     )
     assert "control" in errors["description"]
 
 
 def test_partner_step_rules() -> None:
-    assert "partner_user_id" in wizard.validate_partner({})[1]
-    assert "partner_email" in wizard.validate_partner({"partner_email": "not-an-address"})[1]
-    answers, errors = wizard.validate_partner(
+    assert "partner_user_id" in rules.validate_partner({})[1]
+    assert "partner_email" in rules.validate_partner({"partner_email": "not-an-address"})[1]
+    answers, errors = rules.validate_partner(
         {"partner_email": "pat@partner.com", "note": "Welcome!", "notice_channel": "C1"}
     )
     assert errors == {}
@@ -139,18 +143,18 @@ def test_partner_step_rules() -> None:
 
 def test_basic_mode_names_and_uniqueness() -> None:
     public = {"destination": "public", "destination_url": "https://www.partnerco.example/jira"}
-    assert wizard.basic_mode_names(public, local="acme", partner_hint="Pat")["connection_name"] == (
+    assert rules.basic_mode_names(public, local="acme", partner_hint="Pat")["connection_name"] == (
         "acme_to_partnerco"
     )
     private = {"destination": "private"}
-    names = wizard.basic_mode_names(private, local="acme", partner_hint="Partner Co")
+    names = rules.basic_mode_names(private, local="acme", partner_hint="Partner Co")
     assert names["remote_short_name"] == "partner_co"
-    assert wizard.unique_name("acme_to_x", set()) == "acme_to_x"
-    assert wizard.unique_name("acme_to_x", {"ACME_to_x", "acme_to_x_2"}) == "acme_to_x_3"
+    assert rules.unique_name("acme_to_x", set()) == "acme_to_x"
+    assert rules.unique_name("acme_to_x", {"ACME_to_x", "acme_to_x_2"}) == "acme_to_x_3"
 
 
 def test_review_needs_every_step() -> None:
-    assert wizard.missing_for_review({}) == [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.PARTNER]
+    assert rules.missing_for_review({}) == [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.PARTNER]
     full = {
         "destination": "private",
         "mode": "script",
@@ -158,7 +162,7 @@ def test_review_needs_every_step() -> None:
         "project_key": "SUP",
         "partner_user_id": "U1",
     }
-    assert wizard.missing_for_review(full) == []
+    assert rules.missing_for_review(full) == []
 
 
 FULL = {
@@ -245,3 +249,92 @@ def test_read_state_reads_each_element_type() -> None:
         "notice_channel": "C1",
         "mode": None,
     }
+
+
+# --- the private_metadata codec --------------------------------------------------------
+
+
+def test_metadata_round_trip_in_todays_format() -> None:
+    carried = WizardMetadata(step=Step.MODE, team="T1", user="U1", answers={"destination": None})
+    text = carried.encode()
+    assert text == '{"step":"mode","team":"T1","user":"U1","answers":{"destination":null}}'
+    decoded = WizardMetadata.decode(text)
+    assert decoded == carried and decoded.wizard_step is Step.MODE
+    assert decoded.carried_answers(team_id="T1", user_id="U1") == {"destination": None}
+    assert decoded.carried_answers(team_id="T1", user_id="UOTHER") is None
+    assert decoded.carried_answers(team_id="TOTHER", user_id="U1") is None
+
+
+def test_metadata_spills_what_passes_slacks_limit() -> None:
+    carried = WizardMetadata(step=Step.INFO, team="T1", user="U1", answers={"note": "é" * 1000})
+    assert carried.encode() is None  # escaped to ASCII: 6,000 characters as Slack counts them
+    spilled = carried.spilled().encode()
+    assert spilled == '{"step":"info","team":"T1","user":"U1"}'
+    decoded = WizardMetadata.decode(spilled)
+    assert decoded is not None and decoded.answers is None
+    assert decoded.carried_answers(team_id="T1", user_id="U1") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        5,
+        "",
+        "not json",
+        "null",
+        "[]",
+        "{}",
+        '{"step": ["x"]}',
+        '{"step": 5}',
+        '{"step": "nowhere"}',
+        '{"step": "mode", "team": 5}',
+        '{"step": "mode", "answers": 1}',
+        '{"step": "mode", "answers": {"x": "\\ud83d"}}',
+    ],
+)
+def test_forged_metadata_decodes_to_none(text: object) -> None:
+    assert WizardMetadata.decode(text) is None
+
+
+def test_the_last_views_are_no_step() -> None:
+    for kind in ("result", "message"):
+        decoded = WizardMetadata.decode(f'{{"step": "{kind}"}}')
+        assert decoded is not None and decoded.wizard_step is None
+
+
+def test_view_key_is_the_bots_own() -> None:
+    assert view_key({"external_id": "0123456789abcdef" * 2}) == "0123456789abcdef" * 2
+    for forged in ("", "' OR 1=1 --", "x" * 10_000, ["x"], None, "A" * 32):
+        assert view_key({"external_id": forged}) == ""
+
+
+# --- the step table ----------------------------------------------------------------------
+
+
+def test_the_table_has_one_row_a_step() -> None:
+    assert [spec.step for spec in table.STEPS] == list(Step)
+    assert [spec.step for spec in table.STEPS if spec.check is None] == [Step.REVIEW]
+    for spec in table.STEPS:
+        view = build_step_view(spec.step, {}, local_instance="acme")
+        assert f"*{spec.title}*" in str(view["blocks"][0])
+        asked = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
+        assert asked == set(spec.fields), spec.step
+
+
+def test_back_keeps_only_the_steps_valid_fields() -> None:
+    values = {"destination": "public", "destination_url": "not a url", "mode": "script"}
+    assert table.kept_on_back(Step.DESTINATION, values, {}) == {"destination": "public"}
+    assert table.kept_on_back(Step.REVIEW, values, {}) == {}
+
+
+def test_first_invalid_step() -> None:
+    assert table.first_invalid_step(FULL) is None
+    assert table.first_invalid_step(FULL | {"destination": "x"}) is Step.DESTINATION
+    assert table.first_invalid_step(FULL | {"local_short_name": "a b"}) is Step.INFO
+    basic = FULL | {"mode": "basic", "local_short_name": "a b"}  # Basic asks no names
+    assert table.first_invalid_step(basic) is None
+    assert table.first_invalid_step(basic | {"description": "\x00"}) is Step.MODE
+    assert table.first_invalid_step(FULL | {"project_key": ""}) is Step.PROJECT
+    assert table.first_invalid_step(FULL | {"partner_email": "nope"}) is Step.PARTNER
+    assert table.previous_step(Step.INFO, {"mode": "basic"}) is Step.MODE

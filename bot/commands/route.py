@@ -17,7 +17,7 @@ from bot import messages as m
 from bot.commands import texts
 from bot.commands.operations import Operations
 from bot.commands.views import build_cancel_question
-from bot.connect import open_wizard
+from bot.wizard.flow import open_wizard
 from bot.invitations import Invitations, Refused
 from bot.permissions import CannotCheck
 from bot.services import Services

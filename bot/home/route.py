@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.connect import open_wizard
+from bot.wizard.flow import open_wizard
 from bot.home import texts
 from bot.home.flow import Home
 from bot.invitations import Invitations, Refused

@@ -147,3 +147,22 @@ def modal(
     if submit:
         view["submit"] = plain_text(submit, VIEW_TITLE_MAX)
     return view
+
+
+def build_message_view(
+    title: str,
+    text: str,
+    *,
+    callback_id: str = "exalate_message",
+    metadata: dict[str, Any] | None = None,
+    notify_on_close: bool = False,
+) -> Block:
+    """A plain message modal (what the person should read before closing it)."""
+    return modal(
+        callback_id,
+        title,
+        [section(text)],
+        metadata=metadata,
+        close="Close",
+        notify_on_close=notify_on_close,
+    )

@@ -10,6 +10,7 @@ from storage.repo.connections import (
     connection_names_with_prefix,
     create_connection,
     get_connection_by_name,
+    invitation_sealed_code,
 )
 from storage.repo.dm_channels import get_dm_channels, save_dm_channel
 from storage.repo.drafts import delete_draft, draft_answers, get_draft, purge_drafts, save_draft
@@ -58,6 +59,7 @@ __all__ = [
     "get_draft",
     "get_local_connection",
     "home_opened",
+    "invitation_sealed_code",
     "key_state",
     "latest_invitations",
     "list_audit",

@@ -129,3 +129,9 @@ async def create_connection(
         now=now,
     )
     return connection, invitation
+
+
+async def invitation_sealed_code(*, session: AsyncSession, invitation_id: int) -> str | None:
+    """The sealed code of an invitation (None if there is no such invitation, or no code)."""
+    invitation = await session.get(Invitation, invitation_id)
+    return None if invitation is None else invitation.code_sealed

@@ -1,5 +1,6 @@
-"""The "Initiate connection" wizard as pure functions: which steps, in which order, and
-what a valid answer is. Nothing here talks to Slack, the database or a node.
+"""The "Initiate connection" wizard's rules as pure functions: what a valid answer is, and
+the names derived from answers. Which steps, in which order, is the table in steps.py.
+Nothing here talks to Slack, the database or a node.
 
 Answers are a flat dict (stored as JSON in the draft):
     destination        "public" | "private"
@@ -41,15 +42,6 @@ class Step(StrEnum):
     REVIEW = "review"
 
 
-STEP_TITLES = {
-    Step.DESTINATION: "Destination",
-    Step.MODE: "Connection mode",
-    Step.INFO: "Connection information",
-    Step.PROJECT: "Project for incoming sync",
-    Step.PARTNER: "Partner and notices",
-    Step.REVIEW: "Review",
-}
-
 MODES = {
     "basic": "Basic",
     "visual": "Visual",
@@ -58,32 +50,6 @@ MODES = {
 
 Answers = dict[str, Any]
 Errors = dict[str, str]
-
-
-def steps_for(answers: Answers) -> list[Step]:
-    """The steps shown for these answers, in order (Basic mode skips connection info)."""
-    steps = [Step.DESTINATION, Step.MODE]
-    if answers.get("mode") != "basic":
-        steps.append(Step.INFO)
-    steps += [Step.PROJECT, Step.PARTNER, Step.REVIEW]
-    return steps
-
-
-def next_step(step: Step, answers: Answers) -> Step:
-    steps = steps_for(answers)
-    return steps[min(steps.index(step) + 1, len(steps) - 1)]
-
-
-def previous_step(step: Step, answers: Answers) -> Step:
-    steps = steps_for(answers)
-    if step not in steps:  # e.g. INFO after switching to Basic: back to the mode
-        return Step.MODE
-    return steps[max(steps.index(step) - 1, 0)]
-
-
-def step_number(step: Step, answers: Answers) -> tuple[int, int]:
-    steps = steps_for(answers)
-    return (steps.index(step) + 1 if step in steps else 0), len(steps)
 
 
 def modes_for(destination: str | None) -> list[str]:
@@ -303,49 +269,3 @@ def check_pasted_code(value: object) -> tuple[str, str | None]:
     if not PASTED_CODE_RE.fullmatch(code):
         return code, "That doesn't look like an invitation code: paste it exactly as shown."
     return code, None
-
-
-STEP_FIELDS = {
-    Step.DESTINATION: ("destination", "destination_url"),
-    Step.MODE: ("mode",),
-    Step.INFO: ("local_short_name", "remote_short_name", "connection_name", "description"),
-    Step.PROJECT: ("project_key",),
-    Step.PARTNER: ("partner_user_id", "partner_email", "notice_channel", "note"),
-}
-
-
-def kept_on_back(step: Step, values: dict[str, Any], answers: Answers) -> Answers:
-    """What Back keeps of a step's typed values: only this step's fields, only those its
-    validator accepts (a draft never holds what Initiate would refuse)."""
-    typed = {k: v for k, v in values.items() if k in STEP_FIELDS.get(step, ())}
-    if step is Step.DESTINATION:
-        update, errors = validate_destination(typed)
-    elif step is Step.MODE:
-        update, errors = validate_mode(typed, answers)
-    elif step is Step.INFO:
-        update, errors = validate_info(typed)
-    elif step is Step.PROJECT:
-        update, errors = validate_project(typed, None)
-    elif step is Step.PARTNER:
-        update, errors = validate_partner(typed)
-    else:
-        return {}
-    return {k: v for k, v in update.items() if k not in errors and k in STEP_FIELDS[step]}
-
-
-def first_invalid_step(answers: Answers) -> Step | None:
-    """Initiate checks every stored answer once more: the first step that fails, if any."""
-    if validate_destination(answers)[1]:
-        return Step.DESTINATION
-    if validate_mode(answers, answers)[1]:
-        return Step.MODE
-    if answers.get("mode") != "basic":
-        if validate_info(answers)[1]:
-            return Step.INFO
-    elif check_text(answers.get("description"))[1]:
-        return Step.MODE
-    if not answers.get("project_key") or check_text(answers.get("project_key"), limit=255)[1]:
-        return Step.PROJECT
-    if check_text(answers.get("note"))[1] or check_email(answers.get("partner_email"))[1]:
-        return Step.PARTNER
-    return None

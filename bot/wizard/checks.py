@@ -1,0 +1,115 @@
+"""The wizard's checks that ask someone: the node (its projects, its instance name), the
+database (is the name taken?) and Slack (the partner, the notice channel). Each step's check
+is named in the step table (steps.py) and returns (answers to keep, errors to show)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from bot.slack.directory import check_notice_channel, resolve_partner
+from bot.wizard import rules
+from bot.wizard.rules import Answers, Errors
+from bot.wizard.texts import PARTNER_TWICE, UNREACHABLE_PARTNER, name_in_use
+from storage import repo
+from storage.db import one_statement
+
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Asking:
+    """Who submits the step, and whom a check may ask."""
+
+    services: Services
+    client: AsyncWebClient
+    team_id: str
+    user_id: str
+
+
+async def name_taken(services: Services, *, team_id: str, name: str) -> bool:
+    return await repo.connection_name_taken(engine=services.engine, team_id=team_id, name=name)
+
+
+async def check_destination(
+    ask: Asking, values: Values, answers: Answers
+) -> tuple[Answers, Errors]:
+    update, errors = rules.validate_destination(values)
+    if not errors and update["destination"] != answers.get("destination"):
+        # a new destination: the modes offered and the derived names change with it
+        update |= {"mode": None, "remote_short_name": None, "connection_name": None}
+    return update, errors
+
+
+async def check_mode(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:
+    return rules.validate_mode(values, answers)
+
+
+async def check_info(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:
+    update, errors = rules.validate_info(values)
+    name = update["connection_name"]
+    if not errors and await name_taken(ask.services, team_id=ask.team_id, name=name):
+        errors["connection_name"] = name_in_use(name)
+    return update, errors
+
+
+async def check_project(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:
+    key = str(values.get("project_key") or "")
+    page = await ask.services.backend.search_projects(key, limit=100) if key else None
+    known = {p.key: p.name for p in page.projects} if page else {}
+    return rules.validate_project(values, known)
+
+
+async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:
+    update, errors = rules.validate_partner(values)
+    if update["partner_user_id"] and update["partner_email"]:
+        errors.setdefault("partner_email", PARTNER_TWICE)
+    if errors:
+        return update, errors
+    field = "partner_user_id" if update["partner_user_id"] else "partner_email"
+    partner, error = await resolve_partner(
+        ask.client,
+        user_id=update["partner_user_id"],
+        email=update["partner_email"],
+        admin_user_id=ask.user_id,
+    )
+    if error or partner is None:
+        errors[field] = error or UNREACHABLE_PARTNER
+    if update["notice_channel"]:
+        channel_error = await check_notice_channel(ask.client, update["notice_channel"])
+        if channel_error:
+            errors["notice_channel"] = channel_error
+    if errors or partner is None:
+        return update, errors
+    update |= {
+        "partner_user_id": partner.user_id,
+        "partner_team_id": partner.team_id or ask.team_id,
+        "partner_name": partner.name,
+        "partner_tz": partner.tz,
+    }
+    if answers.get("mode") == "basic":
+        hint = (update["partner_email"] or "").partition("@")[2].split(".")[0] or partner.name
+        update |= await _basic_mode_names(ask, answers, hint)
+    return update, errors
+
+
+async def _basic_mode_names(ask: Asking, answers: Answers, hint: str) -> Answers:
+    """Basic mode asks no names: derive them, and number the connection's if it is taken."""
+    backend = ask.services.backend
+    names = rules.basic_mode_names(answers, local=await backend.instance_name(), partner_hint=hint)
+    async with one_statement(ask.services.sessions, writes=False) as session:
+        taken = await repo.connection_names_with_prefix(
+            session=session, team_id=ask.team_id, prefix=names["connection_name"]
+        )
+    names["connection_name"] = rules.unique_name(names["connection_name"], taken)
+    return names
+
+
+async def project_inputs(services: Services) -> dict[str, Any]:
+    """What the project step's view lists: the node's first 100 projects, and how many."""
+    page = await services.backend.search_projects("", limit=100)
+    # an incomplete list can't be a static select: offer the type-ahead
+    return {"projects": page.projects, "total_projects": page.total if page.complete else 10**6}

@@ -1,0 +1,171 @@
+"""Initiating, once per wizard, and delivering: the review's submission.
+
+`Initiation.once` runs the last checks, then the backend's connection and code, and ours
+with the DM and the notice in one transaction, under the wizard's key: a second click (or a
+replica's retry) gets the same result and sends nothing again. `delivery` is what runs after
+the acknowledgement: the DM and the notice, then the result view says how the DM went.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
+
+from bot.backend.base import BackendError, ConnectionSpec
+from bot.idempotency import Once
+from bot.invitations import Invitations, enqueue_invitation
+from bot.security import hash_code, remember_secret
+from bot.services import Services
+from bot.slack.errors import SLACK_FAILURES, slack_error
+from bot.wizard import rules, steps, texts
+from bot.wizard.checks import name_taken
+from bot.wizard.rules import Answers
+from bot.wizard.views import build_result_view
+from storage import repo
+from storage.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+class Initiation:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    async def once(
+        self,
+        client: AsyncWebClient,
+        key: str,
+        answers: Answers,
+        values: dict[str, Any],
+        *,
+        team_id: str,
+        user_id: str,
+    ) -> tuple[bool, dict[str, Any]]:
+        """(whether this call initiated, the result): the invitation and outbox ids, a
+        missing step ({"step": …}), or the error to show ({"error": …, "field": …})."""
+        return await Once(self.s).run(
+            f"initiate:{key}", lambda: self._initiate(client, answers, values, team_id, user_id)
+        )
+
+    async def code(self, invitation_id: int) -> str:
+        """The code of the invitation initiated, opened from its sealed copy."""
+        async with self.s.sessions() as session:
+            sealed = await repo.invitation_sealed_code(session=session, invitation_id=invitation_id)
+        assert sealed is not None
+        return self.s.vault.open(sealed)
+
+    async def _initiate(
+        self,
+        client: AsyncWebClient,
+        answers: Answers,
+        values: dict[str, Any],
+        team_id: str,
+        user_id: str,
+    ) -> dict[str, Any]:
+        if not await self.s.permissions.is_admin(client, team_id=team_id, user_id=user_id):
+            return {"error": self.s.permissions.refusal("initiate a connection")}
+        pasted = None
+        if not self.s.backend.can_initiate:
+            pasted, error = rules.check_pasted_code(values.get("code"))
+            if error:
+                return {"error": error, "field": "code"}
+            remember_secret(pasted)
+        missing = rules.missing_for_review(answers)
+        wrong = missing[0] if missing else steps.first_invalid_step(answers)
+        if wrong is not None:  # go back to the step whose answer is missing or not right
+            return {"error": texts.MISSING, "step": wrong.value}
+        name = answers["connection_name"]
+        if await name_taken(self.s, team_id=team_id, name=name):
+            return {"error": texts.name_just_taken(name)}
+        spec = ConnectionSpec(
+            team_id=team_id,
+            name=name,
+            destination=answers["destination"],
+            destination_url=answers.get("destination_url"),
+            mode=answers["mode"],
+            local_short_name=answers["local_short_name"],
+            remote_short_name=answers["remote_short_name"],
+            description=answers.get("description") or "",
+            project_key=answers["project_key"],
+            partner_user_id=answers["partner_user_id"],
+            partner_team_id=answers.get("partner_team_id") or team_id,
+        )
+        try:
+            if pasted is None:
+                initiated = await self.s.backend.initiate(spec)
+            else:
+                initiated = await self.s.backend.attach(spec, pasted)
+        except BackendError as exc:
+            return {"error": str(exc), "field": "code" if pasted is not None else None}
+        now = self.s.clock.now()
+        partner_tz = answers.get("partner_tz")
+        try:
+            async with transaction(self.s.sessions) as session:
+                connection, invitation = await repo.create_connection(
+                    session=session,
+                    team_id=team_id,
+                    answers=answers,
+                    backend=self.s.backend.kind,
+                    backend_id=initiated.backend_id,
+                    initiator_user_id=user_id,
+                    partner_user_id=spec.partner_user_id,
+                    partner_team_id=spec.partner_team_id,
+                    partner_tz=partner_tz,
+                    code_hash=hash_code(initiated.code),
+                    code_sealed=self.s.vault.seal(initiated.code),
+                    expires_at=now + self.s.settings.invitation_ttl,
+                    next_reminder_at=Invitations(self.s).next_reminder(now, partner_tz),
+                    now=now,
+                )
+                outbox_ids = await enqueue_invitation(
+                    session,
+                    connection=connection,
+                    invitation=invitation,
+                    code=initiated.code,
+                    now=now,
+                    vault=self.s.vault,
+                    accept_here=self.s.backend.can_redeem,
+                )
+        except IntegrityError:
+            return {"error": texts.name_just_taken(name)}
+        log.info(
+            "connection %s (#%s) initiated by %s for %s",
+            connection.name,
+            connection.id,
+            user_id,
+            spec.partner_user_id,
+        )
+        return {"invitation_id": invitation.id, "outbox": outbox_ids}
+
+    def delivery(
+        self,
+        client: AsyncWebClient,
+        *,
+        view_id: str,
+        answers: Answers,
+        code: str,
+        outbox_ids: list[int],
+    ) -> Callable[[], Awaitable[None]]:
+        async def deliver() -> None:
+            """Send the DM and the notice now (the sweep retries what fails), then tell the
+            admin in the result view how the DM went."""
+            deliveries = await Invitations(self.s).courier.run(ids=outbox_ids)
+            dm = next((d for d in deliveries if d.purpose == "invitation_dm"), None)
+            partner = f"<@{answers['partner_user_id']}>"
+            if dm is not None and dm.ok:
+                delivery = texts.sent(partner)
+            elif dm is not None and not dm.retrying:
+                delivery = texts.not_sent(partner, dm.error)
+            else:
+                delivery = texts.slow(partner)
+            result_view = build_result_view(answers, code=code, delivery=delivery)
+            try:
+                await client.views_update(view_id=view_id, view=result_view)
+            except SLACK_FAILURES as exc:  # the admin closed the modal already
+                log.info("result view not updated: %s", slack_error(exc))
+
+        return deliver

@@ -1,0 +1,370 @@
+"""Block Kit builders for the wizard's modal views: pure `build_…() -> dict` functions, made
+of the kit's primitives (bot/slack/blocks.py).
+
+Every input block's block_id is the answer's key (ids.py), so reading a submission is
+`read_state(view["state"]["values"])`. A step's builder takes the answers so far and the
+`ViewInputs` the step table (steps.py) gathers for it: its heading, and what the node and the
+settings say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.backend.base import Project
+from bot.slack.blocks import (
+    Block,
+    actions,
+    build_message_view,
+    button,
+    context,
+    fields,
+    input_block,
+    modal,
+    option,
+    plain_text,
+    section,
+    text_input,
+)
+from bot.slack.text import TEXT_MAX, escape
+from bot.wizard.ids import WizardId as Id
+from bot.wizard.rules import (
+    CONNECTION_NAME_MAX,
+    DEFAULT_RULES,
+    MODES,
+    SHORT_NAME_MAX,
+    Answers,
+    Step,
+    default_connection_name,
+    modes_for,
+    short_name_from_url,
+)
+from bot.wizard.texts import MODE_HELP, TITLE, sending
+
+STATIC_SELECT_MAX = 100  # Slack's limit for a static_select; beyond it, type-ahead
+
+
+@dataclass(frozen=True)
+class ViewInputs:
+    """What a step's view shows besides the answers."""
+
+    heading: str = ""  # "Step 2 of 5 · *Connection mode*"
+    local_instance: str = ""
+    projects: list[Project] = field(default_factory=list)
+    total_projects: int = 0
+    default_channel: str | None = None
+    console_url: str | None = None  # a node without an initiate API: the console's URL
+    error: str | None = None  # the review's "Could not initiate"
+
+
+def _modal(
+    step: Step | str,
+    blocks: list[Block],
+    *,
+    submit: str | None = "Next",
+    close: str = "Cancel",
+    title: str = TITLE,
+) -> Block:
+    return modal(
+        Id.CALLBACK,
+        title,
+        blocks,
+        metadata={"step": str(step)},
+        submit=submit,
+        close=close,
+        notify_on_close=True,
+    )
+
+
+def _back() -> Block:
+    return actions(Id.NAV_BLOCK, button(Id.BACK, "◀ Back", "back"))
+
+
+def build_destination_view(answers: Answers, inputs: ViewInputs) -> Block:
+    options = [
+        option("public", "I have a URL", "The destination instance is reachable: enter its URL."),
+        option(
+            "private",
+            "I don't have a URL",
+            "The destination is private or behind a firewall: it shows as unknown.",
+        ),
+    ]
+    radio: Block = {"type": "radio_buttons", "action_id": Id.DESTINATION, "options": options}
+    chosen = answers.get("destination")
+    if chosen in ("public", "private"):
+        radio["initial_option"] = options[0] if chosen == "public" else options[1]
+    url: Block = {"type": "url_text_input", "action_id": Id.DESTINATION_URL}
+    if answers.get("destination_url"):
+        url["initial_value"] = str(answers["destination_url"])[:2000]
+    blocks = [
+        context(inputs.heading),
+        section("Where is the instance you want to connect to?"),
+        input_block(Id.DESTINATION, "Destination", radio),
+        input_block(
+            Id.DESTINATION_URL,
+            "Destination instance URL",
+            url,
+            optional=True,
+            hint="Only with “I have a URL”, e.g. https://partner.atlassian.net",
+        ),
+    ]
+    return _modal(Step.DESTINATION, blocks)
+
+
+def build_mode_view(answers: Answers, inputs: ViewInputs) -> Block:
+    modes = modes_for(answers.get("destination"))
+    options = [option(m, MODES[m], MODE_HELP[m]) for m in modes]
+    radio: Block = {"type": "radio_buttons", "action_id": Id.MODE, "options": options}
+    if answers.get("mode") in modes:
+        radio["initial_option"] = options[modes.index(answers["mode"])]
+    blocks: list[Block] = [context(inputs.heading)]
+    if answers.get("destination") != "public":
+        blocks.append(context("Visual mode needs the destination's URL, so it is not offered."))
+    blocks += [input_block(Id.MODE, "Connection mode", radio), _back()]
+    return _modal(Step.MODE, blocks)
+
+
+def build_info_view(answers: Answers, inputs: ViewInputs) -> Block:
+    local = answers.get("local_short_name") or inputs.local_instance
+    remote = answers.get("remote_short_name") or short_name_from_url(answers.get("destination_url"))
+    name = answers.get("connection_name") or default_connection_name(local, remote)
+    blocks = [
+        context(inputs.heading),
+        text_input(
+            Id.LOCAL_SHORT_NAME,
+            "Local instance short name",
+            initial=local,
+            max_length=SHORT_NAME_MAX,
+            hint="Letters, digits, - and _; how this side is named in the connection.",
+        ),
+        text_input(
+            Id.REMOTE_SHORT_NAME,
+            "Destination instance short name",
+            initial=remote,
+            max_length=SHORT_NAME_MAX,
+            placeholder="e.g. partnerco",
+        ),
+        text_input(
+            Id.CONNECTION_NAME,
+            "Connection name",
+            initial=name,
+            max_length=CONNECTION_NAME_MAX,
+            optional=True,
+            hint="Leave empty for local_to_destination, e.g. acme_to_partnerco. "
+            "Unique in this workspace.",
+        ),
+        text_input(
+            Id.DESCRIPTION,
+            "Description",
+            initial=answers.get("description"),
+            max_length=TEXT_MAX,
+            multiline=True,
+            optional=True,
+        ),
+        _back(),
+    ]
+    return _modal(Step.INFO, blocks)
+
+
+def build_project_view(answers: Answers, inputs: ViewInputs) -> Block:
+    """A static select when the node has few projects, a type-ahead when it has many."""
+    chosen = answers.get("project_key")
+    total = inputs.total_projects
+    element: Block
+    if total <= STATIC_SELECT_MAX:
+        options = [option(p.key, f"{p.name} ({p.key})") for p in inputs.projects]
+        element = {
+            "type": "static_select",
+            "action_id": Id.PROJECT,
+            "options": options,
+            "placeholder": plain_text("Choose a project"),
+        }
+        for choice in options:
+            if choice["value"] == chosen:
+                element["initial_option"] = choice
+    else:
+        element = {
+            "type": "external_select",
+            "action_id": Id.PROJECT,
+            "min_query_length": 0,
+            "placeholder": plain_text(f"Type to search {total:,} projects"),
+        }
+        if chosen:
+            name = answers.get("project_name") or chosen
+            element["initial_option"] = option(chosen, f"{name} ({chosen})")
+    rules = ", ".join(DEFAULT_RULES)
+    blocks = [
+        context(inputs.heading),
+        input_block(Id.PROJECT, "Project for incoming sync", element),
+        context(f"The default rules sync {rules}. You can change them later in Exalate."),
+        _back(),
+    ]
+    return _modal(Step.PROJECT, blocks)
+
+
+def build_partner_view(answers: Answers, inputs: ViewInputs) -> Block:
+    user: Block = {"type": "users_select", "action_id": Id.PARTNER_USER}
+    if answers.get("partner_user_id") and not answers.get("partner_email"):
+        user["initial_user"] = answers["partner_user_id"]
+    email: Block = {"type": "email_text_input", "action_id": Id.PARTNER_EMAIL}
+    if answers.get("partner_email"):
+        email["initial_value"] = str(answers["partner_email"])[:254]
+    channel: Block = {
+        "type": "conversations_select",
+        "action_id": Id.NOTICE_CHANNEL,
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+        "placeholder": plain_text("Choose a channel"),
+    }
+    initial_channel = answers.get("notice_channel", inputs.default_channel)
+    if initial_channel:
+        channel["initial_conversation"] = initial_channel
+    blocks = [
+        context(inputs.heading),
+        input_block(
+            Id.PARTNER_USER,
+            "Partner",
+            user,
+            optional=True,
+            hint="The person on the other side who accepts the invitation.",
+        ),
+        input_block(
+            Id.PARTNER_EMAIL,
+            "…or the partner's e-mail address",
+            email,
+            optional=True,
+            hint="They need a Slack account with this address that the bot can reach.",
+        ),
+        input_block(
+            Id.NOTICE_CHANNEL,
+            "Channel for notices",
+            channel,
+            optional=True,
+            hint="Sent, reminded, accepted, expired: never the code.",
+        ),
+        text_input(
+            Id.NOTE,
+            "Note to the partner",
+            initial=answers.get("note"),
+            max_length=TEXT_MAX,
+            multiline=True,
+            optional=True,
+        ),
+        _back(),
+    ]
+    return _modal(Step.PARTNER, blocks)
+
+
+def review_pairs(answers: Answers) -> list[tuple[str, str]]:
+    destination = (
+        escape(str(answers["destination_url"]))  # Slack links it; never a hand-made <link>
+        if answers.get("destination") == "public" and answers.get("destination_url")
+        else "Unknown (no URL)"
+    )
+    partner = (
+        f"<@{answers['partner_user_id']}>"
+        if answers.get("partner_user_id")
+        else escape(answers.get("partner_email") or "—")
+    )
+    channel = f"<#{answers['notice_channel']}>" if answers.get("notice_channel") else "No notices"
+    return [
+        ("Destination", destination),
+        ("Mode", MODES.get(answers.get("mode") or "", "—")),
+        ("Local instance", f"`{escape(answers.get('local_short_name') or '—')}`"),
+        ("Destination instance", f"`{escape(answers.get('remote_short_name') or '—')}`"),
+        ("Connection name", f"`{escape(answers.get('connection_name') or '—')}`"),
+        (
+            "Project",
+            escape(f"{answers.get('project_name') or '—'} ({answers.get('project_key') or '—'})"),
+        ),
+        ("Partner", partner),
+        ("Notices", channel),
+    ]
+
+
+def build_review_view(answers: Answers, inputs: ViewInputs) -> Block:
+    """Every answer on one view. With a node that has no initiate API (`console_url` set),
+    the admin creates the connection in the Exalate console and pastes its code here."""
+    blocks: list[Block] = [context(inputs.heading)]
+    if inputs.error:
+        blocks.append(section(f":warning: *Could not initiate:* {escape(inputs.error)}"))
+    blocks += fields(review_pairs(answers))
+    if answers.get("description"):
+        blocks.append(section(f"*Description*\n{escape(answers['description'])}"))
+    if answers.get("note"):
+        blocks.append(section(f"*Note to the partner*\n{escape(answers['note'])}"))
+    if inputs.console_url:
+        blocks += _console_steps(answers, inputs.console_url)
+        return _modal(Step.REVIEW, [*blocks, _back()], submit="Send to partner")
+    blocks.append(
+        context(
+            "*Initiate* creates the connection as Pending and DMs the invitation code "
+            "to the partner."
+        )
+    )
+    blocks.append(_back())
+    return _modal(Step.REVIEW, blocks, submit="Initiate")
+
+
+def _console_steps(answers: Answers, console_url: str) -> list[Block]:
+    destination = (
+        "I have a URL: " + escape(answers.get("destination_url") or "")
+        if answers.get("destination") == "public"
+        else "I don't have a URL"
+    )
+    values = [
+        ("Destination", destination),
+        ("Connection mode", MODES.get(answers.get("mode") or "", "—")),
+        ("Local instance short name", f"`{escape(answers.get('local_short_name') or '')}`"),
+        ("Destination instance short name", f"`{escape(answers.get('remote_short_name') or '')}`"),
+        ("Connection name", f"`{escape(answers.get('connection_name') or '')}`"),
+        ("Description", escape(answers.get("description") or "—")),
+        ("Project", escape(f"{answers.get('project_name')} ({answers.get('project_key')})")),
+    ]
+    lines = "\n".join(f"• {label}: {value}" for label, value in values)
+    steps = (
+        f"*Create it in the Exalate console* (<{console_url}|open the node>, then "
+        f"*Connections → Initiate connection*) with these values:\n{lines}\n"
+        "Then copy the invitation code the console shows and paste it below: I check that the "
+        "Pending connection exists on the node, then DM the code to the partner."
+    )
+    return [
+        {"type": "divider"},
+        section(steps),
+        text_input(
+            Id.CODE,
+            "Invitation code from the console",
+            multiline=True,
+            max_length=3000,
+            placeholder="Paste the whole code",
+        ),
+    ]
+
+
+def build_result_view(answers: Answers, *, code: str, delivery: str | None = None) -> Block:
+    """The last view: the code (copyable) and where it went. Shown only to the admin."""
+    delivery = delivery or sending(f"<@{answers['partner_user_id']}>")
+    blocks = [
+        section(
+            f":white_check_mark: Connection `{escape(answers['connection_name'])}` is *Pending*."
+        ),
+        section(f"*Invitation code*\n```{code}```"),
+        section(delivery),
+        context(
+            "The connection turns Active when the partner accepts the code on their side. "
+            "Keep the code out of channels: it is a secret."
+        ),
+    ]
+    return _modal("result", blocks, submit=None, close="Done", title="Connection initiated")
+
+
+def build_wizard_message_view(title: str, text: str) -> Block:
+    """A message in the wizard's modal (it stays the wizard's: closing it is its close)."""
+    return build_message_view(
+        title, text, callback_id=Id.CALLBACK, metadata={"step": "message"}, notify_on_close=True
+    )
+
+
+def build_project_options(projects: list[Project]) -> dict[str, Any]:
+    """The answer to a block_suggestion for the type-ahead project picker."""
+    return {"options": [option(p.key, f"{p.name} ({p.key})") for p in projects[:100]]}
