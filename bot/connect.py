@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot import wizard
 from bot.backend.base import BackendError, ConnectionSpec
 from bot.idempotency import Once
-from bot.invitations import Invitations, enqueue_invitation
+from bot.invitations.notices import enqueue_invitation
+from bot.invitations.service import Invitations
 from bot.security import hash_code, remember_secret
 from bot.services import Services
 from bot.slack.directory import check_notice_channel, resolve_partner

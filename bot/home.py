@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot import messages as m
-from bot.reminders import waited
+from bot.invitations import messages as m
+from bot.invitations.policy import waited
 from bot.services import Services
 from bot.slack.errors import SLACK_FAILURES, slack_error
 from bot.slack.text import escape, slack_date

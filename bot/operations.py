@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.commands import FILTERS, PAGE, build_list, build_status, unknown_name
 from bot.home import rows
-from bot.invitations import Refused
+from bot.invitations.errors import Refused
 from bot.services import Services
 from storage import repo
 from storage.models import Connection

@@ -15,7 +15,6 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import messages as m
 from bot.commands import (
     ACCEPT_IN_CONSOLE,
     CANCEL_CONFIRM_ACTION,
@@ -25,14 +24,16 @@ from bot.commands import (
     help_text,
 )
 from bot.connect import open_wizard
-from bot.invitations import Invitations, Refused
+from bot.invitations import messages as m
+from bot.invitations.errors import Refused
+from bot.invitations.service import Invitations
+from bot.invitations.views import build_accept_view
 from bot.operations import Operations
 from bot.permissions import CannotCheck
 from bot.services import Services
 from bot.slack.listeners import tracked
 from bot.slack.payloads import clean_command_text, parse_id
 from bot.slack.text import escape
-from bot.views import build_accept_view
 
 log = logging.getLogger(__name__)
 

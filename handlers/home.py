@@ -11,7 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.connect import open_wizard
 from bot.home import CONNECT_ACTION, REMIND_ACTION, Home
-from bot.invitations import Invitations, Refused
+from bot.invitations.errors import Refused
+from bot.invitations.service import Invitations
 from bot.services import Services
 from bot.slack.listeners import tracked
 from bot.slack.payloads import parse_id

@@ -18,8 +18,8 @@ from sqlmodel import select
 
 from bot.clock import FakeClock
 from bot.connect import DATABASE_AWAY
+from bot.delivery.courier import Courier
 from bot.devtools.slack_requests import SlackSender
-from bot.outbox import Courier
 from handlers.commands import DATABASE_AWAY as COMMAND_DATABASE_AWAY
 from storage import repo
 from storage.db import create_engine, migrate, session_factory, transaction

@@ -28,7 +28,6 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from bot import messages as m
 from bot import security, wizard
 from bot.app import as_json
 from bot.backend.base import CodeRejected, ConnectionSpec, Project
@@ -36,19 +35,18 @@ from bot.backend.local import LocalNode, parse_projects
 from bot.clock import FakeClock
 from bot.commands import FILTERS, build_cancel_question, build_list, build_status
 from bot.home import STATES, Row, build_home_view
+from bot.invitations import messages as m
+from bot.invitations.views import build_accept_view, build_decline_view, metadata_id
 from bot.security import CODE_PREFIX, hash_code, mask, new_code, remember_secret
 from bot.settings import normalize_database_url
 from bot.slack.payloads import clean_command_text
 from bot.slack.text import check_text
 from bot.views import (
-    build_accept_view,
-    build_decline_view,
     build_message_view,
     build_project_options,
     build_result_view,
     build_review_view,
     build_step_view,
-    metadata_id,
     read_state,
     view_step,
 )
