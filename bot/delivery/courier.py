@@ -106,7 +106,7 @@ class Courier:
         self._unrecorded: set[int] = set()  # their ids, and those being recorded: not claimed
         self._posted_since = 0.0
         self._lease_ends: dict[int, float] = {}  # claimed row id → when to stop trying it
-        self._turns = Window(AHEAD)
+        self._turns: dict[int, Window] = {}  # claimed row id → its run's window
 
     async def run(self, *, ids: list[int] | None = None, limit: int = BATCH) -> list[Delivery]:
         """Claim what is due (only `ids`, when given) and send it: every channel at once, each
@@ -128,6 +128,8 @@ class Courier:
         sent = {row.id or 0: asyncio.Event() for row in claimed}  # tried, whatever came of it
         lease_ends = asyncio.get_running_loop().time() + LEASE_SAFE
         self._lease_ends |= {row.id or 0: lease_ends for row in claimed}
+        turns = Window(AHEAD)  # a run's own: a click's message doesn't queue behind a sweep's
+        self._turns |= {row.id or 0: turns for row in claimed}
 
         async def lane(rows: list[Outbox]) -> list[Delivery]:
             """A channel's messages in order, each after its connection's earlier one (the
@@ -153,6 +155,7 @@ class Courier:
         finally:
             for row in claimed:
                 self._lease_ends.pop(row.id or 0, None)
+                self._turns.pop(row.id or 0, None)
             await self._record_posted(quietly=True)
         by_id = {d.id: d for deliveries in results for d in deliveries}
         return [by_id[row.id or 0] for row in claimed]
@@ -215,7 +218,7 @@ class Courier:
         try:
             channel = await self._channel(client, row)
             thread_ts = self._thread(row) if row.in_thread else None
-            async with self._turns.held(row.id):
+            async with self._turns[row.id].held(row.id):
                 await pacer.wait(row.team_id, channel)
                 if self._lease_over(row):  # it waited too long: leave it to the next claim
                     return Delivery(row.id, row.purpose, ok=False, error="lease", retrying=True)
