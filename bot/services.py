@@ -45,9 +45,10 @@ class Services:
 
     @cached_property
     def courier(self) -> Courier:
-        """The process's one Courier (every handler and the sweep use it), built on first use
-        from the services as they are then: what it posted but could not record yet stays
-        with it until it is recorded, and it never claims such a row again."""
+        """The process's one Courier (every handler and the sweep use it): what it posted but
+        could not record yet stays with it until it is recorded, and it never claims such a
+        row again. Built on first use, not in __post_init__, from the services as they are
+        then (bot/devtools/local.py swaps the pacer after building them)."""
         assert self.pacer is not None
         return Courier(
             sessions=self.sessions,
