@@ -154,7 +154,7 @@ async def run(url: str, *, count: int = 100_000, repeat: int = 30) -> list[dict[
 
 
 async def _near_miss(operations: Operations) -> dict[str, Any]:
-    from bot.invitations import Refused
+    from bot.invitations.errors import Refused
 
     try:
         await operations.status(team_id=TEAM, name="acme_to_p05000x")

@@ -240,13 +240,12 @@ class Story:
         return text[text.index("EXA1-") : text.index("EXA1-") + 48]
 
     async def _reminders(self, services: Any) -> None:
-        from bot.invitations import Invitations
+        from bot.sweep import sweep
 
-        invitations = Invitations(services)
         for n in (1, 2):
             self.clock.advance(timedelta(days=1))
             self.say.heading(self.clock.now(), f"a day passes; the sweep finds reminder {n} due")
-            report = await invitations.sweep()
+            report = await sweep(services)
             if report.reminded != 1:
                 raise RuntimeError(f"expected one reminder, the sweep sent {report.reminded}")
             self.say.news()

@@ -9,8 +9,9 @@ import time
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.backend.base import BackendError
-from bot.invitations import Invitations
+from bot.invitations.service import Invitations
 from bot.services import Services
+from bot.sweep import sweep as sweep_once
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def create_scheduler(services: Services) -> AsyncIOScheduler:
     async def sweep() -> None:
         services.track()
         try:
-            report = await invitations.sweep()
+            report = await sweep_once(services)
         except Exception:  # keep sweeping: the next run retries what this one left
             log.exception("sweep failed")
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -12,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
+from bot.delivery.courier import Courier
 from bot.metrics import Metrics
 from bot.permissions import Permissions
 from bot.security import Vault
@@ -40,6 +42,22 @@ class Services:
             )
 
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
+
+    @cached_property
+    def courier(self) -> Courier:
+        """The process's one Courier (every handler and the sweep use it): what it posted but
+        could not record yet stays with it until it is recorded, and it never claims such a
+        row again. Built on first use, not in __post_init__, from the services as they are
+        then (bot/devtools/local.py swaps the pacer after building them)."""
+        assert self.pacer is not None
+        return Courier(
+            sessions=self.sessions,
+            vault=self.vault,
+            clock=self.clock,
+            pacer=self.pacer,
+            metrics=self.metrics,
+            client_for=self.slack_client,
+        )
 
     def track(self, task: asyncio.Task[object] | None = None) -> None:
         """Count `task` (default: the current one) as in-flight work until it ends (see

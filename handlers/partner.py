@@ -12,32 +12,29 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages as m
 from bot.home.flow import Home
-from bot.invitations import Invitations, Refused
+from bot.invitations import texts as t
+from bot.invitations.errors import Refused
+from bot.invitations.ids import InvitationIds as Ids
+from bot.invitations.messages import cancelled_text
+from bot.invitations.service import Invitations
+from bot.invitations.views import build_accept_view, build_decline_view, metadata_id
 from bot.services import Services
 from bot.slack.blocks import build_message_view
 from bot.slack.listeners import tracked
 from bot.slack.payloads import parse_id, read_state
 from bot.slack.text import check_text
-from bot.views import (
-    ACCEPT_CALLBACK,
-    DECLINE_CALLBACK,
-    build_accept_view,
-    build_decline_view,
-    metadata_id,
-)
 
 
 def register(app: AsyncApp) -> None:
-    app.action(m.ACCEPT_ACTION)(tracked(accept_clicked))
-    app.action(m.DECLINE_ACTION)(tracked(decline_clicked))
-    app.action(m.SNOOZE_DAY_ACTION)(tracked(snooze_clicked))
-    app.action(m.SNOOZE_MONDAY_ACTION)(tracked(snooze_clicked))
-    app.action(m.RESEND_ACTION)(tracked(resend_clicked))
-    app.action(m.CANCEL_ACTION)(tracked(cancel_clicked))
-    app.view_submission(ACCEPT_CALLBACK)(tracked(accept_submitted))
-    app.view_submission(DECLINE_CALLBACK)(tracked(decline_submitted))
+    app.action(Ids.ACCEPT)(tracked(accept_clicked))
+    app.action(Ids.DECLINE)(tracked(decline_clicked))
+    app.action(Ids.SNOOZE_DAY)(tracked(snooze_clicked))
+    app.action(Ids.SNOOZE_MONDAY)(tracked(snooze_clicked))
+    app.action(Ids.RESEND)(tracked(resend_clicked))
+    app.action(Ids.CANCEL)(tracked(cancel_clicked))
+    app.view_submission(Ids.ACCEPT_VIEW)(tracked(accept_submitted))
+    app.view_submission(Ids.DECLINE_VIEW)(tracked(decline_submitted))
 
 
 def _clicked(body: dict[str, Any]) -> tuple[int | None, str]:
@@ -127,7 +124,7 @@ async def snooze_clicked(
 ) -> None:
     await ack()
     invitation_id, user_id = _clicked(body)
-    choice = "monday" if body["actions"][0]["action_id"] == m.SNOOZE_MONDAY_ACTION else "day"
+    choice = "monday" if body["actions"][0]["action_id"] == Ids.SNOOZE_MONDAY else "day"
     try:
         text = await Invitations(context["services"]).snooze(
             invitation_id=invitation_id or 0,
@@ -144,56 +141,47 @@ async def accept_submitted(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     values = read_state(view["state"]["values"])
-    project, error = check_text(values.get("partner_project"), limit=255)
+    project, error = check_text(values.get(Ids.PARTNER_PROJECT), limit=255)
     if error:
-        await ack(response_action="errors", errors={"partner_project": error})
+        await ack(response_action="errors", errors={Ids.PARTNER_PROJECT: error})
         return
-    invitations = Invitations(context["services"])
-    ran, result = await invitations.accept_once(
+    services: Services = context["services"]
+    ran, result = await Invitations(services).accept_once(
         view_id=str(view.get("id")),
-        code=str(values.get("code") or ""),
+        code=str(values.get(Ids.CODE) or ""),
         partner_project=project,
         user_id=body["user"]["id"],
         team_id=context.team_id or "",
     )
     if "error" in result:
-        await ack(response_action="errors", errors={"code": result["error"]})
+        await ack(response_action="errors", errors={Ids.CODE: result["error"]})
         return
-    done = build_message_view(
-        "Invitation accepted",
-        ":white_check_mark: Accepted: the connection is now *Active*. The person who invited "
-        "you has been told.",
-    )
-    await ack(response_action="update", view=done)
+    await ack(response_action="update", view=build_message_view(t.ACCEPTED_TITLE, t.ACCEPTED))
     if ran:
-        await invitations.courier.run(ids=result["outbox"])
+        await services.courier.run(ids=result["outbox"])
 
 
 async def decline_submitted(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     values = read_state(view["state"]["values"])
-    reason, error = check_text(values.get("reason"))
+    reason, error = check_text(values.get(Ids.REASON))
     if error:
-        await ack(response_action="errors", errors={"reason": error})
+        await ack(response_action="errors", errors={Ids.REASON: error})
         return
-    invitations = Invitations(context["services"])
+    services: Services = context["services"]
     try:
-        outbox = await invitations.decline(
+        outbox = await Invitations(services).decline(
             invitation_id=metadata_id(view, "invitation") or 0,
             user_id=body["user"]["id"],
             team_id=context.team_id or "",
             reason=reason,
         )
     except Refused as refused:
-        await ack(response_action="errors", errors={"reason": str(refused)})
+        await ack(response_action="errors", errors={Ids.REASON: str(refused)})
         return
-    done = build_message_view(
-        "Invitation declined",
-        "Declined. The person who invited you has been told, and the reminders stop.",
-    )
-    await ack(response_action="update", view=done)
-    await invitations.courier.run(ids=outbox)
+    await ack(response_action="update", view=build_message_view(t.DECLINED_TITLE, t.DECLINED))
+    await services.courier.run(ids=outbox)
 
 
 async def _admin_action(
@@ -226,14 +214,11 @@ async def _admin_action(
                 outbox = await invitations.cancel(
                     connection_id=connection_id, user_id=user_id, team_id=team_id
                 )
-            await invitations.courier.run(ids=outbox)
-            answer = RESENT if what == "resend" else m.cancelled_text(services.backend)
+            await services.courier.run(ids=outbox)
+            answer = t.RESENT if what == "resend" else cancelled_text(services.backend)
         except Refused as refused:
             answer = str(refused)
     await _tell(respond, answer, body=body, context=context)
-
-
-RESENT = ":incoming_envelope: Resent with a fresh code; the old one no longer works."
 
 
 async def resend_clicked(

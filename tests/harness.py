@@ -18,9 +18,10 @@ from bot.clock import FakeClock
 from bot.devtools.local import serve_locally
 from bot.devtools.slack_requests import SlackSender
 from bot.devtools.waiting import eventually
-from bot.invitations import Invitations, SweepReport
+from bot.invitations.service import Invitations
 from bot.services import Services
 from bot.settings import Settings
+from bot.sweep import SweepReport, sweep
 from storage.models import Connection, Invitation
 from tests.slack_emulator import SlackEmulator
 
@@ -209,7 +210,7 @@ class World:
     async def sweep(self, when: datetime | None = None) -> SweepReport:
         if when is not None:
             self.clock.set(when)
-        return await self.invitations.sweep()
+        return await sweep(self.bot.services)
 
     def dms(self, user: str) -> list[dict[str, Any]]:
         channel = self.slack._ims.get(user)

@@ -18,9 +18,9 @@ from sqlmodel import select
 
 from bot.clock import FakeClock
 from bot.commands.texts import DATABASE_AWAY as COMMAND_DATABASE_AWAY
-from bot.wizard.texts import DATABASE_AWAY
+from bot.delivery.courier import Courier
 from bot.devtools.slack_requests import SlackSender
-from bot.outbox import Courier
+from bot.wizard.texts import DATABASE_AWAY
 from storage import repo
 from storage.db import create_engine, migrate, session_factory, transaction
 from storage.models import Connection, Outbox

@@ -39,7 +39,7 @@ from bot.devtools.slack_requests import (
     sign,
     view_submission_payload,
 )
-from bot.messages import admin_actions
+from bot.invitations.messages import admin_actions
 from bot.slack.text import check_text
 from bot.wizard.rules import check_connection_name
 from storage.models import (

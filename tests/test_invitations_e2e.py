@@ -13,7 +13,7 @@ import pytest
 
 from bot.backend.local import LocalNode
 from bot.clock import FakeClock
-from bot.outbox import Courier
+from bot.delivery.courier import Courier
 from storage.models import AuditEvent, Connection, Invitation, Outbox, WizardDraft
 from tests.harness import (
     MONDAY,

@@ -16,7 +16,8 @@ import pytest
 
 from bot.backend.base import BackendError
 from bot.clock import FakeClock
-from bot.invitations import Invitations
+from bot.invitations.service import Invitations
+from bot.sweep import sweep
 from storage.models import Connection, Invitation
 from tests.harness import (
     TEST_KEY,
@@ -116,7 +117,7 @@ async def test_node_mode_wizard_pasted_code_dm_and_status_flips(
     assert await invitations.poll_status() == 0
     node.set_status("acme_to_partnerco", "ACTIVE")
     assert await invitations.poll_status() == 1
-    await invitations.sweep()
+    await sweep(bot.services)
     assert "is active, accepted by <@UPARTNER>" in slack.messages[-2]["text"]
     [invitation] = await db_rows(bot, Invitation)
     assert invitation.state == "REDEEMED"
@@ -124,7 +125,7 @@ async def test_node_mode_wizard_pasted_code_dm_and_status_flips(
     assert await invitations.poll_status() == 1
     node.remove_connection("acme_to_partnerco")
     assert await invitations.poll_status() == 0  # deactivated: no longer watched
-    await invitations.sweep()
+    await sweep(bot.services)
     texts = [m["text"] for m in slack.messages]
     assert any("was deactivated on the node" in t for t in texts)
     assert any("`acme_to_partnerco` was deactivated on the Exalate node" in t for t in texts)
@@ -140,7 +141,7 @@ async def test_a_pending_connection_removed_from_the_node_is_reported(
     node.remove_connection("acme_to_partnerco")
     invitations = Invitations(bot.services)
     assert await invitations.poll_status() == 1
-    await invitations.sweep()
+    await sweep(bot.services)
     [connection] = await db_rows(bot, Connection)
     [invitation] = await db_rows(bot, Invitation)
     assert (connection.status, invitation.state) == ("REMOVED", "REVOKED")

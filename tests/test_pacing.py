@@ -8,8 +8,8 @@ from collections import Counter
 from datetime import timedelta
 
 from bot.clock import FakeClock
-from bot.invitations import Invitations
 from bot.slack.pacing import Pacer
+from bot.sweep import sweep
 from storage import repo
 from storage.db import transaction
 from tests.harness import answers_for, make_settings, start_bot
@@ -115,10 +115,9 @@ async def test_the_bot_keeps_to_slacks_pace(slack: SlackEmulator, tmp_path) -> N
                     now=clock.now() - timedelta(days=1),
                 )
         started = time.monotonic()
-        invitations = Invitations(bot.services)
         sent = 0
         for _ in range(10):
-            sent += (await invitations.sweep()).sent
+            sent += (await sweep(bot.services)).sent
             if sent >= 40:
                 break
         took = time.monotonic() - started

@@ -28,7 +28,6 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from bot import messages as m
 from bot import security
 from bot.app import as_json
 from bot.backend.base import CodeRejected, ConnectionSpec, Project
@@ -37,12 +36,13 @@ from bot.clock import FakeClock
 from bot.commands.operations import FILTERS
 from bot.commands.views import build_cancel_question, build_list, build_status
 from bot.home.views import STATES, Row, build_home_view
+from bot.invitations import messages as m
+from bot.invitations.views import build_accept_view, build_decline_view, metadata_id
 from bot.security import CODE_PREFIX, hash_code, mask, new_code, remember_secret
 from bot.settings import normalize_database_url
 from bot.slack.blocks import build_message_view
 from bot.slack.payloads import clean_command_text, read_state
 from bot.slack.text import check_text
-from bot.views import build_accept_view, build_decline_view, metadata_id
 from bot.wizard import rules as wizard
 from bot.wizard.metadata import WizardMetadata
 from bot.wizard.rules import Step

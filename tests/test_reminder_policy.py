@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.reminders import next_reminder, snooze_until, waited, within_hours
+from bot.invitations.policy import next_reminder, snooze_until, waited, within_hours
 
 HOURS = (time(9), time(18))
 NY, BERLIN, TOKYO, KOLKATA = "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Asia/Kolkata"

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import FakeClock
-from bot.invitations import Invitations
+from bot.sweep import sweep
 from storage import repo
 from storage.db import transaction
 from storage.models import Outbox
@@ -51,12 +51,12 @@ async def _two_replicas_remind_once(slack: SlackEmulator, url: str, clock: FakeC
     bots = [await start_bot(slack, settings, clock=clock) for _ in range(2)]
     try:
         await _due_invitations(bots[0], slack, clock)
-        sweeps = [Invitations(bot.services).sweep() for bot in bots for _ in range(4)]
+        sweeps = [sweep(bot.services) for bot in bots for _ in range(4)]
         reports = await asyncio.gather(*sweeps)
         assert sum(r.reminded for r in reports) == PARTNERS
         assert sum(r.failed for r in reports) == 0
         # what was enqueued after the last concurrent delivery goes out on the next sweeps
-        reports += await asyncio.gather(*(Invitations(bot.services).sweep() for bot in bots))
+        reports += await asyncio.gather(*(sweep(bot.services) for bot in bots))
         assert sum(r.sent for r in reports) == 2 * PARTNERS  # a DM and a notice each
         # nothing was sent twice, nothing was lost
         reminders = [m for m in slack.messages if "Reminder 1 of" in m["text"]]

@@ -12,8 +12,12 @@ import pytest
 from sqlmodel import col, select
 
 from bot.clock import FakeClock
-from bot.invitations import SWEEP_BATCH, Invitations
-from bot.outbox import BATCH, _Window, enqueue_many, outbox_row
+from bot.delivery.courier import BATCH
+from bot.delivery.rows import enqueue_many, outbox_row
+from bot.delivery.window import Window
+from bot.invitations.service import Invitations
+from bot.invitations.sweep import SWEEP_BATCH
+from bot.sweep import sweep
 from storage import repo
 from storage.db import claim_all, transaction
 from storage.models import (
@@ -24,6 +28,7 @@ from storage.models import (
     LocalNodeConnection,
     Outbox,
 )
+from storage.repo.invitations import reminder_claims
 from tests.harness import RunningBot, answers_for, connection_spec, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
 
@@ -107,8 +112,7 @@ async def test_a_sweep_over_known_dm_channels_opens_none(
                         user_id=invitation.partner_user_id,
                         channel_id=channel,
                     )
-        invitations = Invitations(bot.services)
-        reports = [await invitations.sweep() for _ in range(3)]
+        reports = [await sweep(bot.services) for _ in range(3)]
         assert sum(r.reminded for r in reports) == MANY
         assert sum(r.sent for r in reports) == MANY
         assert sum(r.failed for r in reports) == 0
@@ -129,7 +133,7 @@ async def test_a_sweep_over_known_dm_channels_opens_none(
             (None, None)
         }
         assert {i.reminders_sent for i in await _rows(bot, Invitation)} == {1}
-        assert [r.reminded for r in [await invitations.sweep()]] == [0]  # nothing twice
+        assert [r.reminded for r in [await sweep(bot.services)]] == [0]  # nothing twice
     finally:
         await bot.stop()
 
@@ -144,7 +148,7 @@ async def test_dms_to_one_user_open_the_channel_once(
     bot = await start_bot(slack, settings, clock=clock)
     try:
         await _due(bot, slack, clock, 20)
-        report = await Invitations(bot.services).sweep()
+        report = await sweep(bot.services)
         assert (report.escalated, report.sent, report.failed) == (20, 20, 0)
         assert len(slack.calls_to("conversations.open")) == 1
         assert len(set(_posted(slack))) == 1
@@ -167,10 +171,9 @@ async def test_notices_keep_one_thread_per_connection_in_order(
     bot = await start_bot(slack, settings, clock=clock)
     try:
         await _due(bot, slack, clock, 12, notice_channel="CNOTICE")
-        invitations = Invitations(bot.services)
-        assert (await invitations.sweep()).reminded == 12
+        assert (await sweep(bot.services)).reminded == 12
         clock.advance(timedelta(days=1, minutes=1))
-        assert (await invitations.sweep()).escalated == 12
+        assert (await sweep(bot.services)).escalated == 12
         notices = [m for m in slack.messages if m["channel"] == "CNOTICE"]
         roots = [m for m in notices if m["thread_ts"] is None]
         assert len(roots) == 12 and len(notices) == 24
@@ -196,15 +199,14 @@ async def test_429s_lose_and_double_nothing(
     try:
         partners = await _due(bot, slack, clock, 30)
         slack.fail_next("chat.postMessage", status=429, retry_after=20, times=3)
-        invitations = Invitations(bot.services)
-        first = await invitations.sweep()
+        first = await sweep(bot.services)
         assert (first.reminded, first.sent + first.failed) == (30, 30)
         assert first.failed == 3
         clock.advance(timedelta(seconds=19))
-        assert (await invitations.sweep()).sent == 0  # Retry-After not over yet
+        assert (await sweep(bot.services)).sent == 0  # Retry-After not over yet
         clock.advance(timedelta(seconds=1))
-        assert (await invitations.sweep()).sent == 3
-        assert (await invitations.sweep()).sent == 0
+        assert (await sweep(bot.services)).sent == 3
+        assert (await sweep(bot.services)).sent == 0
         dms = Counter(_posted(slack))
         assert len(dms) == 30 and set(dms.values()) == {1}
         assert {slack._ims[p] for p in partners} == set(dms)
@@ -228,17 +230,17 @@ async def test_a_stale_candidate_is_not_won_again(
             stale = list((await session.exec(select(Invitation.id, Invitation.partner_tz))).all())
         assert await first.remind_due() == (10, 0)
         now = clock.now()
-        still_due = (
-            Invitation.state == "PENDING",
-            col(Invitation.next_reminder_at) <= now,
-            col(Invitation.expires_at) > now,
-        )
         ids = [row.id for row in stale]
         async with transaction(bots[1].services.sessions) as session:
             won = await claim_all(
                 session,
                 select(Invitation.id, Invitation.partner_tz).where(col(Invitation.id).in_(ids)),
-                lambda candidates: second._take(candidates, still_due, now),
+                lambda candidates: reminder_claims(
+                    candidates,
+                    now=now,
+                    reminder_max=settings.reminder_max,
+                    next_reminder=lambda tz: second.next_reminder(now, tz),
+                ),
             )
         assert won == []
         assert await second.remind_due() == (0, 0)
@@ -321,7 +323,7 @@ async def test_a_claim_takes_no_more_for_one_channel_than_its_pace_lets_out(
 
 
 async def test_the_window_lets_the_oldest_waiting_message_take_the_next_turn() -> None:
-    window = _Window(1)
+    window = Window(1)
     order: list[int] = []
     go = asyncio.Event()
 
@@ -372,9 +374,8 @@ async def test_an_expiry_sweep_closes_every_invitation_once(
                     next_reminder_at=clock.now() + timedelta(hours=1),
                     now=clock.now() - timedelta(days=14),
                 )
-        invitations = Invitations(bot.services)
-        first = await invitations.sweep()
-        again = await invitations.sweep()
+        first = await sweep(bot.services)
+        again = await sweep(bot.services)
         assert (first.expired, again.expired, again.reminded) == (count, 0, 0)
         assert {i.state for i in await _rows(bot, Invitation)} == {"EXPIRED"}
         assert {c.status for c in await _rows(bot, Connection)} == {"EXPIRED"}

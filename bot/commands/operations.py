@@ -8,7 +8,7 @@ from typing import Any
 from bot.commands.texts import WHICH_CONNECTION
 from bot.commands.views import PAGE, build_list, build_status, unknown_name
 from bot.home.views import rows
-from bot.invitations import Refused
+from bot.invitations.errors import Refused
 from bot.services import Services
 from storage import repo
 from storage.models import Connection

@@ -13,16 +13,17 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import messages as m
 from bot.commands import texts
 from bot.commands.operations import Operations
 from bot.commands.views import build_cancel_question
-from bot.wizard.flow import open_wizard
-from bot.invitations import Invitations, Refused
+from bot.invitations import messages as m
+from bot.invitations.errors import Refused
+from bot.invitations.service import Invitations
+from bot.invitations.views import build_accept_view
 from bot.permissions import CannotCheck
 from bot.services import Services
 from bot.slack.text import escape
-from bot.views import build_accept_view
+from bot.wizard.flow import open_wizard
 
 log = logging.getLogger(__name__)
 

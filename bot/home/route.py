@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.wizard.flow import open_wizard
 from bot.home import texts
 from bot.home.flow import Home
-from bot.invitations import Invitations, Refused
+from bot.invitations.errors import Refused
+from bot.invitations.service import Invitations
 from bot.services import Services
+from bot.wizard.flow import open_wizard
 
 
 def trigger(trigger_id: str | None) -> str:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import messages as m
 from bot.home import texts
 from bot.home.ids import HomeId
-from bot.reminders import waited
+from bot.invitations import messages as m
+from bot.invitations.policy import waited
 from bot.slack.blocks import Block, actions, button, context, header, section
 from bot.slack.text import escape, slack_date
 from storage.models import Connection, Invitation

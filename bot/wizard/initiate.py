@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.backend.base import BackendError, ConnectionSpec
 from bot.idempotency import Once
-from bot.invitations import Invitations, enqueue_invitation
+from bot.invitations.notices import enqueue_invitation
+from bot.invitations.service import Invitations
 from bot.security import hash_code, remember_secret
 from bot.services import Services
 from bot.slack.errors import SLACK_FAILURES, slack_error
@@ -153,7 +154,7 @@ class Initiation:
         async def deliver() -> None:
             """Send the DM and the notice now (the sweep retries what fails), then tell the
             admin in the result view how the DM went."""
-            deliveries = await Invitations(self.s).courier.run(ids=outbox_ids)
+            deliveries = await self.s.courier.run(ids=outbox_ids)
             dm = next((d for d in deliveries if d.purpose == "invitation_dm"), None)
             partner = f"<@{answers['partner_user_id']}>"
             if dm is not None and dm.ok:

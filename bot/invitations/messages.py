@@ -1,4 +1,5 @@
-"""Block Kit builders for messages: the partner's DM and the channel notices.
+"""Block Kit builders for an invitation's messages: the partner's DMs, the admin's, and the
+channel notices (built from bot/slack/blocks.py).
 
 Channel notices never carry the invitation code; only `build_invitation_dm` does.
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.backend.base import ConnectionBackend
+from bot.invitations.ids import InvitationIds as Ids
+from bot.slack.blocks import actions, button, fields, message, section
 from bot.slack.text import escape, quote
 from bot.wizard.rules import MODES
 
@@ -18,10 +21,6 @@ HOW_TO_ACCEPT = (
     "3. Choose the project for incoming sync on your side.\n"
     "4. Click *Confirm*: the connection turns Active on both sides."
 )
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
 def build_invitation_dm(
@@ -40,60 +39,37 @@ def build_invitation_dm(
     buttons to accept, snooze or decline."""
     name = escape(connection_name)
     blocks: list[dict[str, Any]] = [
-        _section(f":wave: <@{initiator_user_id}> invites you to the Exalate connection `{name}`."),
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*From instance*\n`{escape(local_short_name)}`"},
-                {"type": "mrkdwn", "text": f"*To instance*\n`{escape(remote_short_name)}`"},
-                {"type": "mrkdwn", "text": f"*Mode*\n{MODES.get(mode, mode)}"},
-            ],
-        },
-        _section(f"*Invitation code*\n```{code}```"),
+        section(f":wave: <@{initiator_user_id}> invites you to the Exalate connection `{name}`."),
+        *fields(
+            [
+                ("From instance", f"`{escape(local_short_name)}`"),
+                ("To instance", f"`{escape(remote_short_name)}`"),
+                ("Mode", MODES.get(mode, mode)),
+            ]
+        ),
+        section(f"*Invitation code*\n```{code}```"),
     ]
     if note:
-        blocks.append(_section(f"*Note from <@{initiator_user_id}>*\n{quote(note)}"))
-    blocks += [_section(HOW_TO_ACCEPT), partner_actions(invitation_id, accept_here=accept_here)]
+        blocks.append(section(f"*Note from <@{initiator_user_id}>*\n{quote(note)}"))
+    blocks += [section(HOW_TO_ACCEPT), partner_actions(invitation_id, accept_here=accept_here)]
     text = f"<@{initiator_user_id}> invites you to the Exalate connection {name}"
     return {"text": text, "blocks": blocks}
 
 
 # --- partner actions -------------------------------------------------------------------
 
-ACCEPT_ACTION = "partner_accept"
-SNOOZE_DAY_ACTION = "partner_snooze_day"
-SNOOZE_MONDAY_ACTION = "partner_snooze_monday"
-DECLINE_ACTION = "partner_decline"
-RESEND_ACTION = "admin_resend"
-CANCEL_ACTION = "admin_cancel"
-
-
-def _button(action_id: str, text: str, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
-
 
 def partner_actions(invitation_id: int, *, accept_here: bool = True) -> dict[str, Any]:
     """The partner's buttons; Accept only where the bot can take the code (embedded node)."""
     value = str(invitation_id)
-    accept = [_button(ACCEPT_ACTION, "Accept invitation", value, "primary")] if accept_here else []
-    return {
-        "type": "actions",
-        "block_id": f"invitation_{value}",
-        "elements": [
-            *accept,
-            _button(SNOOZE_DAY_ACTION, "Snooze a day", value),
-            _button(SNOOZE_MONDAY_ACTION, "Snooze until Monday", value),
-            _button(DECLINE_ACTION, "Not me / decline", value, "danger"),
-        ],
-    }
+    accept = [button(Ids.ACCEPT, "Accept invitation", value, "primary")] if accept_here else []
+    return actions(
+        f"invitation_{value}",
+        *accept,
+        button(Ids.SNOOZE_DAY, "Snooze a day", value),
+        button(Ids.SNOOZE_MONDAY, "Snooze until Monday", value),
+        button(Ids.DECLINE, "Not me / decline", value, "danger"),
+    )
 
 
 def admin_actions(
@@ -102,9 +78,9 @@ def admin_actions(
     """Resend and Cancel. The value names the invitation too, so a second click on the same
     button (after the first replaced the invitation) does nothing twice."""
     value = f"{connection_id}:{invitation_id}" if invitation_id else str(connection_id)
-    elements = [_button(RESEND_ACTION, "Resend (fresh code)", value, "primary")]
+    elements = [button(Ids.RESEND, "Resend (fresh code)", value, "primary")]
     if cancel:
-        cancel_button = _button(CANCEL_ACTION, "Cancel invitation", value, "danger")
+        cancel_button = button(Ids.CANCEL, "Cancel invitation", value, "danger")
         cancel_button["confirm"] = {
             "title": {"type": "plain_text", "text": "Cancel the invitation?"},
             "text": {"type": "mrkdwn", "text": "The code stops working and the partner is told."},
@@ -113,7 +89,7 @@ def admin_actions(
             "style": "danger",
         }
         elements.append(cancel_button)
-    return {"type": "actions", "block_id": f"connection_{connection_id}", "elements": elements}
+    return actions(f"connection_{connection_id}", *elements)
 
 
 def build_reminder_dm(
@@ -137,15 +113,11 @@ def build_reminder_dm(
     return {
         "text": text,
         "blocks": [
-            _section(text),
-            _section(how),
+            section(text),
+            section(how),
             partner_actions(invitation_id, accept_here=accept_here),
         ],
     }
-
-
-def _message(text: str, *extra: dict[str, Any]) -> dict[str, Any]:
-    return {"text": text, "blocks": [_section(text), *extra]}
 
 
 # --- channel notices: one line each, never a code ----------------------------------------
@@ -153,58 +125,58 @@ def _message(text: str, *extra: dict[str, Any]) -> dict[str, Any]:
 
 def notice_sent(*, partner: str, name: str, by: str, resent: bool = False) -> dict[str, Any]:
     if resent:
-        return _message(
+        return message(
             f":incoming_envelope: Invitation re-sent to <@{partner}> for `{escape(name)}` by "
             f"<@{by}>, with a fresh code."
         )
-    return _message(
+    return message(
         f":incoming_envelope: Invitation sent to <@{partner}> for `{escape(name)}` by <@{by}>."
     )
 
 
 def notice_reminded(*, partner: str, name: str, number: int, of: int) -> dict[str, Any]:
-    return _message(f":bell: Reminded <@{partner}> about `{escape(name)}` ({number} of {of}).")
+    return message(f":bell: Reminded <@{partner}> about `{escape(name)}` ({number} of {of}).")
 
 
 def notice_escalated(*, partner: str, count: int, admin: str) -> dict[str, Any]:
-    return _message(
+    return message(
         f":raising_hand: No answer from <@{partner}> after {count} reminders; <@{admin}> was "
         "asked to follow up."
     )
 
 
 def notice_expired(*, partner: str, name: str, age: str) -> dict[str, Any]:
-    return _message(
+    return message(
         f":hourglass: The invitation for `{escape(name)}` expired after {age} without an answer "
         f"from <@{partner}>."
     )
 
 
 def notice_active(*, partner: str, name: str, after: str) -> dict[str, Any]:
-    return _message(
+    return message(
         f":white_check_mark: `{escape(name)}` is active, accepted by <@{partner}> after {after}."
     )
 
 
 def notice_declined(*, partner: str, name: str) -> dict[str, Any]:
-    return _message(f":no_entry: <@{partner}> declined `{escape(name)}`.")
+    return message(f":no_entry: <@{partner}> declined `{escape(name)}`.")
 
 
 def notice_cancelled(*, admin: str, name: str) -> dict[str, Any]:
-    return _message(f":x: <@{admin}> cancelled the invitation for `{escape(name)}`.")
+    return message(f":x: <@{admin}> cancelled the invitation for `{escape(name)}`.")
 
 
 def notice_deactivated(*, name: str) -> dict[str, Any]:
-    return _message(f":double_vertical_bar: `{escape(name)}` was deactivated on the node.")
+    return message(f":double_vertical_bar: `{escape(name)}` was deactivated on the node.")
 
 
 def notice_removed(*, name: str) -> dict[str, Any]:
-    return _message(f":wastebasket: `{escape(name)}` is no longer on the Exalate node.")
+    return message(f":wastebasket: `{escape(name)}` is no longer on the Exalate node.")
 
 
 def dm_node_change(*, name: str, what: str) -> dict[str, Any]:
     """The admin's DM when the node reports a change nobody made in Slack."""
-    return _message(f":information_source: `{escape(name)}` {what} on the Exalate node.")
+    return message(f":information_source: `{escape(name)}` {what} on the Exalate node.")
 
 
 # --- direct messages ---------------------------------------------------------------------
@@ -213,7 +185,7 @@ def dm_node_change(*, name: str, what: str) -> dict[str, Any]:
 def dm_escalation(
     *, partner: str, name: str, count: int, age: str, connection_id: int, invitation_id: int
 ) -> dict[str, Any]:
-    return _message(
+    return message(
         f":raising_hand: <@{partner}> hasn't accepted `{escape(name)}` after {count} reminders "
         f"(invited {age} ago). Resend it with a fresh code, or cancel the invitation?",
         admin_actions(connection_id, invitation_id=invitation_id),
@@ -221,7 +193,7 @@ def dm_escalation(
 
 
 def dm_expired_partner(*, name: str, age: str, admin: str) -> dict[str, Any]:
-    return _message(
+    return message(
         f":hourglass: The invitation to the Exalate connection `{escape(name)}` expired after "
         f"{age}; its code no longer works. <@{admin}> can send you a new one."
     )
@@ -230,7 +202,7 @@ def dm_expired_partner(*, name: str, age: str, admin: str) -> dict[str, Any]:
 def dm_expired_admin(
     *, name: str, age: str, partner: str, connection_id: int, invitation_id: int
 ) -> dict[str, Any]:
-    return _message(
+    return message(
         f":hourglass: The invitation for `{escape(name)}` expired after {age} without an answer "
         f"from <@{partner}>. Resend it with a fresh code?",
         admin_actions(connection_id, invitation_id=invitation_id, cancel=False),
@@ -239,7 +211,7 @@ def dm_expired_admin(
 
 def dm_active(*, name: str, partner: str, after: str, project: str | None) -> dict[str, Any]:
     theirs = f" Their project: {escape(project)}." if project else ""
-    return _message(
+    return message(
         f":white_check_mark: `{escape(name)}` is active: <@{partner}> accepted after "
         f"{after}.{theirs}"
     )
@@ -247,11 +219,11 @@ def dm_active(*, name: str, partner: str, after: str, project: str | None) -> di
 
 def dm_declined(*, partner: str, name: str, reason: str) -> dict[str, Any]:
     said = f"\nTheir reason:\n{quote(reason)}" if reason else " They gave no reason."
-    return _message(f":no_entry: <@{partner}> declined the invitation to `{escape(name)}`.{said}")
+    return message(f":no_entry: <@{partner}> declined the invitation to `{escape(name)}`.{said}")
 
 
 def dm_withdrawn(*, admin: str, name: str) -> dict[str, Any]:
-    return _message(
+    return message(
         f":x: <@{admin}> withdrew the invitation to the Exalate connection `{escape(name)}`; "
         "its code no longer works."
     )

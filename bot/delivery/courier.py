@@ -1,5 +1,5 @@
-"""The outbox: every DM and notice is written to the database in the same transaction as the
-change that calls for it, then sent by whichever process claims it first.
+"""The Courier: claims due outbox rows and posts them to Slack. One per process (on
+Services), so what it posted but could not record yet stays with it until it is recorded.
 
 Claiming moves the row's `not_before` forward by a lease, so a process that dies between the
 claim and the send leaves the row due again once the lease runs out. A 429 (with Retry-After),
@@ -10,37 +10,36 @@ A run claims a batch in one conditional UPDATE and sends to its channels at once
 channel's messages, and a connection's, in order; the pacer spacing them all), and records
 what went out a batch at a time: every RECORD_EVERY messages or RECORD_WITHIN seconds,
 whichever comes first, so a process that dies after posting leaves at most that much to be
-sent again after the lease.
+sent again after the lease. When recording fails, the posted rows stay in memory: the next
+run records them before it claims anything, and no run of this process claims them again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import json
 import logging
 import math
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import bindparam, insert, update
-from sqlmodel import col, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock
+from bot.delivery.window import Window
+from bot.metrics import Metrics
 from bot.security import SealBroken, Vault
-from bot.services import Services
 from bot.slack.errors import slack_error
+from bot.slack.pacing import Pacer
 from storage import repo
-from storage.db import claim_all, transaction
-from storage.models import Connection, Invitation, Outbox
+from storage.db import transaction
+from storage.models import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -65,71 +64,6 @@ TRANSIENT_ERRORS = frozenset(
 )
 
 
-def outbox_row(
-    *,
-    team_id: str,
-    key: str,
-    purpose: str,
-    channel: str,
-    message: dict[str, Any],
-    now: datetime,
-    connection_id: int | None = None,
-    invitation_id: int | None = None,
-    in_thread: bool = False,
-    seal_with: Vault | None = None,
-) -> dict[str, Any]:
-    """An outbox row's values. A message that carries a secret (the invitation code) is
-    sealed with `seal_with` until it is sent."""
-    return {
-        "team_id": team_id,
-        "key": key,
-        "purpose": purpose,
-        "channel": channel,
-        "in_thread": in_thread,
-        "connection_id": connection_id,
-        "invitation_id": invitation_id,
-        "text": "(sealed)" if seal_with else message["text"][:4000],
-        "blocks": [] if seal_with else message.get("blocks") or [],
-        "sealed": seal_with.seal(json.dumps(message)) if seal_with else None,
-        "not_before": now,
-        "created_at": now,
-    }
-
-
-async def enqueue(session: AsyncSession, values: dict[str, Any]) -> Outbox | None:
-    """Add a message (`outbox_row` values) unless one with its key exists already (then
-    None)."""
-    existing = (await session.exec(select(Outbox.id).where(Outbox.key == values["key"]))).first()
-    if existing is not None:
-        return None
-    row = Outbox(**values)
-    session.add(row)
-    await session.flush()
-    return row
-
-
-async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
-    """Add many messages (`outbox_row` values) in one statement, skipping those whose key
-    exists already; the new rows' ids."""
-    if not rows:
-        return []
-    keys = [row["key"] for row in rows]
-    existing = set((await session.exec(select(Outbox.key).where(col(Outbox.key).in_(keys)))).all())
-    new = []
-    for row in rows:
-        if row["key"] not in existing:
-            existing.add(row["key"])
-            new.append(row)
-    if not new:
-        return []
-    table = Outbox.__table__  # Core, not the ORM's bulk insert: no per-row bookkeeping
-    result = await session.exec(  # type: ignore[call-overload]
-        insert(table).returning(table.c.id, sort_by_parameter_order=True),  # type: ignore[attr-defined]
-        params=new,
-    )
-    return [int(row_id) for row_id in result.scalars().all()]
-
-
 @dataclass(frozen=True)
 class Delivery:
     id: int
@@ -141,46 +75,6 @@ class Delivery:
     ts: str | None = None
 
 
-class _Window:
-    """At most `size` messages take turns from the pacer at once; a freed place goes to the
-    oldest message waiting (the lowest outbox id), so a notice that waited for its DM is not
-    queued behind the whole batch."""
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []  # a heap, by outbox id
-        self._arrivals = itertools.count()
-
-    @asynccontextmanager
-    async def held(self, key: int) -> AsyncIterator[None]:
-        await self._acquire(key)
-        try:
-            yield
-        finally:
-            self._release()
-
-    async def _acquire(self, key: int) -> None:
-        if self._free > 0 and not self._waiting:
-            self._free -= 1
-            return
-        place = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (key, next(self._arrivals), place))
-        try:
-            await place
-        except asyncio.CancelledError:
-            if place.done() and not place.cancelled():
-                self._release()  # given the place just as it was cancelled: pass it on
-            raise
-
-    def _release(self) -> None:
-        while self._waiting:
-            _, _, place = heapq.heappop(self._waiting)
-            if not place.done():
-                place.set_result(None)
-                return
-        self._free += 1
-
-
 @dataclass(frozen=True)
 class _Posted:
     row: Outbox
@@ -190,17 +84,29 @@ class _Posted:
 
 
 class Courier:
-    """Claims due outbox rows and posts them to Slack."""
+    """Claims due outbox rows and posts them to Slack, with the workspace's client
+    (`client_for(team_id)`), at the pacer's pace."""
 
-    def __init__(self, services: Services) -> None:
-        self.s = services
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        vault: Vault,
+        clock: Clock,
+        pacer: Pacer,
+        metrics: Metrics,
+        client_for: Callable[[str], AsyncWebClient],
+    ) -> None:
+        self.sessions, self.vault, self.clock = sessions, vault, clock
+        self.pacer, self.metrics, self.client_for = pacer, metrics, client_for
         self._dms: dict[tuple[str, str], str] = {}  # (team, user) → the bot's IM with them
         self._opening: dict[tuple[str, str], asyncio.Lock] = {}
         self._roots: dict[int, str] = {}  # connection id → its notice thread's ts
         self._posted: list[_Posted] = []  # sent, not yet recorded
+        self._unrecorded: set[int] = set()  # their ids, and those being recorded: not claimed
         self._posted_since = 0.0
         self._lease_ends: dict[int, float] = {}  # claimed row id → when to stop trying it
-        self._turns = _Window(AHEAD)
+        self._turns: dict[int, Window] = {}  # claimed row id → its run's window
 
     async def run(self, *, ids: list[int] | None = None, limit: int = BATCH) -> list[Delivery]:
         """Claim what is due (only `ids`, when given) and send it: every channel at once, each
@@ -222,6 +128,8 @@ class Courier:
         sent = {row.id or 0: asyncio.Event() for row in claimed}  # tried, whatever came of it
         lease_ends = asyncio.get_running_loop().time() + LEASE_SAFE
         self._lease_ends |= {row.id or 0: lease_ends for row in claimed}
+        turns = Window(AHEAD)  # a run's own: a click's message doesn't queue behind a sweep's
+        self._turns |= {row.id or 0: turns for row in claimed}
 
         async def lane(rows: list[Outbox]) -> list[Delivery]:
             """A channel's messages in order, each after its connection's earlier one (the
@@ -247,6 +155,7 @@ class Courier:
         finally:
             for row in claimed:
                 self._lease_ends.pop(row.id or 0, None)
+                self._turns.pop(row.id or 0, None)
             await self._record_posted(quietly=True)
         by_id = {d.id: d for deliveries in results for d in deliveries}
         return [by_id[row.id or 0] for row in claimed]
@@ -257,38 +166,20 @@ class Courier:
         return ends is not None and asyncio.get_running_loop().time() > ends
 
     async def _claim(self, *, ids: list[int] | None, limit: int) -> list[Outbox]:
-        now = self.s.clock.now()
-        still_due = (
-            col(Outbox.sent_at).is_(None),
-            col(Outbox.failed_at).is_(None),
-            col(Outbox.not_before) <= now,
-        )
-        due = select(Outbox.id, Outbox.channel).where(*still_due).order_by(col(Outbox.id))
-        due = due.limit(limit * CANDIDATES)
-        if ids is not None:
-            due = due.where(col(Outbox.id).in_(ids))
         # No more for one channel than its pace lets out while the batch's others go: the
         # batch then takes as long as the workspace's pace says, not a second a notice.
-        pacer = self.s.pacer
-        assert pacer is not None
-        most = max(1, math.ceil(limit * pacer.gap / pacer.per_channel_seconds))
-
-        def won(candidates: list[Any]) -> list[Any]:
-            picked, per_channel = [], Counter[str]()
-            for candidate in candidates:
-                if per_channel[candidate.channel] < most and len(picked) < limit:
-                    per_channel[candidate.channel] += 1
-                    picked.append(candidate.id)
-            return [
-                update(Outbox)
-                .where(col(Outbox.id).in_(picked), *still_due)
-                .values(not_before=now + LEASE, attempts=Outbox.attempts + 1)
-                .returning(Outbox)
-            ]
-
-        async with transaction(self.s.sessions) as session:
-            claimed = await claim_all(session, due, won)
-        return sorted(claimed, key=lambda row: row.id or 0)
+        most = max(1, math.ceil(limit * self.pacer.gap / self.pacer.per_channel_seconds))
+        async with transaction(self.sessions) as session:
+            return await repo.claim_due_messages(
+                session=session,
+                now=self.clock.now(),
+                limit=limit,
+                candidates=limit * CANDIDATES,
+                per_channel=most,
+                lease=LEASE,
+                ids=ids,
+                skip=set(self._unrecorded),  # posted by this process, not recorded yet
+            )
 
     async def _look_up(self, rows: list[Outbox]) -> None:
         """The batch's known DM channels and thread roots, in two queries (not one a row)."""
@@ -304,36 +195,30 @@ class Courier:
         }
         if not users and not threads:
             return
-        async with self.s.sessions() as session:
+        async with self.sessions() as session:
             for team_id in {team for team, _ in users}:
                 self._dms |= await repo.get_dm_channels(
                     session=session, team_id=team_id, user_ids=[u for t, u in users if t == team_id]
                 )
             if threads:
-                roots = await session.exec(
-                    select(Connection.id, Connection.notice_ts).where(
-                        col(Connection.id).in_(threads), col(Connection.notice_ts).is_not(None)
-                    )
-                )
-                self._roots |= {cid: ts for cid, ts in roots.all() if cid and ts}
+                self._roots |= await repo.thread_roots(session=session, connection_ids=threads)
 
     async def _send(self, row: Outbox) -> Delivery:
         assert row.id is not None
-        client = self.s.slack_client(row.team_id)
+        client = self.client_for(row.team_id)
         try:
             message = (
-                json.loads(self.s.vault.open(row.sealed))
+                json.loads(self.vault.open(row.sealed))
                 if row.sealed
                 else {"text": row.text, "blocks": row.blocks}
             )
         except SealBroken:
             return await self._failed(row, "sealed with another key", False, 0)
-        pacer = self.s.pacer
-        assert pacer is not None
+        pacer = self.pacer
         try:
             channel = await self._channel(client, row)
             thread_ts = self._thread(row) if row.in_thread else None
-            async with self._turns.held(row.id):
+            async with self._turns[row.id].held(row.id):
                 await pacer.wait(row.team_id, channel)
                 if self._lease_over(row):  # it waited too long: leave it to the next claim
                     return Delivery(row.id, row.purpose, ok=False, error="lease", retrying=True)
@@ -368,7 +253,7 @@ class Courier:
             # not in the database either (`_look_up` asked it for the whole batch): open it
             opened = await client.conversations_open(users=row.channel)
             cached = str(opened["channel"]["id"])
-            async with transaction(self.s.sessions) as session:
+            async with transaction(self.sessions) as session:
                 await repo.save_dm_channel(
                     session=session, team_id=row.team_id, user_id=row.channel, channel_id=cached
                 )
@@ -390,6 +275,7 @@ class Courier:
         if not self._posted:
             self._posted_since = loop.time()
         self._posted.append(_Posted(row, channel, ts, root))
+        self._unrecorded.add(row.id or 0)
         if len(self._posted) >= RECORD_EVERY or loop.time() - self._posted_since >= RECORD_WITHIN:
             await self._record_posted(quietly=True)
         return Delivery(row.id or 0, row.purpose, ok=True, channel=channel, ts=ts)
@@ -408,40 +294,20 @@ class Courier:
             if not quietly:
                 raise
             log.warning("%d sent message(s) not recorded yet: %s", len(posted), type(exc).__name__)
+            return
+        self._unrecorded -= {p.row.id or 0 for p in posted}
 
     async def _record(self, posted: list[_Posted]) -> None:
-        now = self.s.clock.now()
-        async with transaction(self.s.sessions) as session:
-            result = await session.exec(  # type: ignore[call-overload]
-                update(Outbox.__table__)  # type: ignore[arg-type]
-                .where(
-                    Outbox.__table__.c.id == bindparam("row_id"),  # type: ignore[attr-defined]
-                    Outbox.__table__.c.attempts == bindparam("row_attempts"),  # type: ignore[attr-defined]
-                )
-                .values(
-                    sent_at=now,
-                    posted_channel=bindparam("row_channel"),
-                    posted_ts=bindparam("row_ts"),
-                    last_error=None,
-                    blocks=[],  # sent: the payload (maybe a code) is not kept
-                    text="(sent)",
-                    sealed=None,
-                ),
-                params=[
-                    {
-                        "row_id": p.row.id,
-                        "row_attempts": p.row.attempts,
-                        "row_channel": p.channel,
-                        "row_ts": p.ts,
-                    }
-                    for p in posted
-                ],
+        now = self.clock.now()
+        async with transaction(self.sessions) as session:
+            changed = await repo.mark_sent(
+                session=session,
+                sent=[(p.row.id or 0, p.row.attempts, p.channel, p.ts) for p in posted],
+                now=now,
             )
-            sane = session.bind.dialect.supports_sane_multi_rowcount
-            if sane and result.rowcount != len(posted):
+            if changed is not None and changed != len(posted):
                 log.warning(
-                    "%d outbox row(s) were re-claimed while being sent",
-                    len(posted) - result.rowcount,
+                    "%d outbox row(s) were re-claimed while being sent", len(posted) - changed
                 )
             for p in posted:
                 await self._landed(session, p, now)
@@ -460,43 +326,42 @@ class Courier:
                     for p in posted
                 ],
             )
-        self.s.metrics.reminders.inc(sum(p.row.purpose == "reminder" for p in posted))
+        self.metrics.reminders.inc(sum(p.row.purpose == "reminder" for p in posted))
 
     @staticmethod
     async def _landed(session: AsyncSession, p: _Posted, now: datetime) -> None:
         """Where an invitation's DM landed; where a connection's thread starts."""
         row = p.row
         if row.purpose == "invitation_dm" and row.invitation_id:
-            await session.exec(  # type: ignore[call-overload]
-                update(Invitation)
-                .where(col(Invitation.id) == row.invitation_id)
-                .values(dm_channel=p.channel, dm_ts=p.ts, updated_at=now)
-                .execution_options(synchronize_session=False)
+            await repo.mark_dm_landed(
+                session=session,
+                invitation_id=row.invitation_id,
+                channel=p.channel,
+                ts=p.ts,
+                now=now,
             )
         if p.root and row.connection_id:
-            await session.exec(  # type: ignore[call-overload]
-                update(Connection)
-                .where(col(Connection.id) == row.connection_id, col(Connection.notice_ts).is_(None))
-                .values(notice_channel=p.channel, notice_ts=p.ts)
-                .execution_options(synchronize_session=False)
+            await repo.mark_thread_started(
+                session=session, connection_id=row.connection_id, channel=p.channel, ts=p.ts
             )
 
     async def _failed(
         self, row: Outbox, error: str, transient: bool, retry_after: float
     ) -> Delivery:
-        now = self.s.clock.now()
+        now = self.clock.now()
         retrying = transient and row.attempts < MAX_ATTEMPTS
-        values: dict[str, Any] = {"last_error": error[:255]}
+        retry_at = None
         if retrying:
             backoff = min(2 ** max(row.attempts - 1, 0) * 5, 3600)
-            values["not_before"] = now + timedelta(seconds=max(retry_after, backoff))
-        else:
-            values["failed_at"] = now
-        async with transaction(self.s.sessions) as session:
-            await session.exec(  # type: ignore[call-overload]
-                update(Outbox)
-                .where(col(Outbox.id) == row.id, col(Outbox.attempts) == row.attempts)
-                .values(**values)
+            retry_at = now + timedelta(seconds=max(retry_after, backoff))
+        async with transaction(self.sessions) as session:
+            await repo.mark_send_failed(
+                session=session,
+                outbox_id=row.id or 0,
+                attempts=row.attempts,
+                error=error,
+                now=now,
+                retry_at=retry_at,
             )
             if not retrying:
                 await repo.add_audit(

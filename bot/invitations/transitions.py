@@ -1,0 +1,209 @@
+"""The moves every action on an invitation shares: a connection's state, a pending
+invitation's change, the audit row, the reminders' rows, activation, revoking the code.
+
+`Transitions` holds the services; the actions (sweep.py, partner.py, admin.py, status.py)
+are built on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.backend.base import BackendError, NotSupported
+from bot.delivery.courier import Courier
+from bot.delivery.rows import enqueue_many
+from bot.invitations import messages as m
+from bot.invitations.notices import audit_row, direct, direct_row, notice, notice_row, outbox_ids
+from bot.invitations.policy import next_reminder, waited
+from bot.services import Services
+from storage import repo
+from storage.models import Connection, ConnectionState, Invitation, InvitationState
+
+log = logging.getLogger(__name__)
+
+CS, IS = ConnectionState, InvitationState
+
+
+class Transitions:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.settings = services.settings
+
+    @property
+    def courier(self) -> Courier:
+        """The process's one Courier (services.courier)."""
+        return self.s.courier
+
+    def next_reminder(self, now: datetime, tz: str | None) -> datetime:
+        return next_reminder(
+            now, interval=self.settings.reminder_interval, tz=tz, hours=self.settings.reminder_hours
+        )
+
+    async def _invitation_moves(
+        self, session: AsyncSession, invitation: Invitation, **values: Any
+    ) -> bool:
+        """Change a PENDING invitation, if it still is: True when this call changed it."""
+        return await repo.move_invitation(
+            session=session, invitation_id=invitation.id, now=self.s.clock.now(), **values
+        )
+
+    async def _set_state(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        to: ConnectionState,
+        now: datetime,
+        *,
+        frm: ConnectionState | None = None,
+    ) -> bool:
+        """Move the connection from `frm` (default: its state as loaded) to `to`, if it is
+        still there: the conditional update that lets only one of two racers win."""
+        frm = frm or ConnectionState(connection.status)
+        if not await repo.move_connection(
+            session=session, connection_id=connection.id, frm=frm, to=to, now=now
+        ):
+            return False
+        connection.status = to
+        await repo.mark_homes_dirty(
+            session=session, team_id=connection.team_id, users=[connection.partner_user_id]
+        )
+        return True
+
+    async def _audit(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        action: str,
+        now: datetime,
+        **details: Any,
+    ) -> None:
+        """One audit row; `details` as `audit_row` takes them."""
+        await repo.add_audits(
+            session=session, events=[audit_row(connection, action, now, **details)]
+        )
+
+    async def _revoke_pending(
+        self, session: AsyncSession, connection_id: int, now: datetime
+    ) -> None:
+        await repo.revoke_pending_invitations(session=session, connection_id=connection_id, now=now)
+
+    async def _revoke_quietly(self, backend_id: str | None) -> None:
+        if not backend_id:
+            return
+        try:
+            await self.s.backend.revoke(backend_id)
+        except NotSupported:
+            pass
+        except BackendError as exc:
+            log.warning("could not revoke the code on the node: %s", exc)
+
+    async def _remind(
+        self,
+        session: AsyncSession,
+        due: list[tuple[Connection, Invitation]],
+        now: datetime,
+        *,
+        actor: str = "system",
+    ) -> list[int]:
+        """The reminders (already counted on each invitation), their notices, audit rows and
+        Home flags: one statement each for the whole batch. The new outbox rows' ids."""
+        of = self.settings.reminder_max
+        rows: list[dict[str, Any] | None] = []
+        audits, partners = [], defaultdict(set)
+        for connection, invitation in due:
+            number, partner = invitation.reminders_sent, invitation.partner_user_id
+            key = f"{invitation.id}:{number}"
+            reminder = m.build_reminder_dm(
+                initiator_user_id=connection.initiator_user_id,
+                connection_name=connection.name,
+                waited=waited(invitation.created_at, now),
+                number=number,
+                of=of,
+                invitation_id=invitation.id or 0,
+                accept_here=self.s.backend.can_redeem,
+            )
+            rows.append(
+                direct_row(
+                    connection,
+                    invitation.dm_channel or partner,
+                    key,
+                    reminder,
+                    now,
+                    invitation_id=invitation.id,
+                    purpose="reminder",
+                )
+            )
+            rows.append(
+                notice_row(
+                    connection,
+                    f"reminded:{key}",
+                    m.notice_reminded(partner=partner, name=connection.name, number=number, of=of),
+                    now,
+                )
+            )
+            audits.append(
+                audit_row(
+                    connection,
+                    "reminded",
+                    now,
+                    invitation=invitation,
+                    actor=actor,
+                    detail=f"reminder {number} of {of}",
+                )
+            )
+            partners[connection.team_id].add(partner)
+        ids = await enqueue_many(session, [row for row in rows if row is not None])
+        await repo.add_audits(session=session, events=audits)
+        for team_id, users in partners.items():
+            await repo.mark_homes_dirty(session=session, team_id=team_id, users=sorted(users))
+        return ids
+
+    async def _activate(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        invitation: Invitation | None,
+        actor: str,
+        now: datetime,
+    ) -> list[int]:
+        """Pending → Active: the notice and the admin's DM, once, whoever gets here first."""
+        if not await self._set_state(session, connection, CS.ACTIVE, now, frm=CS.PENDING):
+            return []
+        connection.activated_at = now
+        session.add(connection)
+        await self._audit(
+            session,
+            connection,
+            "accepted",
+            now,
+            invitation=invitation,
+            actor=actor,
+            frm=CS.PENDING,
+            to=CS.ACTIVE,
+        )
+        partner, name = connection.partner_user_id, connection.name
+        after = waited(connection.created_at, now)
+        return outbox_ids(
+            await notice(
+                session,
+                connection,
+                "active",
+                m.notice_active(partner=partner, name=name, after=after),
+                now,
+            ),
+            await direct(
+                session,
+                connection,
+                connection.initiator_user_id,
+                "active",
+                m.dm_active(
+                    name=name, partner=partner, after=after, project=connection.partner_project
+                ),
+                now,
+            ),
+        )

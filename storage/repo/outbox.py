@@ -1,0 +1,177 @@
+"""The outbox: messages written with the change that calls for them, claimed by whichever
+process gets there first (a lease: `not_before` moves forward), then recorded as sent or
+failed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import claim_all
+from storage.models import Connection, Invitation, Outbox
+
+
+async def enqueue_message(*, session: AsyncSession, values: dict[str, Any]) -> Outbox | None:
+    """Add a message (an outbox row's values) unless one with its key exists already (then
+    None)."""
+    existing = (await session.exec(select(Outbox.id).where(Outbox.key == values["key"]))).first()
+    if existing is not None:
+        return None
+    row = Outbox(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def enqueue_messages(*, session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Add many messages in one statement, skipping those whose key exists already (or comes
+    twice); the new rows' ids."""
+    if not rows:
+        return []
+    keys = [row["key"] for row in rows]
+    existing = set((await session.exec(select(Outbox.key).where(col(Outbox.key).in_(keys)))).all())
+    new = []
+    for row in rows:
+        if row["key"] not in existing:
+            existing.add(row["key"])
+            new.append(row)
+    if not new:
+        return []
+    table = Outbox.__table__  # Core, not the ORM's bulk insert: no per-row bookkeeping
+    result = await session.exec(  # type: ignore[call-overload]
+        insert(table).returning(table.c.id, sort_by_parameter_order=True),  # type: ignore[attr-defined]
+        params=new,
+    )
+    return [int(row_id) for row_id in result.scalars().all()]
+
+
+async def claim_due_messages(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    candidates: int,
+    per_channel: int,
+    lease: timedelta,
+    ids: list[int] | None = None,
+    skip: Collection[int] = (),
+) -> list[Outbox]:
+    """Claim up to `limit` due messages (only `ids`, when given; never those in `skip`), no
+    more than `per_channel` for one channel, chosen from the `candidates` oldest due: each
+    claim counts an attempt and holds the row for `lease`. In id order."""
+    still_due = (
+        col(Outbox.sent_at).is_(None),
+        col(Outbox.failed_at).is_(None),
+        col(Outbox.not_before) <= now,
+    )
+    due = select(Outbox.id, Outbox.channel).where(*still_due).order_by(col(Outbox.id))
+    due = due.limit(candidates)
+    if ids is not None:
+        due = due.where(col(Outbox.id).in_(ids))
+    if skip:
+        due = due.where(col(Outbox.id).not_in(list(skip)))
+
+    def won(found: list[Any]) -> list[Any]:
+        picked, counted = [], Counter[str]()
+        for candidate in found:
+            if counted[candidate.channel] < per_channel and len(picked) < limit:
+                counted[candidate.channel] += 1
+                picked.append(candidate.id)
+        return [
+            update(Outbox)
+            .where(col(Outbox.id).in_(picked), *still_due)
+            .values(not_before=now + lease, attempts=Outbox.attempts + 1)
+            .returning(Outbox)
+        ]
+
+    claimed = await claim_all(session, due, won)
+    return sorted(claimed, key=lambda row: row.id or 0)
+
+
+async def thread_roots(*, session: AsyncSession, connection_ids: set[int]) -> dict[int, str]:
+    """The notice thread's ts of these connections, where one has started."""
+    roots = await session.exec(
+        select(Connection.id, Connection.notice_ts).where(
+            col(Connection.id).in_(connection_ids), col(Connection.notice_ts).is_not(None)
+        )
+    )
+    return {cid: ts for cid, ts in roots.all() if cid and ts}
+
+
+async def mark_sent(
+    *, session: AsyncSession, sent: list[tuple[int, int, str, str]], now: datetime
+) -> int | None:
+    """Record messages as sent, each (id, attempts when claimed, channel, ts), in one
+    statement: a row claimed again since (more attempts) is left alone. The payload (maybe a
+    code) is dropped. How many rows changed (None where the driver can't count them)."""
+    table: Any = Outbox.__table__
+    result = await session.exec(  # type: ignore[call-overload]
+        update(table)
+        .where(table.c.id == bindparam("row_id"), table.c.attempts == bindparam("row_attempts"))
+        .values(
+            sent_at=now,
+            posted_channel=bindparam("row_channel"),
+            posted_ts=bindparam("row_ts"),
+            last_error=None,
+            blocks=[],  # sent: the payload (maybe a code) is not kept
+            text="(sent)",
+            sealed=None,
+        ),
+        params=[
+            {"row_id": i, "row_attempts": a, "row_channel": c, "row_ts": t} for i, a, c, t in sent
+        ],
+    )
+    return result.rowcount if session.bind.dialect.supports_sane_multi_rowcount else None
+
+
+async def mark_dm_landed(
+    *, session: AsyncSession, invitation_id: int, channel: str, ts: str, now: datetime
+) -> None:
+    """Where an invitation's DM landed (its channel is the partner's IM from then on)."""
+    await session.exec(  # type: ignore[call-overload]
+        update(Invitation)
+        .where(col(Invitation.id) == invitation_id)
+        .values(dm_channel=channel, dm_ts=ts, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_thread_started(
+    *, session: AsyncSession, connection_id: int, channel: str, ts: str
+) -> None:
+    """Where a connection's notice thread starts (the first root wins)."""
+    await session.exec(  # type: ignore[call-overload]
+        update(Connection)
+        .where(col(Connection.id) == connection_id, col(Connection.notice_ts).is_(None))
+        .values(notice_channel=channel, notice_ts=ts)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_send_failed(
+    *,
+    session: AsyncSession,
+    outbox_id: int,
+    attempts: int,
+    error: str,
+    now: datetime,
+    retry_at: datetime | None,
+) -> None:
+    """A try that failed: due again at `retry_at`, or (None) failed for good. Left alone when
+    the row was claimed again since."""
+    values: dict[str, Any] = {"last_error": error[:255]}
+    if retry_at is not None:
+        values["not_before"] = retry_at
+    else:
+        values["failed_at"] = now
+    await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(col(Outbox.id) == outbox_id, col(Outbox.attempts) == attempts)
+        .values(**values)
+    )
