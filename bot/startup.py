@@ -160,6 +160,7 @@ class SlackLink:
         self._client: AsyncWebClient | None = None
         self._retrying: asyncio.Task[None] | None = None
         self._connecting: asyncio.Future[None] | None = None
+        self.connected = False  # in Socket Mode: the socket opened
 
     async def start(self) -> None:
         """Ask Slack once. Refused: raise. Unavailable: one warning, then retries."""
@@ -183,7 +184,7 @@ class SlackLink:
             self.identity = dict(answer.data)
             log.debug("Slack: workspace %s, bot user %s", answer.get("team"), answer.get("user"))
         app_token = self.settings.slack_app_token
-        if app_token is not None and self._connecting is None:
+        if app_token is not None and not self.connected:
             opened = await ask(
                 self._client.apps_connections_open(app_token=app_token.get_secret_value()),
                 method="apps.connections.open",
@@ -196,18 +197,25 @@ class SlackLink:
         self.ready.set()
 
     async def _connect(self, app_token: str, url: str) -> None:
-        """Open the socket to the URL Slack just issued. Should the WebSocket itself not open
-        within SLACK_TIMEOUT, slack_sdk goes on trying (its own loop) while the bot serves."""
-        self.socket = AsyncSocketModeHandler(self.bolt, app_token)
+        """Open the socket at the URL Slack just issued. A WebSocket that doesn't open within
+        SLACK_TIMEOUT is given up (slack_sdk would try that same URL, soon stale, forever):
+        `Unavailable`, and the next try asks Slack for a fresh URL."""
+        if self.socket is None:
+            self.socket = AsyncSocketModeHandler(self.bolt, app_token)
+            self.socket.client.logger.addFilter(_ONE_LINE)
         self.socket.client.wss_uri = url  # slack_sdk connects to it without asking again
-        self._connecting = asyncio.ensure_future(self.socket.connect_async())
-        done, _ = await asyncio.wait({self._connecting}, timeout=self._timeout)
-        if done:
-            self._connecting.result()
-            log.info("connected in Socket Mode")
-        else:
-            log.warning("Socket Mode: the WebSocket is not open yet; still trying")
-            self._connecting.add_done_callback(_log_connected)
+        connecting = self._connecting = asyncio.ensure_future(self.socket.connect_async())
+        done, _ = await asyncio.wait({connecting}, timeout=self._timeout)
+        if not done:
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+            raise Unavailable(
+                "Socket Mode", f"the WebSocket did not open within {self._timeout:g}s"
+            )
+        connecting.result()
+        self.connected = True
+        log.info("connected in Socket Mode")
 
     @property
     def _timeout(self) -> float:
@@ -248,6 +256,14 @@ class SlackLink:
             await self.socket.close_async()
 
 
-def _log_connected(future: asyncio.Future[None]) -> None:
-    if not future.cancelled() and future.exception() is None:
-        log.info("connected in Socket Mode")
+class _OneLine(logging.Filter):
+    """slack_sdk logs each failed WebSocket connect with its traceback, and tries again every
+    10 s: one line each is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage().startswith("Failed to connect"):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_ONE_LINE = _OneLine()
