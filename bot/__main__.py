@@ -10,6 +10,8 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -71,11 +73,12 @@ def settle_heap() -> int:
 
 
 async def serve(settings: Settings) -> str | None:
-    """Serve until SIGTERM or SIGINT; return a one-line problem if the bot cannot start."""
-    from slack_sdk.errors import SlackApiError
+    """Serve until SIGTERM or SIGINT; return a one-line problem if the bot cannot start, or
+    if Slack refuses a token once it answers (bot.startup)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.app import create_services, create_web_app
+    from bot.app import LINK_KEY, create_services, create_web_app
+    from bot.startup import Refused
 
     try:
         services = create_services(settings)
@@ -83,7 +86,7 @@ async def serve(settings: Settings) -> str | None:
         return str(exc)
     runner = web.AppRunner(create_web_app(services), access_log=None)
     try:
-        await runner.setup()  # migrates the database and connects Socket Mode
+        await runner.setup()  # migrates the database, asks Slack, connects Socket Mode
     except (SQLAlchemyError, OSError) as exc:
         await runner.cleanup()
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
@@ -91,12 +94,10 @@ async def serve(settings: Settings) -> str | None:
             f"DATABASE_URL: cannot open or migrate the database ({type(exc).__name__}: "
             f"{reason}); check that it is reachable and that the user may create tables."
         )
-    except SlackApiError as exc:
+    except Refused as exc:
         await runner.cleanup()
-        return (
-            f"SLACK_APP_TOKEN: Slack refused Socket Mode ({exc.response.get('error')}); "
-            "use an app-level token with connections:write, or unset it for HTTP mode."
-        )
+        return str(exc)
+    link = runner.app[LINK_KEY]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -111,10 +112,20 @@ async def serve(settings: Settings) -> str | None:
         return f"PORT: cannot listen on port {settings.port} ({exc.strerror}); choose a free port."
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
     logging.getLogger("bot").info("listening on port %s (%s)", settings.port, mode)
-    await stop.wait()
+    await _first(stop.wait(), link.refused.wait())
     logging.getLogger("bot").info("shutting down")
     await runner.cleanup()  # finishes in-flight requests, closes the socket and the database
-    return None
+    return str(link.refusal) if link.refusal is not None else None
+
+
+async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
+    """Wait until one of `waits` is done; cancel the others."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def main(argv: list[str] | None = None) -> int:

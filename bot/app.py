@@ -17,14 +17,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,6 +41,7 @@ from bot.security import Vault, install_log_redaction, key_file_for, load_or_cre
 from bot.services import Services
 from bot.settings import ConfigError, Settings
 from bot.slack.listeners import report_failure
+from bot.startup import SlackLink, web_client
 from storage import repo
 from storage.db import create_engine, migrate, session_factory, warm_up
 
@@ -51,6 +50,7 @@ log = logging.getLogger(__name__)
 SERVICES_KEY = web.AppKey("services", Services)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)
 VERIFIER_KEY = web.AppKey("verifier", SignatureVerifier)
+LINK_KEY = web.AppKey("slack_link", SlackLink)
 
 
 def create_services(
@@ -128,10 +128,8 @@ def create_backend(
 
 def create_bolt_app(services: Services) -> AsyncApp:
     settings = services.settings
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=int(settings.slack_timeout.total_seconds()),
+    client = web_client(
+        settings,
         retry_handlers=[AsyncConnectionErrorRetryHandler(), SlackCallCounter(services.metrics)],
     )
     secret = settings.slack_signing_secret
@@ -194,6 +192,7 @@ def create_web_app(services: Services) -> web.Application:
     if secret is not None:
         web_app[VERIFIER_KEY] = SignatureVerifier(secret.get_secret_value())
         web_app.router.add_post("/slack/events", _slack_events)
+    web_app[LINK_KEY] = SlackLink(services.settings, bolt)
     web_app.cleanup_ctx.append(_lifecycle)
     return web_app
 
@@ -301,18 +300,21 @@ async def _lifecycle(web_app: web.Application) -> Any:
     client = web_app[BOLT_KEY].client
     timeout = aiohttp.ClientTimeout(total=services.settings.slack_timeout.total_seconds())
     client.session = aiohttp.ClientSession(timeout=timeout)
-    socket: AsyncSocketModeHandler | None = None
-    app_token = services.settings.slack_app_token
-    if app_token is not None:
-        socket = AsyncSocketModeHandler(web_app[BOLT_KEY], app_token.get_secret_value())
-        await socket.connect_async()
-        log.info("connected in Socket Mode")
+    # the tokens, asked about once; Socket Mode connects (bot.startup)
+    link = web_app[LINK_KEY]
+    try:
+        await link.start()
+    except BaseException:  # a refused token: leave nothing open behind the exit line
+        await link.close()
+        await client.session.close()
+        await services.backend.close()
+        await services.engine.dispose()
+        raise
     scheduler = create_scheduler(services)
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)
-    if socket is not None:
-        await socket.close_async()
+    await link.close()
     await services.drain(within=10)
     await client.session.close()
     await services.backend.close()

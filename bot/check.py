@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 
 from bot.backend.base import BackendError
 from bot.backend.node import ExalateNode
 from bot.settings import Settings
+from bot.startup import Refused, Unavailable, ask, web_client
 from storage.db import create_engine, pending_migrations
 
 
@@ -24,19 +24,25 @@ class Check:
 
 
 async def check_slack(settings: Settings) -> Check:
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=int(settings.slack_timeout.total_seconds()),
-    )
+    """The bot token (auth.test) and, in Socket Mode, the app token (apps.connections.open),
+    judged as at start-up (bot.startup): a refusal names the variable to fix."""
+    client = web_client(settings, retry_handlers=[AsyncConnectionErrorRetryHandler()])
     try:
-        auth = await client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error")
-        return Check("slack", False, f"auth.test said {error}: check SLACK_BOT_TOKEN")
-    except Exception as exc:  # unreachable, DNS, TLS: say what, not a traceback
-        return Check("slack", False, f"{type(exc).__name__} reaching {settings.slack_api_url}")
-    return Check("slack", True, f"workspace {auth.get('team')}, bot user {auth.get('user')}")
+        auth = await ask(client.auth_test(), method="auth.test", variable="SLACK_BOT_TOKEN")
+        if settings.slack_app_token is not None:
+            await ask(
+                client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value()),
+                method="apps.connections.open",
+                variable="SLACK_APP_TOKEN",
+            )
+    except Refused as exc:
+        return Check("slack", False, f"{exc.method} said {exc.error}: check {exc.variable}")
+    except Unavailable as exc:  # unreachable, DNS, TLS, Slack's own trouble: not the token
+        return Check("slack", False, f"{exc.reason} reaching {settings.slack_api_url}")
+    socket = ", Socket Mode token ok" if settings.slack_app_token is not None else ""
+    return Check(
+        "slack", True, f"workspace {auth.get('team')}, bot user {auth.get('user')}{socket}"
+    )
 
 
 async def check_node(settings: Settings) -> Check:
