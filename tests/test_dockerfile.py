@@ -101,7 +101,7 @@ def test_what_the_image_holds_starts_and_passes_its_healthcheck(tmp_path: Path) 
         "PORT": str(port),
         "SLACK_BOT_TOKEN": "xoxb-image-test",
         "SLACK_SIGNING_SECRET": "image-test-secret",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # nothing is sent to Slack at start
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",  # no Slack: the bot serves and keeps trying
     }
     where = subprocess.run(
         ["python", "-c", "import bot; print(bot.__file__)"],
