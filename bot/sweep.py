@@ -10,6 +10,7 @@ from datetime import timedelta
 from bot.home.flow import Home
 from bot.idempotency import Once
 from bot.invitations.service import Invitations
+from bot.invitations.sweep import Swept
 from bot.services import Services
 from storage import repo
 from storage.db import one_statement
@@ -18,12 +19,9 @@ DRAFT_MAX_AGE = timedelta(days=1)  # an unfinished wizard is forgotten after a d
 
 
 @dataclass(frozen=True)
-class SweepReport:
-    expired: int = 0
-    reminded: int = 0
-    escalated: int = 0
-    sent: int = 0
-    failed: int = 0
+class SweepReport(Swept):
+    """What the invitations' sweep did, and how many Home tabs were published again."""
+
     homes: int = 0
 
 
@@ -34,9 +32,7 @@ async def sweep(services: Services, *, budget: float = 30.0) -> SweepReport:
     await Once(services).purge()
     await purge_drafts(services)
     homes = await Home(services).publish_dirty()
-    return SweepReport(
-        swept.expired, swept.reminded, swept.escalated, swept.sent, swept.failed, homes
-    )
+    return SweepReport(**vars(swept), homes=homes)
 
 
 async def purge_drafts(services: Services) -> int:
