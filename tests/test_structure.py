@@ -110,6 +110,19 @@ def long_modules(root: Path) -> list[str]:
     ]
 
 
+def positional_repository_functions(root: Path) -> list[str]:
+    """storage/repo's public functions that take an argument by position: every one is
+    keyword-only (`claim_due_reminders(*, session, now, limit)`)."""
+    found = []
+    for path in sorted((root / "storage" / "repo").glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if not node.name.startswith("_") and (node.args.args or node.args.posonlyargs):
+                found.append(f"{path.relative_to(root).as_posix()}: {node.name}")
+    return found
+
+
 def test_the_import_graph_has_no_cycle() -> None:
     assert import_cycles(ROOT) == []
 
@@ -124,6 +137,10 @@ def test_sql_is_written_only_in_storage() -> None:
 
 def test_no_module_is_over_400_lines() -> None:
     assert long_modules(ROOT) == []
+
+
+def test_repository_functions_are_keyword_only() -> None:
+    assert positional_repository_functions(ROOT) == []
 
 
 # --- the checks themselves fail on a tree that breaks them ----------------------------
@@ -144,6 +161,7 @@ def broken(tmp_path: Path) -> Path:
     write("handlers/two.py", "x = 1\n")
     write("bot/feature.py", "rows = await session.exec(select(Row))\n")
     write("storage/repo.py", "rows = await session.exec(select(Row))\n")
+    write("storage/repo/rows.py", "async def rows(session, *, limit):\n    return []\n")
     write("bot/big.py", "x = 1\n" * (MAX_LINES + 1))
     return tmp_path
 
@@ -155,3 +173,4 @@ def test_the_checks_catch_what_they_look_for(broken: Path) -> None:
         "bot/feature.py:1: rows = await session.exec(select(Row))"
     ]
     assert long_modules(broken) == [f"bot/big.py: {MAX_LINES + 1} lines"]
+    assert positional_repository_functions(broken) == ["storage/repo/rows.py: rows"]

@@ -236,7 +236,7 @@ async def test_a_stale_candidate_is_not_won_again(
                 session,
                 select(Invitation.id, Invitation.partner_tz).where(col(Invitation.id).in_(ids)),
                 lambda candidates: reminder_claims(
-                    candidates,
+                    candidates=candidates,
                     now=now,
                     reminder_max=settings.reminder_max,
                     next_reminder=lambda tz: second.next_reminder(now, tz),

@@ -35,7 +35,7 @@ async def claim_expired(*, session: AsyncSession, now: datetime, limit: int) -> 
     return sorted(won, key=lambda i: i.id or 0)
 
 
-def still_due_reminder(now: datetime) -> tuple[Any, ...]:
+def still_due_reminder(*, now: datetime) -> tuple[Any, ...]:
     """What makes a reminder due at `now` (re-checked by each claiming UPDATE)."""
     return (
         Invitation.state == IS.PENDING,
@@ -45,8 +45,8 @@ def still_due_reminder(now: datetime) -> tuple[Any, ...]:
 
 
 def reminder_claims(
-    candidates: list[Any],
     *,
+    candidates: list[Any],
     now: datetime,
     reminder_max: int,
     next_reminder: Callable[[str | None], datetime],
@@ -54,7 +54,7 @@ def reminder_claims(
     """The UPDATEs that claim due reminders among `candidates` (rows of id and partner_tz),
     those still due when they run: count each and set the next one (in the partner's zone:
     one UPDATE per zone), or, after `reminder_max`, mark the escalation and stop reminding."""
-    still_due = still_due_reminder(now)
+    still_due = still_due_reminder(now=now)
     ids = [c.id for c in candidates]
     yield (
         update(Invitation)
@@ -94,7 +94,7 @@ async def claim_due_reminders(
     their new count (or `escalated_at=now` and no next reminder), in id order."""
     due = (
         select(Invitation.id, Invitation.partner_tz)
-        .where(*still_due_reminder(now))
+        .where(*still_due_reminder(now=now))
         .order_by(col(Invitation.next_reminder_at))
         .limit(limit)
     )
@@ -102,7 +102,7 @@ async def claim_due_reminders(
         session,
         due,
         lambda candidates: reminder_claims(
-            candidates, now=now, reminder_max=reminder_max, next_reminder=next_reminder
+            candidates=candidates, now=now, reminder_max=reminder_max, next_reminder=next_reminder
         ),
     )
     return sorted(won, key=lambda i: i.id or 0)
