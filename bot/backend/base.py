@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+
+# An Exalate instance's short name, as the console takes it (the wizard asks for both sides'
+# and the settings check EXALATE_LOCAL_INSTANCE against it)
+SHORT_NAME_MAX = 40
+SHORT_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,11 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.backend.base import SHORT_NAME_MAX, SHORT_NAME_RE
 from bot.slack.text import check_text, clean, has_control_chars
 
-SHORT_NAME_MAX = 40
 CONNECTION_NAME_MAX = 100
 URL_MAX = 2000
-SHORT_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 DEFAULT_RULES = ("summary", "description", "comments", "labels", "attachments")
 
 
