@@ -42,7 +42,7 @@ SLACK_HOOKS = frozenset({("https", "hooks.slack.com", 443), ("https", "hooks.sla
 UNREADABLE_TITLE = "Something went wrong"
 
 
-class _Services(Protocol):
+class EdgeServices(Protocol):
     """What the edge needs of bot.services.Services."""
 
     @property
@@ -97,7 +97,7 @@ class SafeRespond(AsyncRespond):
 class ReadPayload(AsyncMiddleware):
     """Reads each request once into context["payload"] (see the module's docstring)."""
 
-    def __init__(self, services: _Services) -> None:
+    def __init__(self, services: EdgeServices) -> None:
         self.services = services
         self.urls = ResponseUrls(services.settings.slack_api_url)
         self.timeout = services.settings.slack_timeout.total_seconds()

@@ -103,8 +103,9 @@ class View(_Model):
         return values if isinstance(values, dict) else {}
 
     def as_dict(self) -> dict[str, Any]:
-        """The checked parts as the view dict the features take (no other key of the raw one)."""
-        return self.model_dump(exclude_none=True)
+        """The checked parts as the view dict the features take (no other key of the raw one;
+        not a copy: a view's state and blocks can be tens of kilobytes)."""
+        return {name: value for name, value in self.__dict__.items() if value is not None}
 
 
 class _Interaction(_Model):
