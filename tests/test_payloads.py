@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.devtools.slack_requests import (
     SlackResponse,
@@ -365,3 +367,51 @@ def test_a_submission_reading_keeps_only_the_checked_view() -> None:
     assert isinstance(submitted, ViewSubmission)
     assert "odd" not in submitted.view.as_dict()
     assert submitted.view.values == {}
+
+
+# --- any body at all: a reading, None, or Unreadable (never another exception) ----------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+IDS = st.sampled_from(["T0001", "UADMIN", "V0001", "Ev1AB", "x", "", "U" * 40, "T\ud800"]) | JSON
+SHAPED = st.fixed_dictionaries({"id": IDS}, optional={"team_id": IDS}) | JSON
+FIELDS: dict[str, Any] = {
+    "user": SHAPED,
+    "team": SHAPED,
+    "view": st.fixed_dictionaries(
+        {"id": IDS}, optional={"state": JSON, "blocks": JSON, "private_metadata": JSON}
+    )
+    | JSON,
+    "actions": st.lists(st.fixed_dictionaries({}, optional={"action_id": IDS, "value": JSON}))
+    | JSON,
+    "trigger_id": IDS,
+    "response_url": JSON,
+    "text": JSON,
+    "user_id": IDS,
+    "team_id": IDS,
+    "event_id": IDS,
+    "event": st.fixed_dictionaries({}, optional={"type": IDS, "user": IDS, "tab": JSON}) | JSON,
+    "action_id": IDS,
+    "value": JSON,
+}
+KINDS = ["block_actions", "view_submission", "view_closed", "block_suggestion", "event_callback"]
+BODIES = st.fixed_dictionaries(
+    {}, optional={"type": st.sampled_from(KINDS) | JSON, "command": IDS, **FIELDS}
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(BODIES)
+def test_read_gives_a_reading_none_or_unreadable(body: dict[str, Any]) -> None:
+    try:
+        payload = read(body)
+    except Unreadable as refused:
+        assert 0 < len(str(refused)) <= 300
+        return
+    if payload is not None and not isinstance(payload, Event):
+        assert 0 < len(payload.team_id) <= 21 and 0 < len(payload.user_id) <= 21
