@@ -40,6 +40,7 @@ from bot.scheduler import create_scheduler
 from bot.security import Vault, install_log_redaction, key_file_for, load_or_create_key
 from bot.services import Services
 from bot.settings import ConfigError, Settings
+from bot.slack.edge import ReadPayload
 from bot.slack.listeners import report_failure
 from bot.startup import SlackLink, web_client
 from storage import repo
@@ -143,6 +144,7 @@ def create_bolt_app(services: Services) -> AsyncApp:
         # listeners' work after their ack goes on in tasks of their own (bot.slack.listeners)
         process_before_response=True,
     )
+    app.use(ReadPayload(services))  # the typed reading, before the event claim and matching
     app.use(_Services(services))
     app.error(on_error)
     handlers.register(app)

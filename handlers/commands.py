@@ -1,10 +1,10 @@
-"""`/exalate …` and the buttons of its replies: read the payload, hand over to
-bot/commands/route.py, acknowledge, respond. Every reply is ephemeral."""
+"""`/exalate …` and the buttons of its replies: take the payload's reading (bot/slack/
+reading.py), hand over to bot/commands/route.py, acknowledge, respond. Every reply is
+ephemeral; `respond` never raises (bot/slack/edge.py's SafeRespond)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -16,6 +16,7 @@ from bot.commands import route, texts
 from bot.commands.ids import CommandId
 from bot.slack.listeners import tracked
 from bot.slack.payloads import clean_command_text, parse_id
+from bot.slack.reading import BlockActions, Command, reading
 
 
 def register(app: AsyncApp) -> None:
@@ -25,27 +26,19 @@ def register(app: AsyncApp) -> None:
     app.action(CommandId.CANCEL_KEEP_ACTION)(tracked(cancel_kept))
 
 
-def _value(body: dict[str, Any]) -> Any:
-    actions = body.get("actions") or [{}]
-    return actions[0].get("value") if isinstance(actions[0], dict) else None
-
-
 async def exalate(
-    ack: AsyncAck,
-    command: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    respond: AsyncRespond,
+    ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext, respond: AsyncRespond
 ) -> None:
-    words = clean_command_text(command.get("text") or "").split(maxsplit=1)
+    command = reading(context, Command)
+    words = clean_command_text(command.text).split(maxsplit=1)
     answer = await route.exalate(
         context["services"],
         client,
         name=words[0].lower() if words else "",
         rest=words[1] if len(words) > 1 else "",
-        user_id=command.get("user_id"),
-        team_id=context.team_id or command.get("team_id", ""),
-        trigger_id=command.get("trigger_id"),
+        user_id=command.user_id,
+        team_id=command.team_id,
+        trigger_id=command.trigger_id,
     )
     await ack(**(answer.reply or {}))
     if answer.later is not None:
@@ -53,37 +46,31 @@ async def exalate(
 
 
 async def list_page(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    respond: AsyncRespond,
+    ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext, respond: AsyncRespond
 ) -> None:
     await ack()
+    clicked = reading(context, BlockActions)
     page = await route.list_page(
         context["services"],
         client,
-        team_id=context.team_id or "",
-        user_id=body["user"]["id"],
-        value=_value(body),
+        team_id=clicked.team_id,
+        user_id=clicked.user_id,
+        value=clicked.action.value,
     )
     await respond(**page)
 
 
 async def cancel_confirmed(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    respond: AsyncRespond,
+    ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext, respond: AsyncRespond
 ) -> None:
     await ack()
+    clicked = reading(context, BlockActions)
     reply = await route.cancel(
         context["services"],
         client,
-        team_id=context.team_id or "",
-        user_id=body["user"]["id"],
-        connection_id=parse_id(_value(body)),
+        team_id=clicked.team_id,
+        user_id=clicked.user_id,
+        connection_id=parse_id(clicked.action.value),
     )
     await respond(**reply)
 

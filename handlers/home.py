@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -13,6 +11,7 @@ from bot.home import route
 from bot.home.ids import HomeId
 from bot.slack.listeners import tracked
 from bot.slack.payloads import parse_id
+from bot.slack.reading import BlockActions, Event, reading
 
 
 def register(app: AsyncApp) -> None:
@@ -21,40 +20,34 @@ def register(app: AsyncApp) -> None:
     app.action(HomeId.REMIND_ACTION)(tracked(remind_clicked))
 
 
-async def home_opened(
-    event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
-    if event.get("tab") not in (None, "home"):
+async def home_opened(client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    event = reading(context, Event)
+    if event.event.tab not in (None, "home"):
         return  # the Messages tab
-    user_id, team_id = event.get("user"), context.team_id or ""
-    if not isinstance(user_id, str) or not user_id:
+    if event.user_id is None:
         return
-    await route.opened(context["services"], client, team_id=team_id, user_id=user_id)
+    await route.opened(context["services"], client, team_id=event.team_id, user_id=event.user_id)
 
 
-async def connect_clicked(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
+async def connect_clicked(ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext) -> None:
     await ack()
+    clicked = reading(context, BlockActions)
     await route.start_connection(
         context["services"],
         client,
-        team_id=context.team_id or "",
-        user_id=body["user"]["id"],
-        trigger_id=body.get("trigger_id"),
+        team_id=clicked.team_id,
+        user_id=clicked.user_id,
+        trigger_id=clicked.trigger_id,
     )
 
 
-async def remind_clicked(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
+async def remind_clicked(ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext) -> None:
     await ack()
-    actions = body.get("actions") or [{}]
-    value = actions[0].get("value") if isinstance(actions[0], dict) else None
+    clicked = reading(context, BlockActions)
     await route.remind_now(
         context["services"],
         client,
-        team_id=context.team_id or "",
-        user_id=body["user"]["id"],
-        connection_id=parse_id(value),
+        team_id=clicked.team_id,
+        user_id=clicked.user_id,
+        connection_id=parse_id(clicked.action.value),
     )

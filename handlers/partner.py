@@ -3,6 +3,7 @@ and the admin's Resend and Cancel (escalation and expiry DMs)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +20,17 @@ from bot.invitations.ids import InvitationIds as Ids
 from bot.invitations.messages import cancelled_text
 from bot.invitations.service import Invitations
 from bot.invitations.views import build_accept_view, build_decline_view, metadata_id
+from bot.permissions import CannotCheck
 from bot.services import Services
 from bot.slack.blocks import build_message_view
+from bot.slack.errors import SLACK_FAILURES, slack_error
 from bot.slack.listeners import tracked
 from bot.slack.payloads import parse_id, read_state
+from bot.slack.reading import UNREADABLE, BlockActions, ViewSubmission, reading
+from bot.slack.refusals import could_not_open
 from bot.slack.text import check_text
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp) -> None:
@@ -37,121 +44,130 @@ def register(app: AsyncApp) -> None:
     app.view_submission(Ids.DECLINE_VIEW)(tracked(decline_submitted))
 
 
-def _clicked(body: dict[str, Any]) -> tuple[int | None, str]:
-    """The id a button carries (an invitation or a connection) and who clicked."""
-    return parse_id(_value(body)), body["user"]["id"]
+def _clicked(clicked: BlockActions) -> int | None:
+    """The id a button carries (an invitation or a connection)."""
+    return parse_id(clicked.action.value or "")
 
 
-def _value(body: dict[str, Any]) -> str:
-    actions = body.get("actions")
-    action = actions[0] if isinstance(actions, list) and actions else {}
-    return str(action.get("value") or "") if isinstance(action, dict) else ""
-
-
-def _ids(body: dict[str, Any]) -> tuple[int, int | None]:
+def _ids(clicked: BlockActions) -> tuple[int, int | None]:
     """A Resend/Cancel button's value: "connection" or "connection:invitation"."""
-    connection, _, invitation = _value(body).partition(":")
+    connection, _, invitation = (clicked.action.value or "").partition(":")
     return parse_id(connection) or 0, parse_id(invitation)
 
 
 async def _tell(
-    respond: AsyncRespond, text: str, *, body: dict[str, Any], context: AsyncBoltContext
+    respond: AsyncRespond, text: str, *, clicked: BlockActions, context: AsyncBoltContext
 ) -> None:
     """An ephemeral reply where the click came from a message; on the Home tab (which has no
     response_url) a banner on the clicker's refreshed Home."""
-    if body.get("response_url"):
+    if clicked.response_url:
         await respond(text=text, response_type="ephemeral", replace_original=False)
         return
     services: Services = context["services"]
-    user_id, team_id = body["user"]["id"], context.team_id or ""
-    is_admin = await services.permissions.is_admin(
-        services.slack_client(team_id), team_id=team_id, user_id=user_id
-    )
-    await Home(services).publish(team_id=team_id, user_id=user_id, is_admin=is_admin, banner=text)
+    user_id, team_id = clicked.user_id, clicked.team_id
+    try:
+        is_admin = await services.permissions.is_admin(
+            services.slack_client(team_id), team_id=team_id, user_id=user_id
+        )
+        await Home(services).publish(
+            team_id=team_id, user_id=user_id, is_admin=is_admin, banner=text
+        )
+    except (CannotCheck, *SLACK_FAILURES) as exc:  # user_not_found, a 429: nowhere to say it
+        log.warning("Home tab not published for a click: %s", type(exc).__name__)
 
 
 async def _open_for_partner(
-    body: dict[str, Any],
     client: AsyncWebClient,
     context: AsyncBoltContext,
     respond: AsyncRespond,
     build: Callable[[int, str], dict[str, Any]],
+    *,
+    button: str,
 ) -> None:
-    """Open a modal about an invitation, for its partner only; anyone else is told why not."""
-    invitation_id, user_id = _clicked(body)
+    """Open a modal about an invitation, for its partner only; anyone else is told why not.
+    An expired trigger (a slow click) is told too: click `button` again."""
+    clicked = reading(context, BlockActions)
+    invitation_id = _clicked(clicked)
     try:
         name = await Invitations(context["services"]).check_partner(
-            invitation_id=invitation_id or 0, user_id=user_id, team_id=context.team_id or ""
+            invitation_id=invitation_id or 0, user_id=clicked.user_id, team_id=clicked.team_id
         )
     except Refused as refused:
-        await _tell(respond, str(refused), body=body, context=context)
+        await _tell(respond, str(refused), clicked=clicked, context=context)
         return
-    await client.views_open(trigger_id=body["trigger_id"], view=build(invitation_id or 0, name))
+    if clicked.trigger_id is None:  # Slack sends one with every click: a modal needs it
+        await _tell(respond, UNREADABLE, clicked=clicked, context=context)
+        return
+    try:
+        await client.views_open(trigger_id=clicked.trigger_id, view=build(invitation_id or 0, name))
+    except SLACK_FAILURES as exc:
+        log.warning("views.open for %s failed: %s", button, slack_error(exc))
+        text = could_not_open(exc, what=f"the {button} form", again=f"click *{button}* again")
+        await _tell(respond, text, clicked=clicked, context=context)
 
 
 async def accept_clicked(
     ack: AsyncAck,
-    body: dict[str, Any],
     client: AsyncWebClient,
     context: AsyncBoltContext,
     respond: AsyncRespond,
 ) -> None:
     await ack()
     await _open_for_partner(
-        body, client, context, respond, lambda id_, _: build_accept_view(invitation_id=id_)
+        client,
+        context,
+        respond,
+        lambda id_, _: build_accept_view(invitation_id=id_),
+        button="Accept",
     )
 
 
 async def decline_clicked(
     ack: AsyncAck,
-    body: dict[str, Any],
     client: AsyncWebClient,
     context: AsyncBoltContext,
     respond: AsyncRespond,
 ) -> None:
     await ack()
     await _open_for_partner(
-        body,
         client,
         context,
         respond,
         lambda id_, name: build_decline_view(invitation_id=id_, connection_name=name),
+        button="Decline",
     )
 
 
-async def snooze_clicked(
-    ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
-) -> None:
+async def snooze_clicked(ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond) -> None:
     await ack()
-    invitation_id, user_id = _clicked(body)
-    choice = "monday" if body["actions"][0]["action_id"] == Ids.SNOOZE_MONDAY else "day"
+    clicked = reading(context, BlockActions)
+    choice = "monday" if clicked.action.action_id == Ids.SNOOZE_MONDAY else "day"
     try:
         text = await Invitations(context["services"]).snooze(
-            invitation_id=invitation_id or 0,
-            user_id=user_id,
-            team_id=context.team_id or "",
+            invitation_id=_clicked(clicked) or 0,
+            user_id=clicked.user_id,
+            team_id=clicked.team_id,
             choice=choice,
         )
     except Refused as refused:
         text = str(refused)
-    await _tell(respond, text, body=body, context=context)
+    await _tell(respond, text, clicked=clicked, context=context)
 
 
-async def accept_submitted(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    values = read_state(view["state"]["values"])
+async def accept_submitted(ack: AsyncAck, context: AsyncBoltContext) -> None:
+    submitted = reading(context, ViewSubmission)
+    values = read_state(submitted.view.values)
     project, error = check_text(values.get(Ids.PARTNER_PROJECT), limit=255)
     if error:
         await ack(response_action="errors", errors={Ids.PARTNER_PROJECT: error})
         return
     services: Services = context["services"]
     ran, result = await Invitations(services).accept_once(
-        view_id=str(view.get("id")),
+        view_id=submitted.view.id,
         code=str(values.get(Ids.CODE) or ""),
         partner_project=project,
-        user_id=body["user"]["id"],
-        team_id=context.team_id or "",
+        user_id=submitted.user_id,
+        team_id=submitted.team_id,
     )
     if "error" in result:
         await ack(response_action="errors", errors={Ids.CODE: result["error"]})
@@ -161,10 +177,9 @@ async def accept_submitted(
         await services.courier.run(ids=result["outbox"])
 
 
-async def decline_submitted(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    values = read_state(view["state"]["values"])
+async def decline_submitted(ack: AsyncAck, context: AsyncBoltContext) -> None:
+    submitted = reading(context, ViewSubmission)
+    values = read_state(submitted.view.values)
     reason, error = check_text(values.get(Ids.REASON))
     if error:
         await ack(response_action="errors", errors={Ids.REASON: error})
@@ -172,9 +187,9 @@ async def decline_submitted(
     services: Services = context["services"]
     try:
         outbox = await Invitations(services).decline(
-            invitation_id=metadata_id(view, "invitation") or 0,
-            user_id=body["user"]["id"],
-            team_id=context.team_id or "",
+            invitation_id=metadata_id(submitted.view.as_dict(), "invitation") or 0,
+            user_id=submitted.user_id,
+            team_id=submitted.team_id,
             reason=reason,
         )
     except Refused as refused:
@@ -185,19 +200,19 @@ async def decline_submitted(
 
 
 async def _admin_action(
-    body: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    respond: AsyncRespond,
-    *,
-    what: str,
+    client: AsyncWebClient, context: AsyncBoltContext, respond: AsyncRespond, *, what: str
 ) -> None:
     """Resend or Cancel, from an admin's DM or from the Home tab (which has no response_url:
     the answer shows as a banner on the refreshed Home)."""
     services: Services = context["services"]
-    user_id, team_id = body["user"]["id"], context.team_id or ""
-    connection_id, invitation_id = _ids(body)
-    is_admin = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
+    clicked = reading(context, BlockActions)
+    user_id, team_id = clicked.user_id, clicked.team_id
+    connection_id, invitation_id = _ids(clicked)
+    try:
+        is_admin = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
+    except CannotCheck as trouble:  # users.info refused (user_not_found, a 429)
+        await _tell(respond, str(trouble), clicked=clicked, context=context)
+        return
     if not is_admin:
         answer = services.permissions.refusal(f"{what} invitations")
     else:
@@ -218,26 +233,24 @@ async def _admin_action(
             answer = t.RESENT if what == "resend" else cancelled_text(services.backend)
         except Refused as refused:
             answer = str(refused)
-    await _tell(respond, answer, body=body, context=context)
+    await _tell(respond, answer, clicked=clicked, context=context)
 
 
 async def resend_clicked(
     ack: AsyncAck,
-    body: dict[str, Any],
     client: AsyncWebClient,
     context: AsyncBoltContext,
     respond: AsyncRespond,
 ) -> None:
     await ack()
-    await _admin_action(body, client, context, respond, what="resend")
+    await _admin_action(client, context, respond, what="resend")
 
 
 async def cancel_clicked(
     ack: AsyncAck,
-    body: dict[str, Any],
     client: AsyncWebClient,
     context: AsyncBoltContext,
     respond: AsyncRespond,
 ) -> None:
     await ack()
-    await _admin_action(body, client, context, respond, what="cancel")
+    await _admin_action(client, context, respond, what="cancel")

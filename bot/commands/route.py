@@ -22,6 +22,9 @@ from bot.invitations.service import Invitations
 from bot.invitations.views import build_accept_view
 from bot.permissions import CannotCheck
 from bot.services import Services
+from bot.slack.errors import SLACK_FAILURES, slack_error
+from bot.slack.reading import UNREADABLE
+from bot.slack.refusals import could_not_open
 from bot.slack.text import escape
 from bot.wizard.flow import open_wizard
 
@@ -45,14 +48,6 @@ def ephemeral(message: dict[str, Any] | str) -> dict[str, Any]:
     return body | {"response_type": "ephemeral"}
 
 
-def trigger(trigger_id: str | None) -> str:
-    """Slack sends a trigger with every command; a payload without one fails here, after the
-    acknowledgement, as it always has."""
-    if trigger_id is None:
-        raise KeyError("trigger_id")
-    return trigger_id
-
-
 async def exalate(
     services: Services,
     client: AsyncWebClient,
@@ -69,9 +64,18 @@ async def exalate(
     if name == "accept":  # for partners: anyone may open it; the code decides
         if not services.backend.can_redeem:
             return Answer(ephemeral(texts.ACCEPT_IN_CONSOLE))
+        if trigger_id is None:  # Slack sends one with every command: a modal needs it
+            return Answer(ephemeral(UNREADABLE))
+        opening = trigger_id
 
         async def accept(respond: Respond) -> None:
-            await client.views_open(trigger_id=trigger(trigger_id), view=build_accept_view())
+            try:
+                await client.views_open(trigger_id=opening, view=build_accept_view())
+            except SLACK_FAILURES as exc:  # an expired trigger happens in normal use
+                log.warning("views.open for /exalate accept failed: %s", slack_error(exc))
+                again = "run `/exalate accept` again"
+                text = could_not_open(exc, what="the Accept form", again=again)
+                await respond(**ephemeral(text))
 
         return Answer(later=accept)
     if name not in texts.ADMIN_COMMANDS:
@@ -83,9 +87,12 @@ async def exalate(
     if not allowed:
         return Answer(ephemeral(services.permissions.refusal(texts.ADMIN_COMMANDS[name])))
     if name == "connect":
+        if trigger_id is None:
+            return Answer(ephemeral(UNREADABLE))
+        opening = trigger_id
 
         async def connect(respond: Respond) -> None:
-            await open_wizard(services, client, respond, trigger(trigger_id), team_id, user_id)
+            await open_wizard(services, client, respond, opening, team_id, user_id)
 
         return Answer(later=connect)
     if name == "resend":  # slow work (a fresh code, the DM): after the ack

@@ -16,12 +16,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.slack.errors import ForThePerson
+from bot.slack.errors import SLACK_FAILURES, ForThePerson, slack_error
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., Awaitable[None]]
 ACK_DEADLINE = 3.0  # seconds Slack waits; after that an answer is useless
+GENERIC = ":warning: I couldn't finish that just now; please try again in a moment."
 
 
 class _Ack:
@@ -80,15 +81,19 @@ def _after_ack(services: Any, context: Any, task: asyncio.Task[None]) -> None:
 
 async def report_failure(error: BaseException, *, kind: str, respond: Any = None) -> None:
     """Log a listener's failure (masked, with its type) and tell the person, where Slack gave
-    us a way to, instead of leaving them with nothing."""
+    us a way to, instead of leaving them with nothing. Slack's own refusals (a 429, a 5xx, an
+    ok:false) are one warning line; only the bot's own bugs log a traceback."""
     if isinstance(error, ForThePerson):
         text = str(error)
         log.warning("%s: %s", kind, type(error).__name__)
+    elif isinstance(error, SLACK_FAILURES):  # Slack refused or was away: expected, no traceback
+        text = GENERIC
+        log.warning("%s: Slack answered %s", kind, slack_error(error))
     else:
-        text = ":warning: I couldn't finish that just now; please try again in a moment."
+        text = GENERIC
         log.error("%s failed: %s", kind, type(error).__name__, exc_info=error)
-    if respond is not None:
-        try:
+    if respond is not None and getattr(respond, "response_url", "") is not None:
+        try:  # (a respond without a response_url has no way to the person)
             await respond(
                 text=text,
                 response_type="ephemeral",

@@ -24,6 +24,7 @@ from bot.backend.base import BackendError
 from bot.services import Services
 from bot.slack.errors import SLACK_FAILURES, slack_error
 from bot.slack.payloads import read_state
+from bot.slack.refusals import too_late, trigger_gone
 from bot.wizard import steps, texts
 from bot.wizard.checks import Asking
 from bot.wizard.initiate import Initiation
@@ -136,7 +137,8 @@ class ConnectWizard:
         metadata = carried.encode()
         if metadata is None:  # too long for the view: the draft table keeps them
             await self._save(key, step, answers, team_id=team_id, user_id=user_id)
-            metadata = carried.spilled().encode()
+            # a step and two ids of Slack's shape: far below 3,000 ("" only if not)
+            metadata = carried.spilled().encode() or ""
         return view | {"external_id": key, "private_metadata": metadata}
 
     async def closed(self, *, view: dict[str, Any], team_id: str, user_id: str) -> None:
@@ -287,7 +289,11 @@ async def open_wizard(
     trigger_id: str,
     team_id: str,
     user_id: str,
+    *,
+    again: str = "run `/exalate connect` again",
 ) -> None:
+    """Open the wizard after the acknowledgement; what Slack refuses (an expired trigger,
+    a 429...) is told through `respond` (`again`: how to try again), never raised."""
     try:
         await ConnectWizard(services).open(
             client, trigger_id=trigger_id, team_id=team_id, user_id=user_id
@@ -295,5 +301,10 @@ async def open_wizard(
     except SLACK_FAILURES as exc:
         error = slack_error(exc)
         log.warning("views.open for the wizard failed: %s", error)
+        text = too_late(again) if trigger_gone(exc) else texts.cannot_open(error)
         if respond is not None:
-            await respond(text=texts.cannot_open(error), response_type="ephemeral")
+            await respond(text=text, response_type="ephemeral")
+    except BackendError as exc:  # the first step asks the node for its name
+        log.warning("backend unavailable opening the wizard: %s", exc)
+        if respond is not None:
+            await respond(text=f":warning: {exc}", response_type="ephemeral")

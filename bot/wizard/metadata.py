@@ -7,6 +7,10 @@ characters are "spilled": they wait in the draft table, keyed by the view's exte
 `view_key`), and the metadata carries no answers. What comes back is untrusted: `decode`
 gives None for anything malformed or forged, and the flow answers "no longer open".
 
+Built from checked parts only: the team and user are ids of Slack's shape (bot/slack/
+reading.py; a payload with any other was refused at the edge), so a spilled metadata is a
+few dozen characters and `encode` never hands Slack more than its 3,000.
+
 The wire format is today's and yesterday's: `{"step":…,"team":…,"user":…,"answers":{…}}`,
 without "answers" when spilled, and `{"step": "result"}` / `{"step": "message"}` for the
 last views.
@@ -21,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.slack.blocks import METADATA_MAX
+from bot.slack.reading import TeamId, UserId
 from bot.wizard.rules import Answers, Step
 
 KEY_RE = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, from ConnectWizard.open()
@@ -33,8 +38,8 @@ class WizardMetadata(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     step: ViewKind
-    team: str | None = None
-    user: str | None = None
+    team: TeamId | None = None
+    user: UserId | None = None
     answers: dict[str, Any] | None = None  # None: spilled to the draft table (or none yet)
 
     @classmethod
@@ -44,7 +49,7 @@ class WizardMetadata(BaseModel):
             return None
         try:
             return cls.model_validate_json(text, strict=True)
-        except ValidationError:
+        except (ValidationError, ValueError, UnicodeError):  # ValueError: a lone surrogate
             return None
 
     @classmethod

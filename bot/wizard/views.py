@@ -27,6 +27,7 @@ from bot.slack.blocks import (
     section,
     text_input,
 )
+from bot.slack.reading import is_user_id
 from bot.slack.text import TEXT_MAX, escape
 from bot.wizard.ids import WizardId as Id
 from bot.wizard.rules import (
@@ -342,12 +343,15 @@ def _console_steps(answers: Answers, console_url: str) -> list[Block]:
 
 
 def build_result_view(answers: Answers, *, code: str, delivery: str | None = None) -> Block:
-    """The last view: the code (copyable) and where it went. Shown only to the admin."""
-    delivery = delivery or sending(f"<@{answers['partner_user_id']}>")
+    """The last view: the code (copyable) and where it went. Shown only to the admin.
+
+    The answers come back from Slack (the view's metadata, or its draft): whatever they hold,
+    this builds a view (no KeyError), mentions only a user id of Slack's shape, and clips."""
+    partner = answers.get("partner_user_id")
+    delivery = delivery or sending(f"<@{partner}>" if is_user_id(partner) else "the partner")
+    name = str(answers.get("connection_name") or "—")[:CONNECTION_NAME_MAX]
     blocks = [
-        section(
-            f":white_check_mark: Connection `{escape(answers['connection_name'])}` is *Pending*."
-        ),
+        section(f":white_check_mark: Connection `{escape(name)}` is *Pending*."),
         section(f"*Invitation code*\n```{code}```"),
         section(delivery),
         context(
