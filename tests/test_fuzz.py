@@ -32,9 +32,12 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import aiohttp
 import hypothesis
@@ -62,14 +65,17 @@ from tests.slack_emulator import SlackEmulator
 SEED = int(os.environ.get("FUZZ_SEED", "20261201"))
 COUNT = int(os.environ.get("FUZZ_REQUESTS", "2000"))
 # 2,000 requests through the real HTTP app, with the listeners' work after each ack, take
-# about a minute on 2 cores; the project's 60 s default would cut the run short. A bigger
-# FUZZ_REQUESTS gets more time.
+# 30-60 s on 2 cores (half of it drawing them); the project's 60 s default would cut a slow
+# run short. A bigger FUZZ_REQUESTS gets more time.
 TIMEOUT = max(240, COUNT // 8)
 ACK_SECONDS = 3.0  # Slack gives up on an answer after this
 BATCH = 250  # requests drawn at a time (a run holds no more than these in memory)
 SETTLE_SECONDS = 2.0  # the longest wait for a listener's work after its ack
 # what the fuzz itself causes in the emulator's records, not the bot: its dead response_urls
 FUZZ_MADE = ("response_url: POST to unknown response_url",)
+ROOT = str(Path(__file__).resolve().parent.parent)
+# a request the bot made that the emulator's HTTP parser refused (an over-long URL…)
+EMULATOR_PARSER = ("when reading: bytearray(b'/api/", "when reading: bytearray(b'/response/")
 EMULATOR_FRAMES = ("bot/devtools/emulator_", "bot/devtools/slack_emulator.py")
 
 
@@ -81,18 +87,22 @@ def bot_settings() -> dict[str, Any]:
 # --- the requests ---------------------------------------------------------------------------
 
 
-def draw_requests(bases: Bases, count: int, seed: int, batch: int) -> list[FuzzRequest]:
+def draw_requests(
+    bases: Bases, count: int, seed: int, batch: int, seen: set[str] | None = None
+) -> list[FuzzRequest]:
     """`count` requests of batch number `batch`, drawn by hypothesis from `requests(bases)`
     with `seed`: the same seed, the same requests. Hypothesis only generates here (no
-    shrinking: the run judges every request itself, and lists the failures)."""
+    shrinking: the run judges every request itself, and lists the failures). A request met
+    before (in `seen`, fingerprints) is drawn again."""
+    seen = set() if seen is None else seen
     drawn: list[FuzzRequest] = []
-    for attempt in range(10):  # hypothesis may stop short of max_examples; draw on
+    for attempt in range(20):  # hypothesis may stop short of max_examples; draw on
         if len(drawn) >= count:
             break
 
         @hypothesis.seed(f"{seed}:{batch}:{attempt}")  # a str: random.Random takes it
         @settings(
-            max_examples=count - len(drawn),
+            max_examples=count - len(drawn) + 10,  # the first: the simplest, met before
             database=None,
             deadline=None,
             phases=[Phase.generate],
@@ -100,10 +110,38 @@ def draw_requests(bases: Bases, count: int, seed: int, batch: int) -> list[FuzzR
         )
         @given(requests(bases))
         def collect(request: FuzzRequest) -> None:
-            drawn.append(request)
+            if len(drawn) < count and (mark := fingerprint(request)) not in seen:
+                seen.add(mark)
+                drawn.append(request)
 
-        collect()
+        with _fresh_examples_only():
+            collect()
     return drawn[:count]
+
+
+def fingerprint(request: FuzzRequest) -> str:
+    payload = json.dumps(request.payload, default=str, sort_keys=True)
+    text = f"{request.describe()}\n{payload}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(text).hexdigest()
+
+
+@contextmanager
+def _fresh_examples_only() -> Iterator[None]:
+    """Hypothesis follows each fresh example with up to five copies of it, one part copied
+    over another (a help for finding a bug and shrinking it; here, where every request is
+    judged anyway, it made half the run copies: 286 different requests in 500). Off while
+    drawing, where the engine has it (an internal of hypothesis: without it, the run only
+    draws longer)."""
+    try:
+        from hypothesis.internal.conjecture.engine import ConjectureRunner
+    except ImportError:  # pragma: no cover - another hypothesis
+        yield
+        return
+    if not hasattr(ConjectureRunner, "generate_mutations_from"):  # pragma: no cover
+        yield
+        return
+    with mock.patch.object(ConjectureRunner, "generate_mutations_from", lambda *_: None):
+        yield
 
 
 # --- what the running bot made: the fuzz's starting points -------------------------------
@@ -235,9 +273,35 @@ class Failure:
     outcome: Outcome
     detail: str
 
-    def key(self) -> tuple[str, str, str, str]:
-        kind = ":".join(self.outcome.request.kind.split(":")[:2])
-        return (self.category, str(self.outcome.status), kind, _shape(self.detail))
+    def key(self) -> tuple[str, str, str]:
+        return (self.category, str(self.outcome.status), _shape(self.detail))
+
+    @property
+    def kind(self) -> str:
+        return ":".join(self.outcome.request.kind.split(":")[:2])
+
+
+FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+
+
+def origin(traceback: str) -> str:
+    """Where a traceback comes from: its innermost frame in the project, and the innermost
+    of all when that is elsewhere (a library's)."""
+    frames = FRAME.findall(traceback)
+    if not frames:
+        return "?"
+
+    def short(frame: tuple[str, str, str]) -> str:
+        path, line, function = frame
+        path = path.split("site-packages/", 1)[-1] if "site-packages/" in path else path
+        path = path.split(f"{ROOT}/", 1)[-1]
+        return f"{path}:{line} {function}"
+
+    ours = [f for f in frames if f[0].startswith(ROOT) and "/.venv/" not in f[0]]
+    shown = [short(ours[-1])] if ours else []
+    if not ours or ours[-1] != frames[-1]:
+        shown.append(short(frames[-1]))
+    return " -> ".join(shown)
 
 
 def _shape(line: str) -> str:
@@ -310,17 +374,25 @@ def judge(outcome: Outcome, secrets: tuple[str, ...]) -> list[Failure]:
     def fail(category: str, detail: str) -> None:
         failures.append(Failure(category, outcome, detail))
 
-    if status is not None and status >= 500:
+    crashed = status is not None and status >= 500
+    if crashed:  # with its traceback, if it logged one
         first = next((r for r in outcome.records if r.error), None) or next(
             iter(outcome.records), None
         )
-        fail("5xx", str(first) if first else outcome.text[:200])
+        fail("5xx", f"{first} at {origin(first.text)}" if first else outcome.text[:200])
     if "Traceback (most recent call last)" in outcome.text:
         fail("traceback in the answer", outcome.text[:200])
     for record in outcome.records:
-        if record.error is not None:
-            emulator = any(f in record.text for f in EMULATOR_FRAMES)
-            fail("the emulator crashed (not the bot)" if emulator else "traceback", str(record))
+        if record.error is not None and any(f in record.text for f in EMULATOR_PARSER):
+            # the emulator's HTTP server refused what the bot sent it (Slack would too)
+            fail(
+                "a Web API call Slack would reject",
+                f"{record}: {record.text.splitlines()[-1][:160]}",
+            )
+        elif record.error is not None and any(f in record.text for f in EMULATOR_FRAMES):
+            fail("the emulator crashed (not the bot)", f"{record} at {origin(record.text)}")
+        elif record.error is not None and not crashed:
+            fail("traceback", f"{record} at {origin(record.text)}")
         if any(secret in record.text for secret in secrets):
             fail("log carries a body, code or secret", str(record))
     if not req.signed:
@@ -340,29 +412,35 @@ def judge(outcome: Outcome, secrets: tuple[str, ...]) -> list[Failure]:
 
 
 def summary(failures: list[Failure], limit: int = 40) -> tuple[str, list[dict[str, Any]]]:
-    """The distinct failures (alike ones grouped), with a count and a first example each."""
-    groups: dict[tuple[str, str, str, str], list[Failure]] = {}
+    """The distinct failures (alike ones grouped: the same category, status and log line or
+    origin), with a count, the kinds of request that met it, and a first example each."""
+    groups: dict[tuple[str, str, str], list[Failure]] = {}
     for failure in failures:
         groups.setdefault(failure.key(), []).append(failure)
     rows = []
-    for (category, status, kind, _), members in sorted(
+    for (category, status, _), members in sorted(
         groups.items(), key=lambda item: (item[0][0], -len(item[1]))
     ):
         first = members[0]
+        kinds = Counter(m.kind for m in members).most_common()
         rows.append(
             {
                 "category": category,
                 "status": status,
                 "path": "/slack/events",
-                "kind": kind,
                 "count": len(members),
                 "log_line": first.detail,
+                "kinds": ", ".join(f"{k} x{n}" for k, n in kinds),
                 "example": f"#{first.outcome.index} {first.outcome.request.describe()}",
+                "traceback_tail": next(
+                    (r.text.strip().splitlines()[-6:] for r in first.outcome.records if r.error),
+                    [],
+                ),
             }
         )
     lines = [
-        f"{r['count']:>5} x {r['category']} (status {r['status']}, {r['kind']}): "
-        f"{r['log_line']}\n        e.g. {r['example'][:300]}"
+        f"{r['count']:>5} x {r['category']} (status {r['status']}): {r['log_line']}\n"
+        f"        in {r['kinds'][:300]}\n        e.g. {r['example'][:300]}"
         for r in rows[:limit]
     ]
     if len(rows) > limit:
@@ -412,12 +490,15 @@ async def test_nothing_a_stranger_or_a_malformed_payload_sends_breaks_the_bot(
     statuses: Counter[Any] = Counter()
     elapsed: list[float] = []
     sent = signed = 0
+    report_path = os.environ.get("FUZZ_REPORT")
+    log: list[dict[str, Any]] = []  # every request and what came of it, for FUZZ_REPORT
     drawing = 0.0
+    seen: set[str] = set()  # every request sent is a different one
     timeout = aiohttp.ClientTimeout(total=15)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         for batch in range(-(-COUNT // BATCH)):
             drawn_at = time.monotonic()
-            fuzz = draw_requests(bases, min(BATCH, COUNT - sent), SEED, batch)
+            fuzz = draw_requests(bases, min(BATCH, COUNT - sent), SEED, batch, seen)
             drawing += time.monotonic() - drawn_at
             for req in fuzz:
                 outcome = await fuzzer.send(session, sent, req)
@@ -426,6 +507,21 @@ async def test_nothing_a_stranger_or_a_malformed_payload_sends_breaks_the_bot(
                 statuses[outcome.status or outcome.error] += 1
                 elapsed.append(outcome.elapsed)
                 failures += judge(outcome, secrets)
+                if report_path:
+                    log.append(
+                        {
+                            "index": outcome.index,
+                            "request": req.describe()[:400],
+                            "status": outcome.status or outcome.error,
+                            "log": [
+                                f"{r} at {origin(r.text)}" if r.error else str(r)
+                                for r in outcome.records
+                            ],
+                            "slack_calls": [c.method for c in slack.calls[-outcome.slack_calls :]]
+                            if outcome.slack_calls
+                            else [],
+                        }
+                    )
     record_property("fuzz_requests", sent)
     log_watch.tag = "after"
     broken = await wizard_still_works(bot, slack)
@@ -446,9 +542,9 @@ async def test_nothing_a_stranger_or_a_malformed_payload_sends_breaks_the_bot(
     if text:
         print(text, flush=True)
     record_property("fuzz_failures", len(failures))
-    if path := os.environ.get("FUZZ_REPORT"):
-        found = {"report": report, "failures": rows, "wizard": broken}
-        Path(path).write_text(json.dumps(found, indent=1), encoding="utf-8")
+    if report_path:
+        found = {"report": report, "failures": rows, "wizard": broken, "requests": log}
+        Path(report_path).write_text(json.dumps(found, indent=1), encoding="utf-8")
 
     assert sent >= COUNT, f"only {sent} of {COUNT} requests drawn"
     assert broken is None, f"after the fuzz the wizard broke: {broken} ({report})"
