@@ -496,7 +496,9 @@ def view_closings(draw: st.DrawFn, bases: Bases) -> tuple[str, Any, str]:
 def block_suggestions(draw: st.DrawFn, bases: Bases) -> tuple[str, Any, str]:
     view = draw(st.sampled_from(bases.wizard_views))
     user, team = _who(draw, bases)
-    action_id = draw(st.one_of(st.just(str(WizardId.PROJECT)), st.sampled_from(REAL_IDS)))
+    action_id = draw(
+        st.one_of(st.just(str(WizardId.PROJECT)), st.sampled_from(REAL_IDS), scalars())
+    )
     payload = {
         "type": "block_suggestion",
         "team": _team(team),
@@ -511,7 +513,7 @@ def block_suggestions(draw: st.DrawFn, bases: Bases) -> tuple[str, Any, str]:
         "is_enterprise_install": False,
         "enterprise": None,
     }
-    return f"block_suggestion:{action_id}", payload, _interaction_encoding(draw)
+    return f"block_suggestion:{action_id!s:.40}", payload, _interaction_encoding(draw)
 
 
 @st.composite
