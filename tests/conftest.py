@@ -3,10 +3,12 @@ published specs (for the cross-checks)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,61 @@ async def bot(
 @pytest.fixture
 def world(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> World:
     return World(bot, slack, clock)
+
+
+class LogWatch(logging.Handler):
+    """Every record of WARNING or worse, on the root logger: its one line, tagged with what
+    the test was doing (`tag`), and whether it carries a traceback (exc_info)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.tag: Any = None
+        self.seen: list[SeenRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = record.getMessage()
+        except Exception as exc:  # a record whose arguments don't fit its message
+            line = f"{record.msg!r} (unformattable: {type(exc).__name__})"
+        error = record.exc_info[1] if record.exc_info else None
+        text = line + "\n" + (record.exc_text or "")
+        if error is not None and not record.exc_text:
+            text += logging.Formatter().formatException(record.exc_info)  # type: ignore[arg-type]
+        self.seen.append(
+            SeenRecord(
+                tag=self.tag,
+                logger=record.name,
+                level=record.levelname,
+                line=line.splitlines()[0][:300] if line else "",
+                error=type(error).__name__ if error is not None else None,
+                text=text,
+            )
+        )
+
+    @property
+    def tracebacks(self) -> list[SeenRecord]:
+        return [r for r in self.seen if r.error is not None]
+
+
+@dataclass(frozen=True)
+class SeenRecord:
+    tag: Any
+    logger: str
+    level: str
+    line: str
+    error: str | None  # the exception's type, when the record carries a traceback
+    text: str  # the whole record as a handler would write it, traceback included
+
+    def __str__(self) -> str:
+        error = f" [{self.error}]" if self.error else ""
+        return f"{self.level} {self.logger}: {self.line}{error}"
+
+
+@pytest.fixture
+def log_watch() -> Iterator[LogWatch]:
+    """A LogWatch on the root logger for the test's length."""
+    watch = LogWatch()
+    root = logging.getLogger()
+    root.addHandler(watch)
+    yield watch
+    root.removeHandler(watch)
