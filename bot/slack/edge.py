@@ -94,10 +94,21 @@ class SafeRespond(AsyncRespond):
         return response
 
 
+class _NoBodies(logging.Filter):
+    """Bolt's "Unhandled request" warning prints the request's body (what a person typed):
+    one line saying what kind of request no listener took, instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Unhandled request"):
+            record.msg, record.args = "Unhandled request: no listener took it", ()
+        return True
+
+
 class ReadPayload(AsyncMiddleware):
     """Reads each request once into context["payload"] (see the module's docstring)."""
 
     def __init__(self, services: EdgeServices) -> None:
+        logging.getLogger("slack_bolt.AsyncApp").addFilter(_NO_BODIES)
         self.services = services
         self.urls = ResponseUrls(services.settings.slack_api_url)
         self.timeout = services.settings.slack_timeout.total_seconds()
@@ -114,12 +125,14 @@ class ReadPayload(AsyncMiddleware):
             payload = read(body)
         except Unreadable as refused:
             return self._refuse(body, str(refused))
-        if payload is not None:
-            url = self.urls.usable(payload.response_url)
-            if url is None and payload.response_url is not None:  # not Slack's: never used
-                payload = payload.model_copy(update={"response_url": None})
-            req.context["payload"] = payload
-            req.context["respond"] = SafeRespond(url, timeout=self.timeout)
+        if payload is None:  # no listener reads its kind: Bolt's matchers never see it
+            log.warning("ignored a request of a kind the bot doesn't handle")
+            return BoltResponse(status=200, body="")
+        url = self.urls.usable(payload.response_url)
+        if url is None and payload.response_url is not None:  # not Slack's: never used
+            payload = payload.model_copy(update={"response_url": None})
+        req.context["payload"] = payload
+        req.context["respond"] = SafeRespond(url, timeout=self.timeout)
         return await next()
 
     def _refuse(self, body: Any, what: str) -> BoltResponse:
@@ -141,6 +154,9 @@ class ReadPayload(AsyncMiddleware):
             )
             self.services.track(task)  # shutdown waits for it
         return BoltResponse(status=200, body="")
+
+
+_NO_BODIES = _NoBodies()
 
 
 def _response_url(body: Any) -> object:
