@@ -72,6 +72,26 @@ KINDS = frozenset(
 )
 
 
+class _MalformedHttp(logging.Filter):
+    """aiohttp answers a request it can't parse as HTTP (a header twice, a bad chunk line)
+    with 400 itself, and logs it with a traceback: one warning line instead, naming the
+    kind of error only (its message may quote what the client sent)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = (
+                "refused a malformed HTTP request (400): %s",
+                (type(error).__name__,),
+            )
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+logging.getLogger("aiohttp.server").addFilter(_MalformedHttp())
+
+
 def add_routes(web_app: web.Application, *, signing_secret: str) -> None:
     web_app[SIGNING_KEY] = signing_secret.encode()
     web_app.router.add_post("/slack/events", slack_events, expect_handler=expect_body)
