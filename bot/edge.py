@@ -180,9 +180,10 @@ def _over_limit(request: web.Request) -> bool:
 async def read_capped(request: web.Request, limit: int) -> bytes | None:
     """The body, read in the pieces the socket gives (aiohttp keeps at most ~128 KiB of a
     body it hasn't been asked for), or None as soon as it passes `limit`: what was read is
-    dropped at once. aiohttp's own `read()` raised an exception whose traceback held the
-    megabyte read so far, a reference cycle that the bot's seldom-run collector
-    (bot.__main__.GC_THRESHOLDS) left resident: about 1 MB kept per oversized post."""
+    dropped at once, and no exception raised. aiohttp's own `read()` raises one past its
+    limit, whose traceback holds the megabyte read so far in a reference cycle; the bot's
+    seldom-run collector (bot.__main__.GC_THRESHOLDS) left them resident: 1.4 MB kept per
+    oversized post (bench/README.md, "oversized")."""
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.readany():
