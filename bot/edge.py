@@ -47,11 +47,12 @@ SIGNING_KEY = web.AppKey("signing_secret", bytes)
 # submit and close (24 each): about 706,000 characters. Slack sends JSON, in a form field
 # (`payload=`, percent-encoded) for interactions: letters and digits travel as one byte,
 # JSON's quotes, colons, commas and braces and the spaces as three; at those limits, with
-# the text in ASCII, that is at most ~1.1 MB (a third of the bytes punctuation, more than
+# the text in ASCII, that is about 1.2 MB (a third of the bytes punctuation, more than
 # blocks of prose carry). 2 MiB leaves room for text that isn't ASCII in the fields the
-# person types (this bot's modals have at most five inputs: 5 x 3,000 characters x 9 bytes,
-# a CJK character percent-encoded, is 135 KB) and for the bot's own non-ASCII texts. Bolt's
-# (aiohttp's) default was 1 MiB, which a full modal of ASCII text could just pass.
+# person types (this bot's modals have at most four inputs: 4 x 3,000 characters x 9 bytes,
+# a CJK character percent-encoded, is 108 KB) and for the bot's own non-ASCII texts; its
+# views themselves are 1-2 KB of JSON. Bolt's (aiohttp's) default was 1 MiB, which a full
+# modal of ASCII text could just pass.
 MAX_BODY = 2 * 1024 * 1024
 NOT_AN_OBJECT = "the payload is not a JSON object"
 STALE_SECONDS = 5 * 60  # Slack's own rule for X-Slack-Request-Timestamp
