@@ -9,9 +9,11 @@ header's value, a code or a token):
   as soon as it passes MAX_BODY;
 - 401: a missing or garbled `X-Slack-Signature` / `X-Slack-Request-Timestamp`, a timestamp
   more than five minutes away, a signature that isn't Slack's for these very bytes, whatever
-  the body, its `Content-Type` or its charset: nothing is decoded before the check;
+  the body, its `Content-Type` or its charset: nothing is decoded before the check (and a
+  compressed body, which Slack never sends, isn't even read);
 - 400: a signed body that isn't UTF-8, a form or JSON that doesn't decode, a payload that
-  isn't a JSON object or lacks the shape Bolt's matchers index into.
+  isn't a JSON object or lacks the shape Bolt's matchers index into; a body cut short (the
+  client went away) or whose chunked framing is broken.
 """
 
 from __future__ import annotations
@@ -75,16 +77,16 @@ KINDS = frozenset(
 
 class _MalformedHttp(logging.Filter):
     """aiohttp answers a request it can't parse as HTTP (a header twice, a bad chunk line)
-    with 400 itself, and logs it with a traceback: one warning line instead, naming the
-    kind of error only (its message may quote what the client sent)."""
+    with 400 itself, and drops what a client still sends after a refusal: either can meet a
+    body it can't decode (a broken gzip stream), which it logs with a traceback. One warning
+    line instead, naming the kind of error only (its message may quote what was sent)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError):
-            record.msg, record.args = (
-                "refused a malformed HTTP request (400): %s",
-                (type(error).__name__,),
-            )
+        if isinstance(error, HttpProcessingError | web.RequestPayloadError):
+            cause = error.__cause__
+            kind = type(error).__name__ + (f" ({type(cause).__name__})" if cause else "")
+            record.msg, record.args = "refused a malformed HTTP request: %s", (kind,)
             record.exc_info, record.exc_text = None, None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
@@ -117,6 +119,11 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     if _over_limit(request):
         return _too_large(f"Content-Length {request.content_length} is over the limit")
+    if request.headers.get(hdrs.CONTENT_ENCODING, "identity").lower() != "identity":
+        # Slack doesn't compress; aiohttp would decompress the body before it reached us,
+        # and Slack's signature covers the bytes as sent: it can't be checked, so it fails
+        _refused(401, "a Content-Encoding, which Slack doesn't send")
+        return web.json_response({"error": "invalid request"}, status=401)
     try:
         raw = await read_capped(request, MAX_BODY)
     except (ConnectionError, web.RequestPayloadError, HttpProcessingError) as exc:

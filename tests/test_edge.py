@@ -11,6 +11,7 @@ posts leave the bot's resident memory within 10 MB of where it started.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import hmac
 import logging
@@ -146,6 +147,26 @@ async def test_unsigned_is_401_whatever_the_body(
     lines = edge_lines(records)
     assert len(lines) == 2 and all("(401)" in line for line in lines), lines
     assert "isn't Slack's" in lines[0] and "no X-Slack-Signature" in lines[1]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "x-unknown"])
+async def test_a_compressed_body_is_refused_unread(
+    bot: RunningBot, slack: SlackEmulator, records: list[logging.LogRecord], encoding: str
+) -> None:
+    """Slack never compresses, and its signature covers the bytes as sent: 401 (or aiohttp's
+    own 400 for an encoding its parser doesn't know), one warning line, no traceback."""
+    raw = command_body(slack)
+    compressed = gzip.compress(raw) if encoding == "gzip" else b"\x1f\x8b garbage"
+    status, _ = await post(bot, compressed, {**signed(raw), "Content-Encoding": encoding})
+    await asyncio.sleep(0.1)  # what aiohttp drops after the answer may not decompress
+    warnings = [r for r in records if r.levelno >= logging.WARNING]
+    if status == 401:
+        assert "Content-Encoding" in edge_lines(records)[0]
+    else:
+        assert status == 400 and edge_lines(records) == []
+        assert "ContentEncodingError" in warnings[0].getMessage()
+    assert all(r.levelno == logging.WARNING for r in warnings)
+    assert len([r for r in warnings if r.name == "bot.edge"]) <= 1
 
 
 @pytest.mark.parametrize(
@@ -320,6 +341,7 @@ async def test_a_request_aiohttp_cannot_parse_is_one_warning_line(
     assert line.split()[1] == "400", line
     [warning] = [r for r in records if r.name == "aiohttp.server"]
     assert warning.levelno == logging.WARNING and "BadHttpMessage" in warning.getMessage()
+    assert MARKER not in warning.getMessage()
 
 
 # --- memory: flat, whatever arrives ---------------------------------------------------------
