@@ -1,4 +1,4 @@
-"""Run the benchmarks and print a table: `python -m bench.run [home]`.
+"""Run the benchmarks and print a table: `python -m bench.run [home | oversized | ...]`.
 
 PostgreSQL from BENCH_POSTGRES_URL (default: the local server's `postgres` database, where a
 scratch database is created and dropped).
@@ -77,6 +77,12 @@ async def bench_ack() -> list[dict[str, Any]]:
         return await ack.run(dbs)
 
 
+async def bench_oversized() -> list[dict[str, Any]]:
+    from bench import oversized
+
+    return await oversized.run()
+
+
 async def bench_sweep() -> list[dict[str, Any]]:
     from bench import sweep
 
@@ -137,6 +143,20 @@ BENCHES = {
         ],
     ),
     "home": (bench_home, ["database", "what", "p50_ms", "p95_ms", "blocks"]),
+    "oversized": (
+        bench_oversized,
+        [
+            "server",
+            "posts",
+            "body_mib",
+            "answers",
+            "rss_idle_mb",
+            "rss_warm_mb",
+            "rss_after_mb",
+            "growth_mb",
+            "wall_s",
+        ],
+    ),
 }
 # benchmarks that print a second table, against Slack's pace (`sweep` runs both)
 FOLLOWED_BY = {"sweep": (bench_sweep_paced, SWEEP_PACED)}

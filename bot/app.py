@@ -8,31 +8,28 @@ connects in Socket Mode.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from yarl import URL
 
 import handlers
 from bot.backend.base import ConnectionBackend
 from bot.backend.local import LocalNode, parse_projects
 from bot.backend.node import ExalateNode
 from bot.clock import Clock
+from bot.edge import BOLT_KEY, MAX_BODY, SERVICES_KEY, add_routes
+from bot.edge import as_json as as_json  # where it was, for its property tests
 from bot.idempotency import Once
 from bot.metrics import SlackCallCounter
 from bot.permissions import Permissions
@@ -48,9 +45,6 @@ from storage.db import create_engine, migrate, session_factory, warm_up
 
 log = logging.getLogger(__name__)
 
-SERVICES_KEY = web.AppKey("services", Services)
-BOLT_KEY = web.AppKey("bolt", AsyncApp)
-VERIFIER_KEY = web.AppKey("verifier", SignatureVerifier)
 LINK_KEY = web.AppKey("slack_link", SlackLink)
 
 
@@ -137,7 +131,7 @@ def create_bolt_app(services: Services) -> AsyncApp:
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
-        # POST /slack/events checks Slack's signature before Bolt sees a byte (_slack_events),
+        # POST /slack/events checks Slack's signature before Bolt sees a byte (bot.edge),
         # and Socket Mode's requests come over the app's own connection: no second check
         request_verification_enabled=False,
         # answer as soon as a listener acks, without Bolt's 10 ms polling for the ack: the
@@ -185,89 +179,19 @@ def create_web_app(services: Services) -> web.Application:
     """The aiohttp application: routes, and start/stop of the database, backend and socket."""
     install_log_redaction()
     bolt = create_bolt_app(services)
-    web_app = web.Application()
+    # aiohttp's own cap, for any body read by its `read()`; POST /slack/events reads its
+    # own way, with the same cap (bot.edge: MAX_BODY and why)
+    web_app = web.Application(client_max_size=MAX_BODY)
     web_app[SERVICES_KEY] = services
     web_app[BOLT_KEY] = bolt
     web_app.router.add_get("/healthz", _healthz)
     web_app.router.add_get("/metrics", _metrics)
     secret = services.settings.slack_signing_secret
-    if secret is not None:
-        web_app[VERIFIER_KEY] = SignatureVerifier(secret.get_secret_value())
-        web_app.router.add_post("/slack/events", _slack_events)
+    if secret is not None:  # the size, then the signature, then Bolt: bot.edge
+        add_routes(web_app, signing_secret=secret.get_secret_value())
     web_app[LINK_KEY] = SlackLink(services.settings, bolt)
     web_app.cleanup_ctx.append(_lifecycle)
     return web_app
-
-
-async def _slack_events(request: web.Request) -> web.Response:
-    """Verify Slack's signature before reading anything; a signed body that isn't what Slack
-    sends gets 400, never a traceback."""
-    started = time.perf_counter()
-    text = await request.text()
-    verifier = request.app[VERIFIER_KEY]
-    try:
-        signed = verifier.is_valid(
-            body=text,
-            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-            signature=request.headers.get("X-Slack-Signature", ""),
-        )
-    except (ValueError, TypeError):  # a timestamp that isn't a number
-        signed = False
-    if not signed:
-        return web.json_response({"error": "invalid request"}, status=401)
-    bolt = request.app[BOLT_KEY]
-    try:
-        bolt_request = AsyncBoltRequest(
-            body=as_json(text, request.content_type),
-            query=request.query_string,
-            headers=request.headers,  # type: ignore[arg-type]
-        )
-        if not _well_formed(bolt_request.body):
-            raise ValueError("not the shape Slack sends")
-        bolt_response = await bolt.async_dispatch(bolt_request)
-    except Exception as exc:  # Bolt could not make sense of it
-        log.warning("a malformed request was refused (%s)", type(exc).__name__)
-        return web.json_response({"error": "malformed request"}, status=400)
-    body = bolt_request.body if isinstance(bolt_request.body, dict) else {}
-    kind = str(body.get("type") or ("command" if body.get("command") else "other"))
-    request.app[SERVICES_KEY].metrics.ack_seconds.labels(kind=kind).observe(
-        time.perf_counter() - started
-    )
-    return await to_aiohttp_response(bolt_response)
-
-
-def as_json(body: str, content_type: str) -> str:
-    """A signed request's body as JSON text, for Bolt (which reads a body that starts with `{`
-    as JSON). Slack posts interactions as a form whose `payload` field is the JSON, and slash
-    commands as a plain form: decoded here once, by yarl's compiled form decoder, where Bolt's
-    `urllib.parse` (pure Python) took a fifth of the CPU of every answer. The same fields and
-    values as `urllib.parse.parse_qsl(keep_blank_values=True)`; ValueError for a payload that
-    is not a JSON object."""
-    if content_type == "application/json" or body.startswith("{"):
-        return body
-    # a field given twice keeps its last value, as in Bolt's dict(parse_qsl(...))
-    fields = dict(URL.build(query_string=body, encoded=True).query.items())
-    payload = fields.get("payload")
-    if payload is None:
-        return json.dumps(fields)
-    if not payload.startswith("{"):
-        raise ValueError("the payload is not a JSON object")
-    return payload
-
-
-def _well_formed(body: Any) -> bool:
-    """The parts Bolt's matchers index into have the shape Slack gives them."""
-    if not isinstance(body, dict):
-        return False
-    kind = body.get("type")
-    if kind == "block_actions":
-        actions = body.get("actions")
-        return isinstance(actions, list) and all(isinstance(a, dict) for a in actions)
-    if kind == "event_callback":
-        return isinstance(body.get("event"), dict)
-    if kind in ("view_submission", "view_closed", "block_suggestion"):
-        return isinstance(body.get("view", {}), dict) and isinstance(body.get("user"), dict)
-    return True
 
 
 async def _metrics(request: web.Request) -> web.Response:
