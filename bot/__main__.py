@@ -78,13 +78,14 @@ async def serve(settings: Settings) -> str | None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import LINK_KEY, create_services, create_web_app
+    from bot.edge import LINGER_SECONDS
     from bot.startup import Refused
 
     try:
         services = create_services(settings)
     except ConfigError as exc:
         return str(exc)
-    runner = web.AppRunner(create_web_app(services), access_log=None)
+    runner = web.AppRunner(create_web_app(services), access_log=None, lingering_time=LINGER_SECONDS)
     try:
         await runner.setup()  # migrates the database, asks Slack, connects Socket Mode
     except (SQLAlchemyError, OSError) as exc:

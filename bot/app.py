@@ -137,6 +137,10 @@ def create_bolt_app(services: Services) -> AsyncApp:
         # answer as soon as a listener acks, without Bolt's 10 ms polling for the ack: the
         # listeners' work after their ack goes on in tasks of their own (bot.slack.listeners)
         process_before_response=True,
+        # Bolt's self-event filter runs before any app.use() middleware and indexes into the
+        # body unchecked (a signed `event` that is a string answered 500); the bot listens to
+        # no message events, where it matters: the typed reading below goes first instead
+        ignoring_self_events_enabled=False,
     )
     app.use(ReadPayload(services))  # the typed reading, before the event claim and matching
     app.use(_Services(services))

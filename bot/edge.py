@@ -56,6 +56,10 @@ SIGNING_KEY = web.AppKey("signing_secret", bytes)
 # views themselves are 1-2 KB of JSON. Bolt's (aiohttp's) default was 1 MiB, which a full
 # modal of ASCII text could just pass.
 MAX_BODY = 2 * 1024 * 1024
+# After a refusal (413) aiohttp reads and drops what the client still sends for this long
+# before it closes the connection (its default, 10 s, lets a client that declared a huge
+# Content-Length and went quiet hold a connection that long)
+LINGER_SECONDS = 1.0
 NOT_AN_OBJECT = "the payload is not a JSON object"
 STALE_SECONDS = 5 * 60  # Slack's own rule for X-Slack-Request-Timestamp
 # the request kinds the ack metric is labelled with; anything else is "other", so that a

@@ -28,7 +28,7 @@ from bench.oversized import BODY_SIZE, flood
 from bench.oversized import start as start_server
 from bench.process import healthy, rss_mb
 from bot.devtools.slack_requests import SlackSender, command_payload
-from bot.edge import MAX_BODY, signature_refusal
+from bot.edge import LINGER_SECONDS, MAX_BODY, signature_refusal
 from tests.harness import SIGNING_SECRET, TEAM, Admin, RunningBot, eventually, free_port
 from tests.slack_emulator import SlackEmulator
 
@@ -398,3 +398,23 @@ async def test_the_wizard_still_opens_after_refusals(
     await post(bot, raw, signed(raw))
     view_id = await Admin(bot, slack).connect()
     assert slack.views[view_id]["type"] == "modal"
+
+
+async def test_a_refused_client_that_goes_quiet_is_let_go_within_the_linger(
+    bot: RunningBot, records: list[logging.LogRecord]
+) -> None:
+    """A terabyte declared, a few bytes sent, then silence: after the 413 the bot reads the
+    rest for LINGER_SECONDS at most and closes the connection (aiohttp's default: 10 s)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(bot))
+    started = time.monotonic()
+    try:
+        head = ["POST /slack/events HTTP/1.1", "Host: 127.0.0.1", f"Content-Type: {FORM}"]
+        writer.write("\r\n".join([*head, f"Content-Length: {10**12}", "", ""]).encode() + b"xx")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), LINGER_SECONDS + 3)  # until closed
+    finally:
+        writer.close()
+        with suppress(ConnectionError):
+            await writer.wait_closed()
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert time.monotonic() - started < LINGER_SECONDS + 3

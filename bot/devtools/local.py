@@ -28,13 +28,19 @@ async def serve_locally(
     """Start the bot on 127.0.0.1 (a free port); its services, its runner (clean it up to
     stop it) and its base URL. The pacer sleeps only with `real_pace`."""
     from bot.app import create_services, create_web_app
+    from bot.edge import LINGER_SECONDS
 
     services = create_services(settings, clock=clock)
     if not real_pace:
         services.pacer = Pacer(per_minute=settings.slack_messages_per_minute, sleep=_no_wait)
     if backend is not None:
         services.backend = backend(services)
-    runner = web.AppRunner(create_web_app(services), access_log=None, shutdown_timeout=1)
+    runner = web.AppRunner(
+        create_web_app(services),
+        access_log=None,
+        shutdown_timeout=1,
+        lingering_time=LINGER_SECONDS,
+    )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     return services, runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
