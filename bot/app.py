@@ -37,8 +37,8 @@ from bot.scheduler import create_scheduler
 from bot.security import Vault, install_log_redaction, key_file_for, load_or_create_key
 from bot.services import Services
 from bot.settings import ConfigError, Settings
-from bot.slack.edge import ReadPayload
 from bot.slack.listeners import report_failure
+from bot.slack.middleware import ReadPayload
 from bot.startup import SlackLink, web_client
 from storage import repo
 from storage.db import create_engine, migrate, session_factory, warm_up

@@ -1,6 +1,6 @@
 """`/exalate …` and the buttons of its replies: take the payload's reading (bot/slack/
 reading.py), hand over to bot/commands/route.py, acknowledge, respond. Every reply is
-ephemeral; `respond` never raises (bot/slack/edge.py's SafeRespond)."""
+ephemeral; `respond` never raises (bot/slack/middleware.py's SafeRespond)."""
 
 from __future__ import annotations
 

@@ -187,7 +187,7 @@ async def test_respond_to_a_missing_or_bad_response_url(
     if response_url is not None:  # "dead": the emulator's host, a path it doesn't serve
         extra["response_url"] = response_url.replace("{gone}", gone(slack, 1))
     await post(world.bot, list_click_without_response_url(slack, **extra))
-    await eventually(lambda: any(warning in w for w in logged.warnings("bot.slack.edge")))
+    await eventually(lambda: any(warning in w for w in logged.warnings("bot.slack.middleware")))
     assert slack.responses == []
 
 
@@ -205,6 +205,6 @@ async def test_a_command_whose_response_url_is_dead(
     assert world.bot.sender is not None
     response = await world.bot.sender.post(urlencode(payload), FORM)
     assert response.status == 200
-    await eventually(lambda: any("HTTP 404" in w for w in logged.warnings("bot.slack.edge")))
+    await eventually(lambda: any("HTTP 404" in w for w in logged.warnings("bot.slack.middleware")))
     # the resend itself went ahead: a fresh code's DM
     await eventually(lambda: len(world.dms("UPARTNER")) >= 2)

@@ -1,5 +1,5 @@
 """One typed reading of each payload (bot/slack/reading.py, read once at the edge by
-bot/slack/edge.py): the fuzz's examples of signed but malformed payloads, end to end over
+bot/slack/middleware.py): the fuzz's examples of signed but malformed payloads, end to end over
 HTTP. Each is answered 200 (never a 5xx), logs no record with a traceback (the `logged`
 fixture), and tells the person "I couldn't read that request" where there is a way to:
 the command's acknowledgement, the modal, the response_url; else one warning line."""
@@ -90,7 +90,7 @@ async def test_a_view_submission_with_an_empty_user(
     )
     payload["user"] = {}
     said_unreadable_in_the_modal(await post(bot, payload))
-    [line] = logged.warnings("bot.slack.edge")
+    [line] = logged.warnings("bot.slack.middleware")
     assert line == "refused a request (view_submission): user.id (missing)"
     await Admin(bot, slack).walk(view_id, WIZARD[0])  # the real one still works
 
@@ -107,7 +107,7 @@ async def test_a_view_submission_without_state(
         "view": {"id": "V00000042", "type": "modal", "callback_id": callback, "blocks": []},
     }
     said_unreadable_in_the_modal(await post(bot, payload))
-    assert logged.warnings("bot.slack.edge") == [
+    assert logged.warnings("bot.slack.middleware") == [
         "refused a request (view_submission): view.state (missing)"
     ]
 
@@ -142,7 +142,7 @@ async def test_block_actions_that_no_matcher_can_read(
     await post(bot, list_click(slack, actions=actions))
     [reply] = await eventually(lambda: slack.responses)
     assert reply["text"] == UNREADABLE and reply["response_type"] == "ephemeral"
-    [line] = logged.warnings("bot.slack.edge")
+    [line] = logged.warnings("bot.slack.middleware")
     assert line.startswith("refused a request (block_actions): actions")
 
 
@@ -153,7 +153,7 @@ async def test_block_actions_without_a_response_url_get_a_warning_line(
     del payload["response_url"]
     response = await post(bot, payload)
     assert response.text == ""
-    assert len(logged.warnings("bot.slack.edge")) == 1
+    assert len(logged.warnings("bot.slack.middleware")) == 1
     assert slack.responses == []
 
 
@@ -163,7 +163,7 @@ async def test_a_response_url_that_is_not_slacks_is_never_posted_to(
     payload = list_click(slack, actions=[{}], response_url="https://evil.example/hook")
     await post(bot, payload)
     assert slack.responses == []
-    assert len(logged.warnings("bot.slack.edge")) == 1
+    assert len(logged.warnings("bot.slack.middleware")) == 1
 
 
 async def test_a_block_suggestion_with_a_huge_number_for_action_id(
@@ -181,7 +181,7 @@ async def test_a_block_suggestion_with_a_huge_number_for_action_id(
     }
     response = await post(bot, payload)
     assert response.json == {"options": []}
-    [line] = logged.warnings("bot.slack.edge")
+    [line] = logged.warnings("bot.slack.middleware")
     assert line == "refused a request (block_suggestion): action_id (string_type)"
 
 
@@ -219,7 +219,7 @@ async def test_an_event_id_with_a_lone_surrogate(
     response = await bot.sender.post(body, "application/json")
     assert response.status == 200, response.text[:300]
     assert slack.calls_to("views.publish") == []
-    [line] = logged.warnings("bot.slack.edge")
+    [line] = logged.warnings("bot.slack.middleware")
     assert line.startswith("refused a request (event_callback):")
     assert "\ud800" not in line
 
@@ -230,7 +230,7 @@ async def test_a_json_command_whose_text_is_a_number(bot: RunningBot, logged: Re
     response = await bot.sender.post(body, "application/json")
     assert response.status == 200, response.text[:300]
     assert response.json == {"response_type": "ephemeral", "text": UNREADABLE}
-    [line] = logged.warnings("bot.slack.edge")
+    [line] = logged.warnings("bot.slack.middleware")
     assert line.startswith("refused a request (slash_command):")
 
 
@@ -251,7 +251,7 @@ async def test_connect_with_a_team_id_over_3000_characters(
     assert response.status == 200
     assert response.json == {"response_type": "ephemeral", "text": UNREADABLE}
     assert slack.calls_to("views.open") == []
-    assert logged.warnings("bot.slack.edge") == [
+    assert logged.warnings("bot.slack.middleware") == [
         "refused a request (slash_command): team_id (string_pattern_mismatch)"
     ]
 

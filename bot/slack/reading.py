@@ -6,7 +6,7 @@ block_suggestion or an event_callback into a small frozen model (`Command`, `Blo
 part that is missing or not as Slack sends it (the part's place, never its value). Other
 kinds (url_verification, ssl_check, shortcuts...) are no listener's: `read` gives None.
 
-The edge (bot/slack/edge.py) reads every request once, before Bolt matches a listener (Bolt's
+The edge (bot/slack/middleware.py) reads every request once, before Bolt matches a listener (Bolt's
 matchers index into the raw body), and puts the reading in the context as `payload`; the
 listeners take it with `reading(context, Kind)` instead of `body["user"]["id"]`.
 """
