@@ -243,9 +243,12 @@ async def _lifecycle(web_app: web.Application) -> Any:
     scheduler = create_scheduler(services)
     scheduler.start()
     yield
-    scheduler.shutdown(wait=False)
+    # no new sweep or poll; the one running (tracked) finishes with the listeners' work
+    # before the scheduler stops: its shutdown would cancel a job mid-transaction
+    scheduler.pause()
     await link.close()
     await services.drain(within=10)
+    scheduler.shutdown(wait=False)
     await client.session.close()
     await services.backend.close()
     await services.engine.dispose()

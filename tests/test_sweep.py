@@ -7,17 +7,19 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
+from bot import scheduler as scheduling
 from bot.clock import FakeClock
 from bot.delivery.courier import BATCH
 from bot.delivery.rows import enqueue_many, outbox_row
 from bot.delivery.window import Window
 from bot.invitations.service import Invitations
 from bot.invitations.sweep import SWEEP_BATCH
-from bot.sweep import sweep
+from bot.sweep import SweepReport, sweep
 from storage import repo
 from storage.db import claim_all, transaction
 from storage.models import (
@@ -390,3 +392,31 @@ async def test_an_expiry_sweep_closes_every_invitation_once(
         assert sorted(said.values()) == [1] * count  # one DM to each partner
     finally:
         await bot.stop()
+
+
+async def test_a_sweep_running_when_the_bot_stops_finishes_first(
+    slack: SlackEmulator,
+    clock: FakeClock,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    log_watch: Any,
+) -> None:
+    """Stopping the bot waits for the sweep in progress (APScheduler's shutdown would cancel
+    it mid-transaction, and log the CancelledError with its traceback)."""
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def slow_sweep(services: Any) -> Any:
+        started.set()
+        await asyncio.sleep(0.3)
+        finished.set()
+        return SweepReport()
+
+    monkeypatch.setattr(scheduling, "sweep_once", slow_sweep)
+    settings = make_settings(slack, f"sqlite:///{tmp_path / 'bot.db'}", sweep_interval="1s")
+    bot = await start_bot(slack, settings, clock=clock)
+    try:
+        await asyncio.wait_for(started.wait(), 5)
+    finally:
+        await bot.stop()
+    assert finished.is_set()
+    assert log_watch.tracebacks == []
