@@ -29,7 +29,6 @@ from bot.backend.local import LocalNode, parse_projects
 from bot.backend.node import ExalateNode
 from bot.clock import Clock
 from bot.edge import BOLT_KEY, MAX_BODY, SERVICES_KEY, add_routes
-from bot.edge import as_json as as_json  # where it was, for its property tests
 from bot.idempotency import Once
 from bot.metrics import SlackCallCounter
 from bot.permissions import Permissions

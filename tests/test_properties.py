@@ -29,12 +29,12 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot import security
-from bot.app import as_json
 from bot.backend.base import CodeRejected, ConnectionSpec, Project
 from bot.backend.local import LocalNode, parse_projects
 from bot.clock import FakeClock
 from bot.commands.operations import FILTERS
 from bot.commands.views import build_cancel_question, build_list, build_status
+from bot.edge import as_json
 from bot.home.views import STATES, Row, build_home_view
 from bot.invitations import messages as m
 from bot.invitations.views import build_accept_view, build_decline_view, metadata_id
@@ -1004,7 +1004,7 @@ def test_status_reply(row: Row, mode: str, project: str, trail: list[tuple[str, 
     assert_message_ok(reply)
 
 
-# --- the request body, decoded once for Bolt (bot.app.as_json) ---------------------------------
+# --- the request body, decoded once for Bolt (bot.edge.as_json) ---------------------------------
 
 FORM = "application/x-www-form-urlencoded"
 form_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=60)
