@@ -100,13 +100,21 @@ class Connection(SQLModel, table=True):
 
 
 class Invitation(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_invitation_partner_state", "partner_user_id", "state"),)
+    __table_args__ = (
+        sa.Index("ix_invitation_partner_state", "partner_user_id", "state"),
+        # an installation added or removed: the pending invitations its token reaches
+        sa.Index("ix_invitation_reach_state", "reach_team_id", "state"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(index=True, max_length=32)
     connection_id: int = Field(foreign_key="connection.id", index=True)
-    partner_user_id: str = Field(max_length=32)
+    partner_user_id: str = Field(max_length=32)  # "" while Slack reaches the partner nowhere
     partner_team_id: str = Field(max_length=32)
+    # The workspace whose installation's token reaches the partner (their own, or the admin's
+    # for a Slack Connect member); None: no installation does, the admin passes the code on.
+    reach_team_id: str | None = Field(default=None, max_length=32)
+    partner_email: str | None = Field(default=None, max_length=254)
     code_hash: str = Field(max_length=64, unique=True)
     code_sealed: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
     state: str = _state(InvitationState.PENDING)  # an InvitationState
@@ -224,3 +232,80 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=160)
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _ts(index=True)
+
+
+# slack_sdk's OAuth tables (AsyncSQLAlchemyInstallationStore, AsyncSQLAlchemyOAuthStateStore),
+# column for column and with its indexes, but created by our migrations; the token columns are
+# Text, since they hold tokens sealed by the vault (about three times a token's length).
+# slack_sdk writes naive UTC datetimes in them (its `normalize_datetime_for_db`).
+
+SlackInstallations = sa.Table(
+    "slack_installations",
+    SQLModel.metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.String(32), nullable=False),
+    sa.Column("app_id", sa.String(32), nullable=False),
+    sa.Column("enterprise_id", sa.String(32)),
+    sa.Column("enterprise_name", sa.String(200)),
+    sa.Column("enterprise_url", sa.String(200)),
+    sa.Column("team_id", sa.String(32)),
+    sa.Column("team_name", sa.String(200)),
+    sa.Column("bot_token", sa.Text),
+    sa.Column("bot_id", sa.String(32)),
+    sa.Column("bot_user_id", sa.String(32)),
+    sa.Column("bot_scopes", sa.String(1000)),
+    sa.Column("bot_refresh_token", sa.Text),
+    sa.Column("bot_token_expires_at", sa.DateTime),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("user_token", sa.Text),
+    sa.Column("user_scopes", sa.String(1000)),
+    sa.Column("user_refresh_token", sa.Text),
+    sa.Column("user_token_expires_at", sa.DateTime),
+    sa.Column("incoming_webhook_url", sa.String(200)),
+    sa.Column("incoming_webhook_channel", sa.String(200)),
+    sa.Column("incoming_webhook_channel_id", sa.String(200)),
+    sa.Column("incoming_webhook_configuration_url", sa.String(200)),
+    sa.Column("is_enterprise_install", sa.Boolean, default=False, nullable=False),
+    sa.Column("token_type", sa.String(32)),
+    sa.Column("installed_at", sa.DateTime, nullable=False, default=sa.func.now()),
+    sa.Index(
+        "slack_installations_idx",
+        "client_id",
+        "enterprise_id",
+        "team_id",
+        "user_id",
+        "installed_at",
+    ),
+)
+
+SlackBots = sa.Table(
+    "slack_bots",
+    SQLModel.metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.String(32), nullable=False),
+    sa.Column("app_id", sa.String(32), nullable=False),
+    sa.Column("enterprise_id", sa.String(32)),
+    sa.Column("enterprise_name", sa.String(200)),
+    sa.Column("team_id", sa.String(32)),
+    sa.Column("team_name", sa.String(200)),
+    sa.Column("bot_token", sa.Text),
+    sa.Column("bot_id", sa.String(32)),
+    sa.Column("bot_user_id", sa.String(32)),
+    sa.Column("bot_scopes", sa.String(1000)),
+    sa.Column("bot_refresh_token", sa.Text),
+    sa.Column("bot_token_expires_at", sa.DateTime),
+    sa.Column("is_enterprise_install", sa.Boolean, default=False, nullable=False),
+    sa.Column("installed_at", sa.DateTime, nullable=False, default=sa.func.now()),
+    sa.Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+    # ours: the bot's own authorize asks by team alone (storage.repo.bot_for_team)
+    sa.Index("ix_slack_bots_team_installed", "team_id", "installed_at"),
+)
+
+SlackOAuthStates = sa.Table(
+    "slack_oauth_states",
+    SQLModel.metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("state", sa.String(200), nullable=False),
+    sa.Column("expire_at", sa.DateTime, nullable=False),
+    sa.Index("ix_slack_oauth_states_state", "state"),  # ours: consumed by its value
+)
