@@ -22,6 +22,17 @@ from storage.repo.connections import (
 from storage.repo.dm_channels import get_dm_channels, save_dm_channel
 from storage.repo.drafts import delete_draft, draft_answers, get_draft, purge_drafts, save_draft
 from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
+from storage.repo.installations import (
+    InstalledBot,
+    bot_for_team,
+    installation_names,
+    installed_team_ids,
+    invitations_reached_in,
+    purge_oauth_states,
+    reach_invitation,
+    unreach_invitations,
+    unreached_pending_invitations,
+)
 from storage.repo.invitations import (
     add_invitation,
     claim_due_reminders,
@@ -67,11 +78,13 @@ from storage.repo.outbox import (
 )
 
 __all__ = [
+    "InstalledBot",
     "add_audit",
     "add_audits",
     "add_invitation",
     "all_audit_events",
     "all_connections",
+    "bot_for_team",
     "claim_dirty_homes",
     "claim_due_messages",
     "claim_due_reminders",
@@ -98,8 +111,11 @@ __all__ = [
     "get_invitation",
     "get_local_connection",
     "home_opened",
+    "installation_names",
+    "installed_team_ids",
     "invitation_by_code_hash",
     "invitation_sealed_code",
+    "invitations_reached_in",
     "key_state",
     "latest_invitations",
     "list_audit",
@@ -119,6 +135,8 @@ __all__ = [
     "pending_invitation",
     "purge_drafts",
     "purge_keys",
+    "purge_oauth_states",
+    "reach_invitation",
     "recently_active",
     "release_key",
     "replace_local_values",
@@ -128,6 +146,8 @@ __all__ = [
     "save_local_connection",
     "set_key_result",
     "thread_roots",
+    "unreach_invitations",
+    "unreached_pending_invitations",
     "waiting_for_partner",
     "watched_connections",
 ]
