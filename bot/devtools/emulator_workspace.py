@@ -46,6 +46,7 @@ class WorkspaceState:
         self.bot_token = bot_token  # None until the app is installed here
         self.app_id = app_id
         self.bot_id = bot_id
+        self.general_channel_id = general_channel_id
         self.scopes: list[str] = []  # granted by the last OAuth install
         self.trigger_ttl = LIMITS.trigger_seconds  # a trigger_id stays usable this long
         self._ids = ids if ids is not None else itertools.count(1)
