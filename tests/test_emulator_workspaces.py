@@ -13,7 +13,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import aiohttp
 import pytest
 from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store import FileInstallationStore
+from slack_sdk.oauth.state_store import FileOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -195,6 +199,60 @@ async def test_install_through_oauth(slack: SlackEmulator) -> None:
         redirect_uri=REDIRECT,
     )
     assert (await refused(again))["error"] == "invalid_code"
+
+
+async def test_bolts_own_oauth_flow_installs_the_app(slack: SlackEmulator, tmp_path: Path) -> None:
+    """/slack/install -> the authorize page -> /slack/oauth_redirect, with Bolt's AsyncOAuthFlow:
+    it exchanges the code, asks auth.test with the new token and stores the installation."""
+    store = FileInstallationStore(base_dir=str(tmp_path))
+    app = AsyncApp(
+        signing_secret=SECRET,
+        client=AsyncWebClient(base_url=slack.base_url),
+        oauth_settings=AsyncOAuthSettings(
+            client_id="1234.5678",
+            client_secret="emulated-secret",
+            scopes=["commands", "chat:write"],
+            authorization_url=slack.authorize_url,
+            install_page_rendering_enabled=False,
+            installation_store=store,
+            state_store=FileOAuthStateStore(expiration_seconds=60, base_dir=str(tmp_path)),
+        ),
+    )
+    runner = web.AppRunner(app.web_app())
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    bot_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    slack.oauth_app(
+        client_id="1234.5678",
+        client_secret="emulated-secret",
+        redirect_uri=f"{bot_url}/slack/oauth_redirect",  # as in the app's settings
+    )
+    try:
+        async with aiohttp.ClientSession() as browser:
+            install = await browser.get(f"{bot_url}/slack/install", allow_redirects=False)
+            # Bolt's state cookie is Secure: a browser would not send it over http, so by hand
+            cookie = install.headers["Set-Cookie"].split(";")[0]
+            where = f"{install.headers['Location']}&team=T0003&user=UIRIS"
+            allowed = await browser.get(where, allow_redirects=False)
+            assert allowed.status == 302
+            done = await browser.get(
+                allowed.headers["Location"], headers={"Cookie": cookie}, allow_redirects=False
+            )
+            assert done.status == 200, await done.text()
+    finally:
+        await runner.cleanup()
+    installation = await store.async_find_installation(enterprise_id=None, team_id="T0003")
+    assert installation is not None
+    assert installation.bot_token == slack.workspace("T0003").bot_token
+    assert (installation.bot_id, installation.bot_user_id, installation.user_id) == (
+        "B0003",
+        "UBOT0003",
+        "UIRIS",
+    )
+    assert [(c.method, c.team_id) for c in slack.calls] == [
+        ("oauth.v2.access", "T0003"),
+        ("auth.test", "T0003"),
+    ]
 
 
 async def test_the_code_exchange_refuses_what_slack_refuses(slack: SlackEmulator) -> None:
