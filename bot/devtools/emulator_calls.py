@@ -69,6 +69,8 @@ class Call:
     status: int = 200
     response: JsonDict = field(default_factory=dict)
     answered: bool = False  # the response is set
+    team_id: str | None = None  # the workspace that answered (None: no workspace's token)
+    basic_auth: tuple[str, str] | None = None  # (user, password) of HTTP Basic auth, if sent
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Fault:
     status: int
     retry_after: int | None
     delay: float
+    team_id: str | None = None  # only for calls this workspace answers (None: any call)
 
 
 def error_body(error: str, *messages: str) -> JsonDict:

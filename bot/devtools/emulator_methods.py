@@ -1,4 +1,5 @@
-"""The Web API methods the emulator answers, as Slack answers them, on its workspace's state.
+"""A workspace as the emulator serves it: its state (bot/devtools/emulator_workspace.py) and the
+Web API methods answered on it, as Slack answers them, for a call with its bot token.
 
 Each handler takes the call's arguments (already checked for the required ones) and returns
 the answer's fields beside ``"ok": true``, or raises SlackError for Slack's error answer.
@@ -7,17 +8,17 @@ the answer's fields beside ``"ok": true``, or raises SlackError for Slack's erro
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from bot.devtools.emulator_calls import JsonDict, SlackError, with_block_ids
-from bot.devtools.emulator_workspace import Workspace
+from bot.devtools.emulator_workspace import WorkspaceState
 
 
-class WebApiMethods(Workspace):
-    def __init__(self, **identity: str) -> None:
+class Workspace(WorkspaceState):
+    def __init__(self, **identity: Any) -> None:
         super().__init__(**identity)
         self.handlers: dict[str, Callable[[JsonDict], JsonDict]] = {
             "auth.test": self._auth_test,
-            "apps.connections.open": self._apps_connections_open,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "usergroups.users.list": self._usergroups_users_list,
@@ -33,17 +34,12 @@ class WebApiMethods(Workspace):
             "views.publish": self._views_publish,
         }
 
-    @property
-    def socket_url(self) -> str:
-        """Where apps.connections.open sends the app (the server's Socket Mode endpoint)."""
-        raise NotImplementedError
-
     # -- Web API methods ---------------------------------------------------------------------
 
     def _auth_test(self, params: JsonDict) -> JsonDict:
         return {
-            "url": "https://exalate-test.slack.com/",
-            "team": "Exalate Test",
+            "url": f"https://{self.domain}.slack.com/",
+            "team": self.name,
             "user": self.users[self.bot_user_id]["name"],
             "team_id": self.team_id,
             "user_id": self.bot_user_id,
@@ -51,20 +47,12 @@ class WebApiMethods(Workspace):
             "is_enterprise_install": False,
         }
 
-    def _apps_connections_open(self, params: JsonDict) -> JsonDict:
-        return {"url": self.socket_url}
-
-    def _user(self, user_id: str) -> JsonDict:
-        if user_id not in self.users:
-            raise SlackError("user_not_found")
-        return self.users[user_id]
-
     def _users_info(self, params: JsonDict) -> JsonDict:
         return {"user": self._user(params["user"])}
 
     def _users_lookup_by_email(self, params: JsonDict) -> JsonDict:
         email = params["email"].lower()
-        for user in self.users.values():
+        for user in self.users.values():  # a Slack Connect member is not found by e-mail
             if user["profile"].get("email", "").lower() == email:
                 return {"user": user}
         raise SlackError("users_not_found")
@@ -98,7 +86,7 @@ class WebApiMethods(Workspace):
 
     def _postable_channel(self, channel_id: str) -> str:
         """Where a message to `channel_id` lands (a user id means the bot's IM with that user)."""
-        if channel_id in self.users:
+        if channel_id in self.users or self.external_user(channel_id) is not None:
             return self._open_im(channel_id)[0]["id"]
         channel = self.channels.get(channel_id)
         if channel is None:

@@ -1,5 +1,6 @@
 """The emulator's Socket Mode endpoint: the WebSocket the bot dials (after
-apps.connections.open), Slack's hello, envelopes sent to the bot and its acks."""
+apps.connections.open), Slack's hello, envelopes sent to the bot and its acks. One per app:
+the events of every workspace come over it."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from bot.devtools.emulator_calls import JsonDict
-from bot.devtools.emulator_methods import WebApiMethods
+from bot.devtools.emulator_routing import WorkspaceRouter
 from bot.devtools.slack_facts import LIMITS
 
 
-class SocketMode(WebApiMethods):
-    def __init__(self, **identity: str) -> None:
+class SocketMode(WorkspaceRouter):
+    def __init__(self, **identity: Any) -> None:
         super().__init__(**identity)
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_connected = asyncio.Event()

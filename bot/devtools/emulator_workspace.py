@@ -1,7 +1,11 @@
-"""The emulated workspace: the app's identity, its users, channels, user groups and the bot's
-IMs, the open views (modals and Home tabs), trigger_ids, and the records of what the bot did
-there (calls, problems, messages). The Web API methods (bot/devtools/emulator_methods.py) act
-on it; tests set it up with add_user, add_channel and add_usergroup.
+"""One emulated workspace's state: its identity (team, name, domain, the app's bot user and,
+once installed, its bot token), its users, channels, user groups and the bot's IMs, the open
+views (modals and Home tabs), trigger_ids, and what the bot posted there (messages,
+ephemerals). The Web API methods (bot/devtools/emulator_methods.py) act on it; tests set it
+up with add_user, add_channel, add_usergroup, refuse_dm and the emulator's share_channel.
+
+The records every workspace shares (calls, problems, responses) are the server's
+(bot/devtools/emulator_routing.py).
 """
 
 from __future__ import annotations
@@ -9,39 +13,53 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.devtools.emulator_calls import Call, JsonDict, SlackError, with_block_ids
+from bot.devtools.emulator_calls import JsonDict, SlackError, with_block_ids
 from bot.devtools.slack_facts import LIMITS
 
 
-class Workspace:
+class WorkspaceState:
     def __init__(
         self,
         *,
         team_id: str,
+        name: str,
+        domain: str,
         bot_user_id: str,
-        bot_token: str,
-        app_token: str,
+        bot_token: str | None,
         app_id: str,
         bot_id: str,
+        general_channel_id: str = "C0GENERAL",
+        ids: Iterator[int] | None = None,
+        peers: Mapping[str, WorkspaceState] | None = None,
     ) -> None:
+        """`ids`: the counter of view, IM and message ids, shared by the server's workspaces
+        (Slack's ids are unique across workspaces); `peers`: the server's workspaces by team
+        id, where Slack Connect finds the members of a connected workspace."""
         self.team_id = team_id
+        self.name = name
+        self.domain = domain
         self.bot_user_id = bot_user_id
-        self.bot_token = bot_token
-        self.app_token = app_token
+        self.bot_token = bot_token  # None until the app is installed here
         self.app_id = app_id
         self.bot_id = bot_id
+        self.general_channel_id = general_channel_id
+        self.scopes: list[str] = []  # granted by the last OAuth install
         self.trigger_ttl = LIMITS.trigger_seconds  # a trigger_id stays usable this long
+        self._ids = ids if ids is not None else itertools.count(1)
+        self._peers: Mapping[str, WorkspaceState] = peers if peers is not None else {}
+        self.connected_teams: set[str] = set()  # Slack Connect: whose members are visible here
 
         self.users: dict[str, JsonDict] = {}
         self.channels: dict[str, JsonDict] = {}
         self.usergroups: dict[str, list[str]] = {}
         self._ims: dict[str, str] = {}  # user id -> IM channel id
-        self._ids = itertools.count(1)
+        self._refused_dms: dict[str, str] = {}  # user id -> conversations.open's error
         self.add_user(bot_user_id, name="exalate", real_name="Exalate", is_bot=True)
-        self.add_channel("C0GENERAL", name="general")
+        self.add_channel(general_channel_id, name="general")
 
         self.views: dict[str, JsonDict] = {}  # open views by id (modals and Home tabs)
         self.home_views: dict[str, JsonDict] = {}  # by user id
@@ -49,16 +67,16 @@ class Workspace:
         self._posted: dict[tuple[str, str], JsonDict] = {}  # (channel, ts) -> message
         self._triggers: dict[str, float] = {}  # trigger_id -> issued at (monotonic)
         self._used_triggers: set[str] = set()
-        self._response_urls: set[str] = set()
         # records (cleared by SlackEmulator.reset())
-        self.calls: list[Call] = []
-        self.problems: list[str] = []
         self.messages: list[JsonDict] = []  # successful chat.postMessage, kept current
         self.ephemerals: list[JsonDict] = []
-        self.responses: list[JsonDict] = []  # bodies POSTed to response_urls
 
-    def _problem(self, where: str, problems: list[str]) -> None:
-        self.problems += [f"{where}: {p}" for p in problems]
+    @property
+    def installed(self) -> bool:
+        return self.bot_token is not None
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.team_id} {self.name!r} installed={self.installed}>"
 
     # -- users, channels, groups -------------------------------------------------------------
 
@@ -139,6 +157,20 @@ class Workspace:
         self.channels[channel_id] = channel
         return channel
 
+    def external_user(self, user_id: str) -> JsonDict | None:
+        """A member of a Slack Connect workspace, as this workspace sees them (their own team)."""
+        for team_id in sorted(self.connected_teams):
+            peer = self._peers.get(team_id)
+            if peer is not None and user_id in peer.users:
+                return peer.users[user_id]
+        return None
+
+    def refuse_dm(self, user_id: str, *, error: str = "user_not_visible") -> None:
+        """Make conversations.open (and chat.postMessage to the user) answer `error`, as Slack
+        does for an external person the bot shares no channel with (`user_not_visible`,
+        `invalid_user_combination`)."""
+        self._refused_dms[user_id] = error
+
     def dm_user(self, channel_id: str) -> str | None:
         """The user whose DM with the bot this channel is, if it is one."""
         return next((u for u, c in self._ims.items() if c == channel_id), None)
@@ -152,10 +184,19 @@ class Workspace:
         self._triggers[trigger_id] = time.monotonic()
         return trigger_id
 
+    def _user(self, user_id: str) -> JsonDict:
+        """A member, or a Slack Connect member visible here."""
+        user = self.users.get(user_id) or self.external_user(user_id)
+        if user is None:
+            raise SlackError("user_not_found")
+        return user
+
     def _open_im(self, user_id: str) -> tuple[JsonDict, bool]:
         """The bot's IM with `user_id` (created on first use); second item: it already existed."""
         if self._user(user_id)["deleted"]:
             raise SlackError("user_disabled")
+        if user_id in self._refused_dms:
+            raise SlackError(self._refused_dms[user_id])
         existed = user_id in self._ims
         if not existed:
             self._ims[user_id] = f"D{next(self._ids):08d}"

@@ -22,8 +22,8 @@ API_APP_ID = "A0001"
 TEAM_DOMAIN = "exalate-test"
 
 
-def _team(team_id: str) -> JsonDict:
-    return {"id": team_id, "domain": TEAM_DOMAIN}
+def _team(team_id: str, team_domain: str) -> JsonDict:
+    return {"id": team_id, "domain": team_domain}
 
 
 def _user(user_id: str, user_name: str | None, team_id: str) -> JsonDict:
@@ -42,13 +42,14 @@ def command_payload(
     channel_name: str = "general",
     user_name: str | None = None,
     team_id: str = "T0001",
+    team_domain: str = TEAM_DOMAIN,
     api_app_id: str = API_APP_ID,
 ) -> dict[str, str]:
     """A slash command as Slack sends it (form fields; the same dict is the Socket Mode payload)."""
     return {
         "token": VERIFICATION_TOKEN,
         "team_id": team_id,
-        "team_domain": TEAM_DOMAIN,
+        "team_domain": team_domain,
         "channel_id": channel_id,
         "channel_name": channel_name,
         "user_id": user_id,
@@ -70,11 +71,12 @@ def view_submission_payload(
     trigger_id: str,
     user_name: str | None = None,
     team_id: str = "T0001",
+    team_domain: str = TEAM_DOMAIN,
     api_app_id: str = API_APP_ID,
 ) -> JsonDict:
     return {
         "type": "view_submission",
-        "team": _team(team_id),
+        "team": _team(team_id, team_domain),
         "user": _user(user_id, user_name, team_id),
         "api_app_id": api_app_id,
         "token": VERIFICATION_TOKEN,
@@ -92,11 +94,12 @@ def view_closed_payload(
     user_id: str,
     user_name: str | None = None,
     team_id: str = "T0001",
+    team_domain: str = TEAM_DOMAIN,
     api_app_id: str = API_APP_ID,
 ) -> JsonDict:
     return {
         "type": "view_closed",
-        "team": _team(team_id),
+        "team": _team(team_id, team_domain),
         "user": _user(user_id, user_name, team_id),
         "api_app_id": api_app_id,
         "token": VERIFICATION_TOKEN,
@@ -160,6 +163,7 @@ def block_actions_payload(
     response_url: str | None = None,
     user_name: str | None = None,
     team_id: str = "T0001",
+    team_domain: str = TEAM_DOMAIN,
     api_app_id: str = API_APP_ID,
 ) -> JsonDict:
     """A click (or selection) in a view or in a message (a dict as in emulator.messages)."""
@@ -169,7 +173,7 @@ def block_actions_payload(
     bid, element = find_element(source.get("blocks") or [], action_id, block_id)
     payload: JsonDict = {
         "type": "block_actions",
-        "team": _team(team_id),
+        "team": _team(team_id, team_domain),
         "user": _user(user_id, user_name, team_id),
         "api_app_id": api_app_id,
         "token": VERIFICATION_TOKEN,
@@ -212,6 +216,7 @@ def block_suggestion_payload(
     user_id: str,
     user_name: str | None = None,
     team_id: str = "T0001",
+    team_domain: str = TEAM_DOMAIN,
     api_app_id: str = API_APP_ID,
 ) -> JsonDict:
     _, element = find_element(view.get("blocks", []), action_id, block_id)
@@ -219,7 +224,7 @@ def block_suggestion_payload(
         raise ValueError(f"{action_id!r} is a {element['type']}, not an external select")
     return {
         "type": "block_suggestion",
-        "team": _team(team_id),
+        "team": _team(team_id, team_domain),
         "user": _user(user_id, user_name, team_id),
         "api_app_id": api_app_id,
         "token": VERIFICATION_TOKEN,
@@ -262,6 +267,50 @@ def event_callback_payload(
         "is_ext_shared_channel": False,
         "event_context": uuid.uuid4().hex,
     }
+
+
+def _app_event(event: JsonDict, **envelope: Any) -> JsonDict:
+    """An event about the app itself: Slack's event carries no event_ts."""
+    payload = event_callback_payload(event, **envelope)
+    del payload["event"]["event_ts"]
+    return payload
+
+
+def app_uninstalled_payload(
+    *,
+    team_id: str,
+    bot_user_id: str = "UBOT",
+    event_id: str | None = None,
+    api_app_id: str = API_APP_ID,
+) -> JsonDict:
+    """Slack's word that a workspace removed the app (api.slack.com/events/app_uninstalled)."""
+    return _app_event(
+        {"type": "app_uninstalled"},
+        bot_user_id=bot_user_id,
+        event_id=event_id,
+        team_id=team_id,
+        api_app_id=api_app_id,
+    )
+
+
+def tokens_revoked_payload(
+    *,
+    team_id: str,
+    bot_user_ids: list[str],
+    user_ids: list[str] | None = None,
+    event_id: str | None = None,
+    api_app_id: str = API_APP_ID,
+) -> JsonDict:
+    """Slack's word that tokens were revoked: by the user (`oauth`) or bot user (`bot`) they
+    belonged to (api.slack.com/events/tokens_revoked)."""
+    tokens = {"oauth": list(user_ids or []), "bot": list(bot_user_ids)}
+    return _app_event(
+        {"type": "tokens_revoked", "tokens": tokens},
+        bot_user_id=bot_user_ids[0] if bot_user_ids else "UBOT",
+        event_id=event_id,
+        team_id=team_id,
+        api_app_id=api_app_id,
+    )
 
 
 def sign(signing_secret: str, timestamp: int, body: str) -> str:
