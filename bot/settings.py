@@ -15,78 +15,16 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.backend.base import SHORT_NAME_MAX, SHORT_NAME_RE
+from bot.setting_values import normalize_database_url, parse_duration, parse_hours, split_ids
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def parse_duration(value: str | int | float | timedelta) -> timedelta:
-    """`90s`, `15m`, `24h`, `14d` (a bare number is seconds)."""
-    if isinstance(value, timedelta):
-        return value
-    text = str(value).strip()
-    if isinstance(value, int | float):
-        duration = timedelta(seconds=value)
-    elif text.isdigit():
-        duration = timedelta(seconds=int(text))
-    else:
-        match = _DURATION.match(text)
-        if not match:
-            raise ValueError(f"{text!r} is not a duration")
-        duration = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    if duration <= timedelta(0):
-        raise ValueError("a duration must be greater than zero")
-    return duration
-
-
-def parse_hours(value: str | None) -> tuple[time, time] | None:
-    """`09:00-18:00` → (09:00, 18:00); empty → None (any time)."""
-    if value is None or not str(value).strip():
-        return None
-    match = _HOURS.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a time window")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if not (0 <= h1 <= 23 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
-        raise ValueError(f"{value!r} has an impossible time")
-    start = time(h1, m1)
-    end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
-    if end <= start:
-        raise ValueError("the window ends before it starts")
-    return start, end
-
-
-def normalize_database_url(url: str) -> str:
-    """Accept plain `sqlite:///…` and `postgresql://…` URLs; return the async-driver form."""
-    text = url.strip()
-    scheme, sep, rest = text.partition("://")
-    if not sep or not rest:
-        raise ValueError("not a URL")
-    base = scheme.split("+", 1)[0].lower()
-    if base == "sqlite":
-        if not rest.startswith("/"):
-            raise ValueError("a SQLite URL needs three slashes")
-        return f"sqlite+aiosqlite://{rest}"
-    if base in ("postgresql", "postgres"):
-        if rest.startswith("/") and "host=" not in rest:
-            raise ValueError("a PostgreSQL URL needs a host")
-        return f"postgresql+asyncpg://{rest}"
-    raise ValueError(f"unsupported scheme {scheme!r}")
-
-
-def _split_ids(value: object) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        items = [str(v) for v in value]
-    else:
-        items = re.split(r"[\s,]+", str(value))
-    ids = [item.strip() for item in items if item.strip()]
-    for item in ids:
-        if not re.fullmatch(r"[UWS][A-Z0-9]+", item):
-            raise ValueError(f"{item!r} is not a user or user-group ID")
-    return ids
+__all__ = [
+    "ConfigError",
+    "Settings",
+    "load_settings",
+    "normalize_database_url",
+    "parse_duration",
+    "parse_hours",
+]
 
 
 class Settings(BaseSettings):
@@ -94,7 +32,10 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    slack_bot_token: SecretStr
+    slack_bot_token: SecretStr | None = None  # single-token mode (the default)
+    slack_client_id: str | None = None  # OAuth mode, with the secret: installs in many workspaces
+    slack_client_secret: SecretStr | None = None
+    exalate_public_url: str | None = None  # where Slack and browsers reach PORT (OAuth links)
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -122,7 +63,9 @@ class Settings(BaseSettings):
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token(cls, v: SecretStr) -> SecretStr:
+    def _bot_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None
         if not v.get_secret_value().startswith("xoxb-"):
             raise ValueError("it does not start with xoxb-")
         return v
@@ -141,6 +84,7 @@ class Settings(BaseSettings):
         "exalate_node_token",
         "exalate_node_password",
         "exalate_secret_key",
+        "slack_client_secret",
         mode="before",
     )
     @classmethod
@@ -148,7 +92,12 @@ class Settings(BaseSettings):
         return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator(
-        "exalate_notify_channel", "exalate_node_url", "exalate_node_user", mode="before"
+        "exalate_notify_channel",
+        "exalate_node_url",
+        "exalate_node_user",
+        "slack_client_id",
+        "exalate_public_url",
+        mode="before",
     )
     @classmethod
     def _empty_str(cls, v: object) -> object:
@@ -174,6 +123,22 @@ class Settings(BaseSettings):
             raise ValueError("not a Fernet key (32 url-safe base64-encoded bytes)") from None
         return v
 
+    @field_validator("slack_client_id")
+    @classmethod
+    def _client_id(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d+\.\d+", v.strip()):
+            raise ValueError("not a client ID like 1234567890.1234567890")
+        return v.strip() if v else None
+
+    @field_validator("exalate_public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("not an http(s) URL")
+        return v.rstrip("/")
+
     @field_validator("exalate_node_url")
     @classmethod
     def _node_url(cls, v: str | None) -> str | None:
@@ -191,7 +156,7 @@ class Settings(BaseSettings):
     @field_validator("exalate_admins", mode="before")
     @classmethod
     def _admins(cls, v: object) -> list[str]:
-        return _split_ids(v)
+        return split_ids(v)
 
     @field_validator("exalate_local_instance")
     @classmethod
@@ -245,6 +210,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _mode(self) -> Settings:
+        if self.slack_client_id is not None and self.slack_client_secret is None:
+            raise ValueError(_MISSING_CLIENT_SECRET)
+        if self.slack_client_secret is not None and self.slack_client_id is None:
+            raise ValueError(_MISSING_CLIENT_ID)
+        if self.slack_bot_token is None and self.slack_client_id is None:
+            raise ValueError(_MISSING_BOT_TOKEN)
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError(_MISSING_SIGNING_SECRET)
         if self.exalate_node_url:
@@ -261,6 +232,25 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
     @property
+    def oauth(self) -> bool:
+        """OAuth mode: installed in each workspace through /slack/install (SLACK_CLIENT_ID and
+        SLACK_CLIENT_SECRET); otherwise the one workspace of SLACK_BOT_TOKEN."""
+        return self.slack_client_id is not None
+
+    @property
+    def base_url(self) -> str:
+        """Where people and Slack reach the bot's PORT: EXALATE_PUBLIC_URL, else this host."""
+        return self.exalate_public_url or f"http://localhost:{self.port}"
+
+    @property
+    def authorize_url(self) -> str:
+        """Slack's "Add to Slack" page, on SLACK_API_URL's host (slack.com for Slack)."""
+        api = self.slack_api_url
+        if api == "https://slack.com/api/":
+            return "https://slack.com/oauth/v2/authorize"
+        return api.removesuffix("api/").rstrip("/") + "/oauth/v2/authorize"
+
+    @property
     def sqlite_path(self) -> Path | None:
         """The SQLite database file, or None for PostgreSQL / in-memory."""
         prefix = "sqlite+aiosqlite:///"
@@ -271,12 +261,23 @@ class Settings(BaseSettings):
 
 
 _MISSING_SIGNING_SECRET = "SLACK_SIGNING_SECRET is missing"
+_MISSING_BOT_TOKEN = "SLACK_BOT_TOKEN is missing"
+_MISSING_CLIENT_ID = "SLACK_CLIENT_ID is missing"
+_MISSING_CLIENT_SECRET = "SLACK_CLIENT_SECRET is missing"
 _MISSING_NODE_CREDENTIALS = "EXALATE_NODE_TOKEN is missing"
 _MISSING_NODE_PASSWORD = "EXALATE_NODE_PASSWORD is missing"
 _MISSING_SECRET_KEY = "EXALATE_SECRET_KEY is missing"
 
 _FIXES = {
-    "SLACK_BOT_TOKEN": "set it to the app's Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
+    "SLACK_BOT_TOKEN": "set it to the app's Bot User OAuth Token (xoxb-…) from OAuth & "
+    "Permissions, or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install the app in "
+    "several workspaces",
+    "SLACK_CLIENT_ID": "set it with SLACK_CLIENT_SECRET, both from Basic Information → App "
+    "Credentials (like 1234567890.1234567890), or unset both for single-token mode",
+    "SLACK_CLIENT_SECRET": "set it with SLACK_CLIENT_ID, both from Basic Information → App "
+    "Credentials, or unset both for single-token mode",
+    "EXALATE_PUBLIC_URL": "set it to the https URL where Slack reaches the bot's PORT, like "
+    "https://exalate-bot.example.com, or unset it",
     "SLACK_SIGNING_SECRET": "set it to the Signing Secret from Basic Information "
     "(HTTP mode), or set SLACK_APP_TOKEN for Socket Mode",
     "SLACK_APP_TOKEN": "set it to an app-level token (xapp-…) with connections:write, "
@@ -326,6 +327,9 @@ def describe(exc: ValidationError) -> str:
     message = str(error.get("msg", "invalid"))
     if not loc:  # a model-level check
         for missing in (
+            _MISSING_BOT_TOKEN,
+            _MISSING_CLIENT_ID,
+            _MISSING_CLIENT_SECRET,
             _MISSING_SIGNING_SECRET,
             _MISSING_NODE_CREDENTIALS,
             _MISSING_NODE_PASSWORD,
