@@ -30,6 +30,8 @@ from bot.backend.node import ExalateNode
 from bot.clock import Clock
 from bot.edge import BOLT_KEY, MAX_BODY, SERVICES_KEY, add_routes
 from bot.idempotency import Once
+from bot.installs.routes import add_oauth_routes
+from bot.invitations.reach import Reach
 from bot.metrics import SlackCallCounter
 from bot.permissions import Permissions
 from bot.scheduler import create_scheduler
@@ -127,6 +129,11 @@ def create_bolt_app(services: Services) -> AsyncApp:
         retry_handlers=[AsyncConnectionErrorRetryHandler(), SlackCallCounter(services.metrics)],
     )
     secret = settings.slack_signing_secret
+    oauth: dict[str, Any] = {}
+    if settings.oauth:  # installs in many workspaces: bot/installs
+        from bot.installs.setup import oauth_parts
+
+        oauth = oauth_parts(services, on_installed=Reach(services).installed)
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
@@ -140,6 +147,7 @@ def create_bolt_app(services: Services) -> AsyncApp:
         # body unchecked (a signed `event` that is a string answered 500); the bot listens to
         # no message events, where it matters: the typed reading below goes first instead
         ignoring_self_events_enabled=False,
+        **oauth,
     )
     app.use(ReadPayload(services))  # the typed reading, before the event claim and matching
     app.use(_Services(services))
@@ -192,6 +200,10 @@ def create_web_app(services: Services) -> web.Application:
     secret = services.settings.slack_signing_secret
     if secret is not None:  # the size, then the signature, then Bolt: bot.edge
         add_routes(web_app, signing_secret=secret.get_secret_value())
+    if services.settings.oauth:
+        add_oauth_routes(
+            web_app, bolt=bolt, secure_cookies=services.settings.base_url.startswith("https:")
+        )
     web_app[LINK_KEY] = SlackLink(services.settings, bolt)
     web_app.cleanup_ctx.append(_lifecycle)
     return web_app

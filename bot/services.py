@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
 from bot.delivery.courier import Courier
+from bot.installs.workspaces import OneWorkspace, Workspaces
 from bot.metrics import Metrics
 from bot.permissions import Permissions
 from bot.security import Vault
@@ -33,8 +34,11 @@ class Services:
     slack: AsyncWebClient | None = None  # the app's client, for work outside a request
     metrics: Metrics = field(default_factory=Metrics)
     pacer: Pacer | None = None  # set from the settings in __post_init__
+    workspaces: Workspaces | None = None  # OAuth mode: set by the app; else the one workspace
 
     def __post_init__(self) -> None:
+        if self.workspaces is None:
+            self.workspaces = OneWorkspace(lambda: self.slack)
         if self.pacer is None:
             self.pacer = Pacer(
                 per_minute=self.settings.slack_messages_per_minute,
@@ -57,6 +61,7 @@ class Services:
             pacer=self.pacer,
             metrics=self.metrics,
             client_for=self.slack_client,
+            forget=self.forget_workspace,
         )
 
     def track(self, task: asyncio.Task[object] | None = None) -> None:
@@ -78,12 +83,13 @@ class Services:
                 "shutting down with %d task(s) still running", len(pending)
             )
 
-    def slack_client(self, team_id: str) -> AsyncWebClient:
-        """The Web API client for a workspace's background work (reminders, the outbox).
+    async def slack_client(self, team_id: str) -> AsyncWebClient | None:
+        """The Web API client for a workspace's background work (reminders, the outbox, a
+        Home tab): its installation's, or None where the app is not installed (any more)."""
+        assert self.workspaces is not None
+        return await self.workspaces.client(team_id)
 
-        One workspace today; with OAuth this becomes a look-up of the team's installation.
-        """
-        if self.slack is None:
-            raise RuntimeError("the Slack client is set when the app is created")
-        del team_id
-        return self.slack
+    def forget_workspace(self, team_id: str) -> None:
+        """Slack refused the workspace's token: read its installation again next time."""
+        assert self.workspaces is not None
+        self.workspaces.forget(team_id)

@@ -94,10 +94,12 @@ def web_client(
     retry_handlers: list[AsyncRetryHandler] | None = None,
     session: aiohttp.ClientSession | None = None,
 ) -> AsyncWebClient:
-    """A Web API client for SLACK_API_URL with SLACK_TIMEOUT (the bot token unless `token`).
-    Without `retry_handlers` it asks once: the caller decides when to ask again."""
+    """A Web API client for SLACK_API_URL with SLACK_TIMEOUT (the bot token unless `token`;
+    none in OAuth mode, where each request's client gets its workspace's). Without
+    `retry_handlers` it asks once: the caller decides when to ask again."""
+    bot_token = settings.slack_bot_token
     return AsyncWebClient(
-        token=token or settings.slack_bot_token.get_secret_value(),
+        token=token or (bot_token.get_secret_value() if bot_token else None),
         base_url=settings.slack_api_url,
         timeout=int(settings.slack_timeout.total_seconds()),
         retry_handlers=retry_handlers or [],
@@ -177,7 +179,7 @@ class SlackLink:
 
     async def _attempt(self) -> None:
         assert self._client is not None
-        if self.identity is None:
+        if self.identity is None and self.settings.slack_bot_token is not None:
             answer = await ask(
                 self._client.auth_test(), method="auth.test", variable="SLACK_BOT_TOKEN"
             )

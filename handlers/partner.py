@@ -67,7 +67,7 @@ async def _tell(
     user_id, team_id = clicked.user_id, clicked.team_id
     try:
         is_admin = await services.permissions.is_admin(
-            services.slack_client(team_id), team_id=team_id, user_id=user_id
+            context.client, team_id=team_id, user_id=user_id
         )
         await Home(services).publish(
             team_id=team_id, user_id=user_id, is_admin=is_admin, banner=text

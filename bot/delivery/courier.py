@@ -21,7 +21,7 @@ import json
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.delivery.window import Window
+from bot.installs.workspaces import DEAD_TOKEN_ERRORS
 from bot.metrics import Metrics
 from bot.security import SealBroken, Vault
 from bot.slack.errors import slack_error
@@ -51,6 +52,7 @@ CANDIDATES = 4  # a claim reads up to this many times BATCH due rows to choose f
 AHEAD = 8  # messages holding a turn at once (waiting for it, or being posted)
 RECORD_EVERY = 50  # posted messages recorded in one transaction...
 RECORD_WITHIN = 0.5  # ...or after this many seconds, whichever comes first
+NOT_INSTALLED = "app_not_installed"  # the workspace has no installation (any more)
 TRANSIENT_ERRORS = frozenset(
     {
         "ratelimited",
@@ -95,10 +97,12 @@ class Courier:
         clock: Clock,
         pacer: Pacer,
         metrics: Metrics,
-        client_for: Callable[[str], AsyncWebClient],
+        client_for: Callable[[str], Awaitable[AsyncWebClient | None]],
+        forget: Callable[[str], None] = lambda team_id: None,
     ) -> None:
         self.sessions, self.vault, self.clock = sessions, vault, clock
         self.pacer, self.metrics, self.client_for = pacer, metrics, client_for
+        self.forget = forget
         self._dms: dict[tuple[str, str], str] = {}  # (team, user) → the bot's IM with them
         self._opening: dict[tuple[str, str], asyncio.Lock] = {}
         self._roots: dict[int, str] = {}  # connection id → its notice thread's ts
@@ -205,7 +209,8 @@ class Courier:
 
     async def _send(self, row: Outbox) -> Delivery:
         assert row.id is not None
-        client = self.client_for(row.team_id)
+        if (client := await self.client_for(row.team_id)) is None:  # nothing with a dead token
+            return await self._failed(row, NOT_INSTALLED, False, 0)
         try:
             message = (
                 json.loads(self.vault.open(row.sealed))
@@ -234,6 +239,8 @@ class Courier:
             transient = status == 429 or status >= 500 or error in TRANSIENT_ERRORS
             if status == 429:
                 pacer.pause(row.team_id, _retry_after(exc) or 1.0)
+            if error in DEAD_TOKEN_ERRORS:  # uninstalled, maybe by another replica's news
+                self.forget(row.team_id)
             return await self._failed(row, error, transient, _retry_after(exc))
         except (TimeoutError, aiohttp.ClientError) as exc:
             return await self._failed(row, type(exc).__name__, True, 0)

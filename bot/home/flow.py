@@ -58,7 +58,9 @@ class Home:
         self, *, team_id: str, user_id: str, is_admin: bool, banner: str | None = None
     ) -> None:
         view = await self.view(team_id=team_id, user_id=user_id, is_admin=is_admin, banner=banner)
-        client = self.s.slack_client(team_id)
+        client = await self.s.slack_client(team_id)
+        if client is None:  # the app was removed from that workspace
+            return
         await client.views_publish(user_id=user_id, view=view)
 
     async def opened(self, *, team_id: str, user_id: str, is_admin: bool) -> None:
