@@ -91,6 +91,10 @@ class Connection(SQLModel, table=True):
     initiator_user_id: str = Field(max_length=32)
     partner_user_id: str = Field(max_length=32)
     partner_team_id: str = Field(max_length=32)
+    # how each side is named in the other's Slack, where a mention shows nothing
+    # (bot/invitations/people.py): "Pat (Globex)" or an e-mail, and "Ada (Acme)"
+    partner_label: str = Field(default="", max_length=255)
+    initiator_label: str = Field(default="", max_length=255)
     notice_channel: str | None = Field(default=None, max_length=32)
     notice_ts: str | None = Field(default=None, max_length=32)
     partner_project: str | None = Field(default=None, max_length=255)

@@ -31,6 +31,7 @@ from storage.repo.installations import (
     purge_oauth_states,
     reach_invitation,
     unreach_invitations,
+    unreached_members_of,
     unreached_pending_invitations,
 )
 from storage.repo.invitations import (
@@ -147,6 +148,7 @@ __all__ = [
     "set_key_result",
     "thread_roots",
     "unreach_invitations",
+    "unreached_members_of",
     "unreached_pending_invitations",
     "waiting_for_partner",
     "watched_connections",

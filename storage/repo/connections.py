@@ -67,13 +67,21 @@ async def create_connection(
     partner_user_id: str,
     partner_team_id: str,
     partner_tz: str | None = None,
+    reach_team_id: str | None = None,
+    by_hand: bool = False,
+    partner_email: str | None = None,
+    partner_label: str = "",
+    initiator_label: str = "",
     code_hash: str,
     code_sealed: str | None = None,
     expires_at: datetime,
     next_reminder_at: datetime | None,
     now: datetime,
 ) -> tuple[Connection, Invitation]:
-    """A PENDING connection with its first invitation, and the audit row that says so."""
+    """A PENDING connection with its first invitation, and the audit row that says so. The
+    partner is reached through `reach_team_id`'s installation (default: the admin's own
+    workspace), or nowhere when `by_hand` (the admin passes the code on)."""
+    reach_team_id = None if by_hand else (reach_team_id or team_id)
     connection = Connection(
         team_id=team_id,
         name=answers["connection_name"],
@@ -92,6 +100,8 @@ async def create_connection(
         initiator_user_id=initiator_user_id,
         partner_user_id=partner_user_id,
         partner_team_id=partner_team_id,
+        partner_label=partner_label[:255],
+        initiator_label=initiator_label[:255],
         notice_channel=answers.get("notice_channel"),
         created_at=now,
         updated_at=now,
@@ -105,6 +115,8 @@ async def create_connection(
         partner_user_id=partner_user_id,
         partner_team_id=partner_team_id,
         partner_tz=partner_tz,
+        reach_team_id=reach_team_id,
+        partner_email=partner_email,
         code_hash=code_hash,
         code_sealed=code_sealed,
         note=answers.get("note") or "",
@@ -115,7 +127,8 @@ async def create_connection(
     )
     session.add(invitation)
     await session.flush()
-    await mark_homes_dirty(session=session, team_id=team_id, users=[partner_user_id])
+    if reach_team_id and partner_user_id:
+        await mark_homes_dirty(session=session, team_id=reach_team_id, users=[partner_user_id])
     await add_audit(
         session=session,
         team_id=team_id,
@@ -125,7 +138,7 @@ async def create_connection(
         action="initiated",
         from_state=None,
         to_state=ConnectionState.PENDING,
-        detail=f"invited {partner_user_id}",
+        detail=f"invited {partner_user_id or 'by hand'}",
         now=now,
     )
     return connection, invitation

@@ -153,11 +153,12 @@ async def reach_invitation(
     team_id: str,
     partner_user_id: str,
     now: datetime,
+    partner_label: str | None = None,
 ) -> Invitation | None:
     """A pending invitation reached nowhere is now reached through `team_id`'s installation,
-    as `partner_user_id` there (its connection takes that user too, if it had none). The
-    invitation if this call moved it; None if it is no longer pending or already reached (by
-    another replica, say)."""
+    as `partner_user_id` there, a member of it (its connection takes that user and their
+    workspace, and `partner_label` if given). The invitation if this call moved it; None if
+    it is no longer pending or already reached (by another replica, say)."""
     won = await _updated(
         session,
         update(Invitation)
@@ -166,14 +167,25 @@ async def reach_invitation(
             Invitation.state == IS.PENDING,
             col(Invitation.reach_team_id).is_(None),
         )
-        .values(reach_team_id=team_id, partner_user_id=partner_user_id, updated_at=now),
+        .values(
+            reach_team_id=team_id,
+            partner_user_id=partner_user_id,
+            partner_team_id=team_id,
+            updated_at=now,
+        ),
     )
     if not won:
         return None
+    labelled = {"partner_label": partner_label[:255]} if partner_label else {}
     await session.exec(  # type: ignore[call-overload]
         update(Connection)
-        .where(col(Connection.id) == won[0].connection_id, Connection.partner_user_id == "")
-        .values(partner_user_id=partner_user_id, updated_at=now)
+        .where(
+            col(Connection.id) == won[0].connection_id,
+            col(Connection.partner_user_id).in_(("", partner_user_id)),
+        )
+        .values(
+            partner_user_id=partner_user_id, partner_team_id=team_id, updated_at=now, **labelled
+        )
         .execution_options(synchronize_session=False)
     )
     return won[0]
@@ -190,3 +202,19 @@ async def purge_oauth_states(*, session: AsyncSession, now: datetime) -> int:
 
 def _naive(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(tzinfo=None)
+
+
+async def unreached_members_of(*, session: AsyncSession, team_id: str) -> list[Invitation]:
+    """Pending invitations Slack reaches nowhere whose partner is a known member of `team_id`
+    (it removed the app while they waited): that workspace installing again reaches them."""
+    statement = (
+        select(Invitation)
+        .where(
+            Invitation.state == IS.PENDING,
+            col(Invitation.reach_team_id).is_(None),
+            Invitation.partner_team_id == team_id,
+            Invitation.partner_user_id != "",
+        )
+        .order_by(col(Invitation.id))
+    )
+    return list((await session.exec(statement)).all())

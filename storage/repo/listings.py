@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -82,11 +82,13 @@ async def latest_invitations(
 async def waiting_for_partner(
     *, session: AsyncSession, team_id: str, partner_user_id: str, limit: int = 20
 ) -> list[tuple[Connection, Invitation]]:
+    """The invitations waiting for `partner_user_id`, seen from `team_id`: the admin's
+    workspace, or the one that reaches the partner (their own)."""
     statement = (
         select(Connection, Invitation)
         .join(Invitation, col(Invitation.connection_id) == Connection.id)
         .where(
-            Connection.team_id == team_id,
+            or_(Connection.team_id == team_id, Invitation.reach_team_id == team_id),
             Invitation.partner_user_id == partner_user_id,
             Invitation.state == "PENDING",
         )
