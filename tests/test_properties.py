@@ -812,7 +812,7 @@ def test_invitation_and_reminder_dms(
     accept_here: bool,
 ) -> None:
     dm = m.build_invitation_dm(
-        initiator_user_id=initiator,
+        initiator=f"<@{initiator}>",
         connection_name=name,
         local_short_name=local,
         remote_short_name=remote,
@@ -824,7 +824,7 @@ def test_invitation_and_reminder_dms(
     )
     assert_message_ok(dm)
     reminder = m.build_reminder_dm(
-        initiator_user_id=initiator,
+        initiator=f"<@{initiator}>",
         connection_name=name,
         waited="3 days",
         number=2,

@@ -7,11 +7,14 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import BackendError
+from bot.delivery.rows import enqueue
 from bot.idempotency import Once
+from bot.installs.oauth import install_url
 from bot.invitations import messages as m
 from bot.invitations import texts as t
 from bot.invitations.errors import Refused
-from bot.invitations.notices import direct, enqueue_invitation, notice, outbox_ids
+from bot.invitations.notices import enqueue_invitation, notice, outbox_ids, partner_row
+from bot.invitations.people import admin_for_partner, mention
 from bot.invitations.transitions import CS, Transitions
 from bot.security import hash_code
 from storage import repo
@@ -93,6 +96,8 @@ class AdminActions(Transitions):
                 partner_user_id=old.partner_user_id,
                 partner_team_id=old.partner_team_id,
                 partner_tz=old.partner_tz,
+                reach_team_id=old.reach_team_id,
+                partner_email=old.partner_email,
                 code_hash=hash_code(initiated.code),
                 code_sealed=self.s.vault.seal(initiated.code),
                 note=old.note,
@@ -124,6 +129,7 @@ class AdminActions(Transitions):
                 vault=self.s.vault,
                 resent_by=user_id,
                 accept_here=self.s.backend.can_redeem,
+                install_link=install_url(self.settings) if self.settings.oauth else None,
             )
 
     async def cancel(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
@@ -133,25 +139,21 @@ class AdminActions(Transitions):
             previous = ConnectionState(connection.status)
             if not await self._set_state(session, connection, CS.CANCELLED, now, frm=previous):
                 raise Refused(t.CHANGED_NOT_CANCELLED)
+            newest = await repo.newest_invitation(session=session, connection_id=connection_id)
             await self._revoke_pending(session, connection_id, now)
             await self._audit(
                 session, connection, "cancelled", now, actor=user_id, frm=previous, to=CS.CANCELLED
             )
             name = connection.name
+            withdrawn = m.dm_withdrawn(admin=admin_for_partner(connection, user_id), name=name)
+            to_partner = newest and partner_row(connection, newest, "withdrawn", withdrawn, now)
             rows = outbox_ids(
-                await direct(
-                    session,
-                    connection,
-                    connection.partner_user_id,
-                    "withdrawn",
-                    m.dm_withdrawn(admin=user_id, name=name),
-                    now,
-                ),
+                await enqueue(session, to_partner) if to_partner else None,
                 await notice(
                     session,
                     connection,
                     "cancelled",
-                    m.notice_cancelled(admin=user_id, name=name),
+                    m.notice_cancelled(admin=mention(user_id), name=name),
                     now,
                 ),
             )

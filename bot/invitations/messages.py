@@ -2,6 +2,9 @@
 channel notices (built from bot/slack/blocks.py).
 
 Channel notices never carry the invitation code; only `build_invitation_dm` does.
+
+People come in as they are to be shown where the message appears (bot/invitations/people.py):
+a mention (`<@U…>`) in a workspace where that person can be seen, else their name and company.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ HOW_TO_ACCEPT = (
 
 def build_invitation_dm(
     *,
-    initiator_user_id: str,
+    initiator: str,
     connection_name: str,
     local_short_name: str,
     remote_short_name: str,
@@ -39,7 +42,7 @@ def build_invitation_dm(
     buttons to accept, snooze or decline."""
     name = escape(connection_name)
     blocks: list[dict[str, Any]] = [
-        section(f":wave: <@{initiator_user_id}> invites you to the Exalate connection `{name}`."),
+        section(f":wave: {initiator} invites you to the Exalate connection `{name}`."),
         *fields(
             [
                 ("From instance", f"`{escape(local_short_name)}`"),
@@ -50,9 +53,9 @@ def build_invitation_dm(
         section(f"*Invitation code*\n```{code}```"),
     ]
     if note:
-        blocks.append(section(f"*Note from <@{initiator_user_id}>*\n{quote(note)}"))
+        blocks.append(section(f"*Note from {initiator}*\n{quote(note)}"))
     blocks += [section(HOW_TO_ACCEPT), partner_actions(invitation_id, accept_here=accept_here)]
-    text = f"<@{initiator_user_id}> invites you to the Exalate connection {name}"
+    text = f"{initiator} invites you to the Exalate connection {name}"
     return {"text": text, "blocks": blocks}
 
 
@@ -94,7 +97,7 @@ def admin_actions(
 
 def build_reminder_dm(
     *,
-    initiator_user_id: str,
+    initiator: str,
     connection_name: str,
     waited: str,
     number: int,
@@ -104,7 +107,7 @@ def build_reminder_dm(
 ) -> dict[str, Any]:
     name = escape(connection_name)
     text = (
-        f":bell: Reminder {number} of {of}: <@{initiator_user_id}> invited you to the Exalate "
+        f":bell: Reminder {number} of {of}: {initiator} invited you to the Exalate "
         f"connection `{name}` {waited} ago, and it is still waiting for you."
     )
     how = HOW_TO_ACCEPT.replace(
@@ -126,21 +129,21 @@ def build_reminder_dm(
 def notice_sent(*, partner: str, name: str, by: str, resent: bool = False) -> dict[str, Any]:
     if resent:
         return message(
-            f":incoming_envelope: Invitation re-sent to <@{partner}> for `{escape(name)}` by "
-            f"<@{by}>, with a fresh code."
+            f":incoming_envelope: Invitation re-sent to {partner} for `{escape(name)}` by "
+            f"{by}, with a fresh code."
         )
     return message(
-        f":incoming_envelope: Invitation sent to <@{partner}> for `{escape(name)}` by <@{by}>."
+        f":incoming_envelope: Invitation sent to {partner} for `{escape(name)}` by {by}."
     )
 
 
 def notice_reminded(*, partner: str, name: str, number: int, of: int) -> dict[str, Any]:
-    return message(f":bell: Reminded <@{partner}> about `{escape(name)}` ({number} of {of}).")
+    return message(f":bell: Reminded {partner} about `{escape(name)}` ({number} of {of}).")
 
 
 def notice_escalated(*, partner: str, count: int, admin: str) -> dict[str, Any]:
     return message(
-        f":raising_hand: No answer from <@{partner}> after {count} reminders; <@{admin}> was "
+        f":raising_hand: No answer from {partner} after {count} reminders; {admin} was "
         "asked to follow up."
     )
 
@@ -148,22 +151,22 @@ def notice_escalated(*, partner: str, count: int, admin: str) -> dict[str, Any]:
 def notice_expired(*, partner: str, name: str, age: str) -> dict[str, Any]:
     return message(
         f":hourglass: The invitation for `{escape(name)}` expired after {age} without an answer "
-        f"from <@{partner}>."
+        f"from {partner}."
     )
 
 
 def notice_active(*, partner: str, name: str, after: str) -> dict[str, Any]:
     return message(
-        f":white_check_mark: `{escape(name)}` is active, accepted by <@{partner}> after {after}."
+        f":white_check_mark: `{escape(name)}` is active, accepted by {partner} after {after}."
     )
 
 
 def notice_declined(*, partner: str, name: str) -> dict[str, Any]:
-    return message(f":no_entry: <@{partner}> declined `{escape(name)}`.")
+    return message(f":no_entry: {partner} declined `{escape(name)}`.")
 
 
 def notice_cancelled(*, admin: str, name: str) -> dict[str, Any]:
-    return message(f":x: <@{admin}> cancelled the invitation for `{escape(name)}`.")
+    return message(f":x: {admin} cancelled the invitation for `{escape(name)}`.")
 
 
 def notice_deactivated(*, name: str) -> dict[str, Any]:
@@ -186,7 +189,7 @@ def dm_escalation(
     *, partner: str, name: str, count: int, age: str, connection_id: int, invitation_id: int
 ) -> dict[str, Any]:
     return message(
-        f":raising_hand: <@{partner}> hasn't accepted `{escape(name)}` after {count} reminders "
+        f":raising_hand: {partner} hasn't accepted `{escape(name)}` after {count} reminders "
         f"(invited {age} ago). Resend it with a fresh code, or cancel the invitation?",
         admin_actions(connection_id, invitation_id=invitation_id),
     )
@@ -195,7 +198,7 @@ def dm_escalation(
 def dm_expired_partner(*, name: str, age: str, admin: str) -> dict[str, Any]:
     return message(
         f":hourglass: The invitation to the Exalate connection `{escape(name)}` expired after "
-        f"{age}; its code no longer works. <@{admin}> can send you a new one."
+        f"{age}; its code no longer works. {admin} can send you a new one."
     )
 
 
@@ -204,7 +207,7 @@ def dm_expired_admin(
 ) -> dict[str, Any]:
     return message(
         f":hourglass: The invitation for `{escape(name)}` expired after {age} without an answer "
-        f"from <@{partner}>. Resend it with a fresh code?",
+        f"from {partner}. Resend it with a fresh code?",
         admin_actions(connection_id, invitation_id=invitation_id, cancel=False),
     )
 
@@ -212,20 +215,92 @@ def dm_expired_admin(
 def dm_active(*, name: str, partner: str, after: str, project: str | None) -> dict[str, Any]:
     theirs = f" Their project: {escape(project)}." if project else ""
     return message(
-        f":white_check_mark: `{escape(name)}` is active: <@{partner}> accepted after "
-        f"{after}.{theirs}"
+        f":white_check_mark: `{escape(name)}` is active: {partner} accepted after {after}.{theirs}"
     )
 
 
 def dm_declined(*, partner: str, name: str, reason: str) -> dict[str, Any]:
     said = f"\nTheir reason:\n{quote(reason)}" if reason else " They gave no reason."
-    return message(f":no_entry: <@{partner}> declined the invitation to `{escape(name)}`.{said}")
+    return message(f":no_entry: {partner} declined the invitation to `{escape(name)}`.{said}")
 
 
 def dm_withdrawn(*, admin: str, name: str) -> dict[str, Any]:
     return message(
-        f":x: <@{admin}> withdrew the invitation to the Exalate connection `{escape(name)}`; "
+        f":x: {admin} withdrew the invitation to the Exalate connection `{escape(name)}`; "
         "its code no longer works."
+    )
+
+
+# --- a partner Slack doesn't reach --------------------------------------------------------
+
+
+def dm_nudge(
+    *,
+    partner: str,
+    name: str,
+    waited: str,
+    number: int,
+    of: int,
+    connection_id: int,
+    invitation_id: int,
+) -> dict[str, Any]:
+    """The reminder, to the admin, for a partner Slack can't reach: they pass it on."""
+    return message(
+        f":bell: Reminder {number} of {of}: {partner} hasn't accepted `{escape(name)}` yet "
+        f"(invited {waited} ago), and I can't reach them in Slack: nudge them. Resend gives "
+        "you a fresh code to pass on.",
+        admin_actions(connection_id, invitation_id=invitation_id),
+    )
+
+
+def dm_code_by_hand(
+    *, partner: str, name: str, code: str, install_link: str | None
+) -> dict[str, Any]:
+    """The admin's copy of a code Slack can't take to the partner: to pass on by hand."""
+    blocks = [
+        section(
+            f":incoming_envelope: I can't reach {partner} in Slack, so the invitation to "
+            f"`{escape(name)}` is yours to pass on: send them this code, with how to accept."
+        ),
+        section(f"*Invitation code*\n```{code}```"),
+        section(HOW_TO_ACCEPT),
+    ]
+    if install_link:
+        blocks.append(
+            section(
+                "If their company uses Slack, their Slack admin can add the Exalate app with "
+                f"<{install_link}|this install link>: the reminders then go to them there."
+            )
+        )
+    return {"text": f"The invitation code for {escape(name)}, to pass on", "blocks": blocks}
+
+
+def notice_by_hand(*, partner: str, name: str, by: str) -> dict[str, Any]:
+    return message(
+        f":incoming_envelope: Invitation for `{escape(name)}` created by {by}; Slack can't reach "
+        f"{partner}, so {by} passes the code on."
+    )
+
+
+def dm_unreachable(*, partner: str, name: str, workspace: str) -> dict[str, Any]:
+    """The admin's DM when the partner's workspace removes the app."""
+    return message(
+        f":warning: {workspace} removed the Exalate app: {partner} can't be reached in Slack any "
+        f"more for `{escape(name)}`. The reminders come to you now, to pass on; if "
+        f"{workspace} adds the app again, they go to {partner} again."
+    )
+
+
+def notice_unreachable(*, partner: str, workspace: str) -> dict[str, Any]:
+    return message(
+        f":warning: {workspace} removed the app: {partner} can't be reached in Slack any more."
+    )
+
+
+def notice_reached(*, partner: str, workspace: str) -> dict[str, Any]:
+    return message(
+        f":electric_plug: {workspace} added the Exalate app: the invitation reaches "
+        f"{partner} in their Slack now."
     )
 
 

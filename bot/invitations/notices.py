@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.rows import enqueue, outbox_row
 from bot.invitations import messages as m
+from bot.invitations.people import admin_for_partner, mention, partner_for_admin, partner_team
 from bot.security import Vault, mask
 from storage.models import Connection, Invitation, Outbox
 
@@ -47,10 +48,12 @@ def direct_row(
     invitation_id: int | None = None,
     purpose: str = "dm",
     seal_with: Vault | None = None,
+    team_id: str | None = None,
 ) -> dict[str, Any]:
-    """The outbox row of a DM to `user_id` about `connection`."""
+    """The outbox row of a DM to `user_id` about `connection`, sent in `team_id` (default:
+    the connection's, the admin's workspace)."""
     return outbox_row(
-        team_id=connection.team_id,
+        team_id=team_id or connection.team_id,
         key=f"{purpose}:{connection.id}:{key}",
         purpose=purpose,
         channel=user_id,
@@ -60,6 +63,24 @@ def direct_row(
         invitation_id=invitation_id,
         seal_with=seal_with,
     )
+
+
+def partner_row(
+    connection: Connection,
+    invitation: Invitation,
+    key: str,
+    message: dict[str, Any],
+    now: datetime,
+    **options: Any,
+) -> dict[str, Any] | None:
+    """The outbox row of a DM to the invitation's partner, sent in the workspace that reaches
+    them (their own, or the admin's for a Slack Connect member); None where Slack reaches
+    them nowhere (the admin passes things on)."""
+    team_id = partner_team(invitation)
+    if team_id is None or not invitation.partner_user_id:
+        return None
+    user = invitation.dm_channel or invitation.partner_user_id
+    return direct_row(connection, user, key, message, now, team_id=team_id, **options)
 
 
 def audit_row(
@@ -118,13 +139,16 @@ async def enqueue_invitation(
     vault: Vault,
     resent_by: str | None = None,
     accept_here: bool = True,
+    dm_key: str | None = None,
+    notice_key: str | None = None,
+    install_link: str | None = None,
 ) -> list[int]:
     """The partner's DM with the code (sealed until sent), and the channel notice (never the
     code)."""
     assert invitation.id is not None
     sender = resent_by or connection.initiator_user_id
     dm = m.build_invitation_dm(
-        initiator_user_id=sender,
+        initiator=admin_for_partner(connection, sender),
         connection_name=connection.name,
         local_short_name=connection.local_short_name,
         remote_short_name=connection.remote_short_name,
@@ -134,26 +158,64 @@ async def enqueue_invitation(
         note=invitation.note,
         accept_here=accept_here,
     )
-    partner = invitation.partner_user_id
+    row = partner_row(
+        connection,
+        invitation,
+        dm_key or str(invitation.id),
+        dm,
+        now,
+        invitation_id=invitation.id,
+        purpose="invitation_dm",
+        seal_with=vault,
+    )
+    if row is None:  # Slack reaches the partner nowhere: the admin passes the code on
+        return await _by_hand(
+            session, connection, invitation, code, now, vault, sender, install_link
+        )
+    sent = m.notice_sent(
+        partner=partner_for_admin(connection),
+        name=connection.name,
+        by=mention(sender),
+        resent=resent_by is not None,
+    )
+    return outbox_ids(
+        await enqueue(session, row),
+        await notice(session, connection, notice_key or f"sent:{invitation.id}", sent, now),
+    )
+
+
+async def _by_hand(
+    session: AsyncSession,
+    connection: Connection,
+    invitation: Invitation,
+    code: str,
+    now: datetime,
+    vault: Vault,
+    sender: str,
+    install_link: str | None,
+) -> list[int]:
+    """The code to the admin (sealed until sent), and the notice that they pass it on."""
+    partner = partner_for_admin(connection)
+    dm = m.dm_code_by_hand(
+        partner=partner, name=connection.name, code=code, install_link=install_link
+    )
     return outbox_ids(
         await direct(
             session,
             connection,
-            partner,
-            str(invitation.id),
+            sender,
+            f"{invitation.id}:by_hand",
             dm,
             now,
             invitation_id=invitation.id,
-            purpose="invitation_dm",
+            purpose="code_by_hand",
             seal_with=vault,
         ),
         await notice(
             session,
             connection,
             f"sent:{invitation.id}",
-            m.notice_sent(
-                partner=partner, name=connection.name, by=sender, resent=resent_by is not None
-            ),
+            m.notice_by_hand(partner=partner, name=connection.name, by=mention(sender)),
             now,
         ),
     )

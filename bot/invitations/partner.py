@@ -14,6 +14,7 @@ from bot.invitations import messages as m
 from bot.invitations import texts as t
 from bot.invitations.errors import Refused, Unavailable
 from bot.invitations.notices import direct, notice, outbox_ids
+from bot.invitations.people import partner_for_admin
 from bot.invitations.policy import snooze_until
 from bot.invitations.transitions import CS, IS, Transitions
 from bot.security import hash_code
@@ -27,7 +28,7 @@ class PartnerActions(Transitions):
         self, session: AsyncSession, invitation_id: int, user_id: str, team_id: str
     ) -> tuple[Connection, Invitation]:
         invitation = await repo.get_invitation(session=session, invitation_id=invitation_id)
-        if invitation is None or invitation.team_id != team_id:
+        if invitation is None or not _from_partner_side(invitation, team_id):
             raise Refused(t.NO_INVITATION)
         if invitation.partner_user_id != user_id:
             raise Refused(t.for_someone_else(invitation.partner_user_id))
@@ -82,7 +83,7 @@ class PartnerActions(Transitions):
                 if invitation
                 else None
             )
-        if invitation is None or connection is None or invitation.team_id != team_id:
+        if invitation is None or connection is None or not _from_partner_side(invitation, team_id):
             raise Refused(t.REJECTED["unknown"])
         self._check_redeemable(connection, invitation, user_id, now)
         try:
@@ -164,17 +165,25 @@ class PartnerActions(Transitions):
                     connection,
                     connection.initiator_user_id,
                     f"declined:{invitation.id}",
-                    m.dm_declined(partner=user_id, name=connection.name, reason=reason),
+                    m.dm_declined(
+                        partner=partner_for_admin(connection), name=connection.name, reason=reason
+                    ),
                     now,
                 ),
                 await notice(
                     session,
                     connection,
                     f"declined:{invitation.id}",
-                    m.notice_declined(partner=user_id, name=connection.name),
+                    m.notice_declined(partner=partner_for_admin(connection), name=connection.name),
                     now,
                 ),
             )
             backend_id = connection.backend_id
         await self._revoke_quietly(backend_id)
         return rows
+
+
+def _from_partner_side(invitation: Invitation, team_id: str) -> bool:
+    """A partner answers from the workspace that reaches them (their own, or the admin's for
+    a Slack Connect member): never from a third workspace."""
+    return team_id in (invitation.reach_team_id, invitation.partner_team_id, invitation.team_id)

@@ -19,7 +19,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import BackendError, NotSupported
 from bot.delivery.rows import enqueue_many
 from bot.invitations import messages as m
-from bot.invitations.notices import audit_row, direct, direct_row, notice, notice_row
+from bot.invitations.notices import (
+    audit_row,
+    direct,
+    direct_row,
+    notice,
+    notice_row,
+    partner_row,
+)
+from bot.invitations.people import admin_for_partner, mention, partner_for_admin
 from bot.invitations.policy import waited
 from bot.invitations.transitions import CS, Transitions
 from storage import repo
@@ -91,7 +99,7 @@ class Sweep(Transitions):
     async def _escalate(
         self, session: AsyncSession, connection: Connection, invitation: Invitation, now: datetime
     ) -> None:
-        partner, admin = invitation.partner_user_id, connection.initiator_user_id
+        partner, admin = partner_for_admin(connection), connection.initiator_user_id
         count, age = invitation.reminders_sent, waited(invitation.created_at, now)
         dm = m.dm_escalation(
             partner=partner,
@@ -114,7 +122,7 @@ class Sweep(Transitions):
             session,
             connection,
             f"escalated:{invitation.id}",
-            m.notice_escalated(partner=partner, count=count, admin=admin),
+            m.notice_escalated(partner=partner, count=count, admin=mention(admin)),
             now,
         )
         await self._audit(
@@ -156,7 +164,8 @@ class Sweep(Transitions):
                         to=CS.EXPIRED,
                     )
                 )
-                partners[connection.team_id].add(invitation.partner_user_id)
+                if invitation.reach_team_id:
+                    partners[invitation.reach_team_id].add(invitation.partner_user_id)
             await enqueue_many(session, [row for row in rows if row is not None])
             await repo.add_audits(session=session, events=audits)
             for team_id, users in partners.items():
@@ -174,13 +183,12 @@ class Sweep(Transitions):
         self, connection: Connection, invitation: Invitation, now: datetime
     ) -> list[dict[str, Any] | None]:
         """The partner's DM, the admin's (with Resend) and the thread's notice."""
-        name, partner = connection.name, invitation.partner_user_id
+        name, partner = connection.name, partner_for_admin(connection)
         admin = connection.initiator_user_id
         age, key = waited(invitation.created_at, now), f"expired:{invitation.id}"
+        to_partner = m.dm_expired_partner(name=name, age=age, admin=admin_for_partner(connection))
         return [
-            direct_row(
-                connection, partner, key, m.dm_expired_partner(name=name, age=age, admin=admin), now
-            ),
+            partner_row(connection, invitation, key, to_partner, now),
             direct_row(
                 connection,
                 admin,

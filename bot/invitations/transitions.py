@@ -18,7 +18,16 @@ from bot.backend.base import BackendError, NotSupported
 from bot.delivery.courier import Courier
 from bot.delivery.rows import enqueue_many
 from bot.invitations import messages as m
-from bot.invitations.notices import audit_row, direct, direct_row, notice, notice_row, outbox_ids
+from bot.invitations.notices import (
+    audit_row,
+    direct,
+    direct_row,
+    notice,
+    notice_row,
+    outbox_ids,
+    partner_row,
+)
+from bot.invitations.people import admin_for_partner, partner_for_admin
 from bot.invitations.policy import next_reminder, waited
 from bot.services import Services
 from storage import repo
@@ -69,9 +78,11 @@ class Transitions:
         ):
             return False
         connection.status = to
-        await repo.mark_homes_dirty(
-            session=session, team_id=connection.team_id, users=[connection.partner_user_id]
-        )
+        if connection.partner_user_id:  # their Home shows it: in whichever workspace it is
+            for team_id in {connection.team_id, connection.partner_team_id}:
+                await repo.mark_homes_dirty(
+                    session=session, team_id=team_id, users=[connection.partner_user_id]
+                )
         return True
 
     async def _audit(
@@ -116,28 +127,45 @@ class Transitions:
         rows: list[dict[str, Any] | None] = []
         audits, partners = [], defaultdict(set)
         for connection, invitation in due:
-            number, partner = invitation.reminders_sent, invitation.partner_user_id
+            number = invitation.reminders_sent
             key = f"{invitation.id}:{number}"
-            reminder = m.build_reminder_dm(
-                initiator_user_id=connection.initiator_user_id,
-                connection_name=connection.name,
-                waited=waited(invitation.created_at, now),
-                number=number,
-                of=of,
-                invitation_id=invitation.id or 0,
-                accept_here=self.s.backend.can_redeem,
+            partner = partner_for_admin(connection)
+            reminder = partner_row(
+                connection,
+                invitation,
+                key,
+                m.build_reminder_dm(
+                    initiator=admin_for_partner(connection),
+                    connection_name=connection.name,
+                    waited=waited(invitation.created_at, now),
+                    number=number,
+                    of=of,
+                    invitation_id=invitation.id or 0,
+                    accept_here=self.s.backend.can_redeem,
+                ),
+                now,
+                invitation_id=invitation.id,
+                purpose="reminder",
             )
-            rows.append(
-                direct_row(
+            if reminder is None:  # Slack reaches them nowhere: the admin nudges them
+                reminder = direct_row(
                     connection,
-                    invitation.dm_channel or partner,
+                    connection.initiator_user_id,
                     key,
-                    reminder,
+                    m.dm_nudge(
+                        partner=partner,
+                        name=connection.name,
+                        waited=waited(invitation.created_at, now),
+                        number=number,
+                        of=of,
+                        connection_id=connection.id or 0,
+                        invitation_id=invitation.id or 0,
+                    ),
                     now,
                     invitation_id=invitation.id,
                     purpose="reminder",
                 )
-            )
+            rows.append(reminder)
             rows.append(
                 notice_row(
                     connection,
@@ -156,7 +184,8 @@ class Transitions:
                     detail=f"reminder {number} of {of}",
                 )
             )
-            partners[connection.team_id].add(partner)
+            if invitation.reach_team_id:
+                partners[invitation.reach_team_id].add(invitation.partner_user_id)
         ids = await enqueue_many(session, [row for row in rows if row is not None])
         await repo.add_audits(session=session, events=audits)
         for team_id, users in partners.items():
@@ -186,7 +215,7 @@ class Transitions:
             frm=CS.PENDING,
             to=CS.ACTIVE,
         )
-        partner, name = connection.partner_user_id, connection.name
+        partner, name = partner_for_admin(connection), connection.name
         after = waited(connection.created_at, now)
         return outbox_ids(
             await notice(

@@ -16,6 +16,13 @@ from bot.slack.errors import SLACK_FAILURES, slack_error
 log = logging.getLogger(__name__)
 
 SLACK_TROUBLE = "Slack did not answer just now; try again in a moment."
+GONE_USER = "That user is not in this workspace any more."
+NO_SUCH_EMAIL = "No Slack user has that e-mail address; choose the partner above."
+NOT_FOUND = frozenset({GONE_USER, NO_SUCH_EMAIL})
+# conversations.open's answers when Slack won't let the bot DM someone (Slack Connect)
+DM_REFUSALS = frozenset(
+    {"user_not_visible", "invalid_user_combination", "cannot_dm_bot", "user_disabled"}
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,7 @@ class Partner:
     team_id: str
     name: str
     tz: str | None
+    email: str | None = None
 
 
 def _user_name(user: dict[str, Any]) -> str:
@@ -53,9 +61,7 @@ async def resolve_partner(
     except SLACK_FAILURES as exc:
         error = slack_error(exc)
         if error in ("users_not_found", "user_not_found"):
-            if user_id:
-                return None, "That user is not in this workspace any more."
-            return None, "No Slack user has that e-mail address; choose the partner above."
+            return None, GONE_USER if user_id else NO_SUCH_EMAIL
         log.warning("partner lookup failed: %s", error)
         return None, SLACK_TROUBLE
     if user.get("is_bot") or user.get("id") == "USLACKBOT":
@@ -69,8 +75,21 @@ async def resolve_partner(
         team_id=str(user.get("team_id") or ""),
         name=_user_name(user),
         tz=user.get("tz"),
+        email=(user.get("profile") or {}).get("email") or email,
     )
     return partner, None
+
+
+async def dm_refused(client: AsyncWebClient, user_id: str) -> str | None:
+    """Slack's reason if it won't let the bot DM `user_id` (a Slack Connect member whose
+    organisation doesn't allow it); None if the DM opens, or if Slack didn't answer (the
+    outbox tries again later)."""
+    try:
+        await client.conversations_open(users=user_id)
+    except SLACK_FAILURES as exc:
+        error = slack_error(exc)
+        return error if error in DM_REFUSALS else None
+    return None
 
 
 async def check_notice_channel(client: AsyncWebClient, channel_id: str) -> str | None:

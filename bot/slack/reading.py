@@ -171,10 +171,18 @@ class Command(_Model):
     response_url: Url | None = None
 
 
+class _Tokens(_Model):
+    """tokens_revoked: whose tokens went (user ids for user tokens, bot user ids for bots)."""
+
+    oauth: list[UserId] = []
+    bot: list[UserId] = []
+
+
 class _EventBody(_Model):
     type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     user: UserId | None = None
     tab: Id255 | None = None
+    tokens: _Tokens | None = None
 
 
 class Event(_Model):

@@ -10,8 +10,10 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
-from bot.slack.directory import check_notice_channel, resolve_partner
+from bot.slack.directory import check_notice_channel
+from bot.slack.errors import SLACK_FAILURES
 from bot.wizard import rules
+from bot.wizard.partner import find_partner, reach_answers
 from bot.wizard.rules import Answers, Errors
 from bot.wizard.texts import PARTNER_TWICE, UNREACHABLE_PARTNER, name_in_use
 from storage import repo
@@ -70,30 +72,47 @@ async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[
     if errors:
         return update, errors
     field = "partner_user_id" if update["partner_user_id"] else "partner_email"
-    partner, error = await resolve_partner(
+    reach, error = await find_partner(
         ask.client,
+        ask.services.workspaces,
+        team_id=ask.team_id,
+        admin_user_id=ask.user_id,
         user_id=update["partner_user_id"],
         email=update["partner_email"],
-        admin_user_id=ask.user_id,
     )
-    if error or partner is None:
+    if error or reach is None:
         errors[field] = error or UNREACHABLE_PARTNER
     if update["notice_channel"]:
         channel_error = await check_notice_channel(ask.client, update["notice_channel"])
         if channel_error:
             errors["notice_channel"] = channel_error
-    if errors or partner is None:
+    if errors or reach is None:
         return update, errors
-    update |= {
-        "partner_user_id": partner.user_id,
-        "partner_team_id": partner.team_id or ask.team_id,
-        "partner_name": partner.name,
-        "partner_tz": partner.tz,
-    }
+    crossing = reach.team_id != ask.team_id or (
+        reach.partner is not None and reach.partner.team_id not in ("", ask.team_id)
+    )
+    admin, team_name = await _who_asks(ask) if crossing else ("", "")
+    update |= reach_answers(
+        reach, email=update["partner_email"], elsewhere=crossing, admin=admin, team_name=team_name
+    )
+    partner_name = update["partner_name"]
     if answers.get("mode") == "basic":
-        hint = (update["partner_email"] or "").partition("@")[2].split(".")[0] or partner.name
+        hint = (update["partner_email"] or "").partition("@")[2].split(".")[0] or partner_name
         update |= await _basic_mode_names(ask, answers, hint)
     return update, errors
+
+
+async def _who_asks(ask: Asking) -> tuple[str, str]:
+    """The admin's name and their workspace's, for the partner's Slack where a mention of
+    them shows nothing."""
+    try:
+        user = (await ask.client.users_info(user=ask.user_id))["user"]
+        name = str((user.get("profile") or {}).get("real_name") or user.get("real_name") or "")
+    except SLACK_FAILURES:
+        name = ""
+    workspaces = ask.services.workspaces
+    names = await workspaces.names([ask.team_id]) if workspaces is not None else {}
+    return name or "An Exalate admin", names.get(ask.team_id, "")
 
 
 async def _basic_mode_names(ask: Asking, answers: Answers, hint: str) -> Answers:

@@ -17,10 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.backend.base import BackendError, ConnectionSpec
 from bot.idempotency import Once
+from bot.installs.oauth import install_url
 from bot.invitations.notices import enqueue_invitation
 from bot.invitations.service import Invitations
 from bot.security import hash_code, remember_secret
 from bot.services import Services
+from bot.settings import Settings
 from bot.slack.errors import SLACK_FAILURES, slack_error
 from bot.wizard import rules, steps, texts
 from bot.wizard.checks import name_taken
@@ -30,6 +32,11 @@ from storage import repo
 from storage.db import transaction
 
 log = logging.getLogger(__name__)
+
+
+def install_link(settings: Settings) -> str | None:
+    """The link for the partner's Slack admin to add the app (OAuth mode only)."""
+    return install_url(settings) if settings.oauth else None
 
 
 class Initiation:
@@ -92,7 +99,7 @@ class Initiation:
             remote_short_name=answers["remote_short_name"],
             description=answers.get("description") or "",
             project_key=answers["project_key"],
-            partner_user_id=answers["partner_user_id"],
+            partner_user_id=answers.get("partner_user_id") or "",
             partner_team_id=answers.get("partner_team_id") or team_id,
         )
         try:
@@ -116,6 +123,12 @@ class Initiation:
                     partner_user_id=spec.partner_user_id,
                     partner_team_id=spec.partner_team_id,
                     partner_tz=partner_tz,
+                    reach_team_id=answers.get("partner_reach_team_id"),
+                    by_hand=bool(answers.get("partner_by_hand")),
+                    partner_email=answers.get("partner_email")
+                    or answers.get("partner_found_email"),
+                    partner_label=str(answers.get("partner_label") or ""),
+                    initiator_label=str(answers.get("initiator_label") or ""),
                     code_hash=hash_code(initiated.code),
                     code_sealed=self.s.vault.seal(initiated.code),
                     expires_at=now + self.s.settings.invitation_ttl,
@@ -130,6 +143,7 @@ class Initiation:
                     now=now,
                     vault=self.s.vault,
                     accept_here=self.s.backend.can_redeem,
+                    install_link=install_link(self.s.settings),
                 )
         except IntegrityError:
             return {"error": texts.name_just_taken(name)}
@@ -156,8 +170,10 @@ class Initiation:
             admin in the result view how the DM went."""
             deliveries = await self.s.courier.run(ids=outbox_ids)
             dm = next((d for d in deliveries if d.purpose == "invitation_dm"), None)
-            partner = f"<@{answers['partner_user_id']}>"
-            if dm is not None and dm.ok:
+            partner = rules.partner_shown(answers)
+            if answers.get("partner_by_hand"):
+                delivery = texts.by_hand(partner, install_link(self.s.settings))
+            elif dm is not None and dm.ok:
                 delivery = texts.sent(partner)
             elif dm is not None and not dm.retrying:
                 delivery = texts.not_sent(partner, dm.error)

@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.backend.base import SHORT_NAME_MAX, SHORT_NAME_RE
-from bot.slack.text import check_text, clean, has_control_chars
+from bot.slack.reading import is_user_id
+from bot.slack.text import check_text, clean, escape, has_control_chars
 
 CONNECTION_NAME_MAX = 100
 URL_MAX = 2000
@@ -251,9 +252,20 @@ def missing_for_review(answers: Answers) -> list[Step]:
         missing.append(Step.INFO if answers.get("mode") != "basic" else Step.PARTNER)
     if not answers.get("project_key"):
         missing.append(Step.PROJECT)
-    if not answers.get("partner_user_id"):
+    if not answers.get("partner_user_id") and not answers.get("partner_by_hand"):
         missing.append(Step.PARTNER)
     return missing
+
+
+def partner_shown(answers: Answers) -> str:
+    """The partner as the admin sees them in this workspace's views: a mention when they
+    are a member here, else their name and company (or the e-mail typed). Mentions only an
+    id of Slack's shape: the answers come back from Slack."""
+    user = answers.get("partner_user_id")
+    if is_user_id(user) and not answers.get("partner_elsewhere"):
+        return f"<@{user}>"
+    label = answers.get("partner_label") or answers.get("partner_email")
+    return escape(str(label))[:300] if label else "the partner"
 
 
 PASTED_CODE_RE = re.compile(r"[A-Za-z0-9+/=_.:-]{16,4096}")

@@ -55,3 +55,16 @@ def slow(partner: str) -> str:
         f":hourglass_flowing_sand: Slack is slow to answer; the DM to {partner} "
         "goes out as soon as it does."
     )
+
+
+def by_hand(partner: str, link: str | None) -> str:
+    text = (
+        f":incoming_envelope: I can't reach {partner} in Slack: pass the code above on to "
+        "them yourself (I've sent you a copy by DM). I'll remind you while it waits."
+    )
+    if link:
+        text += (
+            f" If their company uses Slack, their Slack admin can add the app with <{link}|this "
+            "install link>: the reminders then go to them."
+        )
+    return text

@@ -27,7 +27,6 @@ from bot.slack.blocks import (
     section,
     text_input,
 )
-from bot.slack.reading import is_user_id
 from bot.slack.text import TEXT_MAX, escape
 from bot.wizard.ids import WizardId as Id
 from bot.wizard.rules import (
@@ -39,6 +38,7 @@ from bot.wizard.rules import (
     Step,
     default_connection_name,
     modes_for,
+    partner_shown,
     short_name_from_url,
 )
 from bot.wizard.texts import MODE_HELP, TITLE, sending
@@ -262,11 +262,10 @@ def review_pairs(answers: Answers) -> list[tuple[str, str]]:
         if answers.get("destination") == "public" and answers.get("destination_url")
         else "Unknown (no URL)"
     )
-    partner = (
-        f"<@{answers['partner_user_id']}>"
-        if answers.get("partner_user_id")
-        else escape(answers.get("partner_email") or "—")
-    )
+    known = answers.get("partner_user_id") or answers.get("partner_email")
+    partner = partner_shown(answers) if known else "—"
+    if known and answers.get("partner_where"):
+        partner += f", {escape(str(answers['partner_where']))[:200]}"
     channel = f"<#{answers['notice_channel']}>" if answers.get("notice_channel") else "No notices"
     return [
         ("Destination", destination),
@@ -347,8 +346,7 @@ def build_result_view(answers: Answers, *, code: str, delivery: str | None = Non
 
     The answers come back from Slack (the view's metadata, or its draft): whatever they hold,
     this builds a view (no KeyError), mentions only a user id of Slack's shape, and clips."""
-    partner = answers.get("partner_user_id")
-    delivery = delivery or sending(f"<@{partner}>" if is_user_id(partner) else "the partner")
+    delivery = delivery or sending(partner_shown(answers))
     name = str(answers.get("connection_name") or "—")[:CONNECTION_NAME_MAX]
     blocks = [
         section(f":white_check_mark: Connection `{escape(name)}` is *Pending*."),

@@ -1,0 +1,99 @@
+"""The partner step's search: where the app can reach the partner, in this order.
+
+1. a member of the admin's own workspace;
+2. a Slack Connect member who shares a channel with it: their DM is tried at once, and if
+   Slack refuses it the admin reads why, and the search goes on;
+3. a member of another workspace where the app is installed, by e-mail, with that
+   workspace's token (OAuth mode);
+4. nowhere (OAuth mode): the admin passes the code on, and the reminders go to them.
+
+What one workspace learns of another: whether an e-mail can be reached there, and the
+partner's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.installs.workspaces import Workspaces
+from bot.slack.directory import NOT_FOUND, Partner, dm_refused, resolve_partner
+from bot.wizard.rules import Answers
+
+
+@dataclass(frozen=True)
+class Reach:
+    partner: Partner | None  # None: Slack reaches them nowhere
+    team_id: str | None  # the workspace whose token DMs them
+    where: str  # for the review: "in this workspace", "in Globex's Slack"
+    refused: str | None = None  # what Slack said when it refused a Slack Connect DM
+    company: str | None = None  # the partner's workspace's name, where the app knows it
+
+
+async def find_partner(
+    client: AsyncWebClient,
+    workspaces: Workspaces | None,
+    *,
+    team_id: str,
+    admin_user_id: str,
+    user_id: str | None,
+    email: str | None,
+) -> tuple[Reach | None, str | None]:
+    """Where the partner can be reached (see the module's order), or the error to show.
+    `client` is the admin's request's, `team_id` their workspace."""
+    partner, error = await resolve_partner(
+        client, user_id=user_id, email=email, admin_user_id=admin_user_id
+    )
+    refused = None
+    if partner is not None:
+        if not partner.team_id or partner.team_id == team_id:
+            return Reach(partner, team_id, "in this workspace"), None
+        refused = await dm_refused(client, partner.user_id)
+        if refused is None:
+            return Reach(partner, team_id, "through a Slack Connect channel"), None
+        email = email or partner.email
+    elif error not in NOT_FOUND:
+        return None, error  # a bot, a deactivated account, yourself, Slack in trouble
+    if workspaces is None or not workspaces.oauth:
+        if refused is not None:
+            return None, f"Slack won't let me DM them through Slack Connect (`{refused}`)."
+        return None, error
+    if email:
+        for other in await workspaces.others(team_id):
+            theirs = await workspaces.client(other)
+            if theirs is None:
+                continue
+            found, _ = await resolve_partner(
+                theirs, user_id=None, email=email, admin_user_id=admin_user_id
+            )
+            if found is not None:
+                name = (await workspaces.names([other])).get(other) or "their company"
+                return Reach(found, other, f"in {name}'s Slack", refused, name), None
+    if partner is None and not email:
+        return None, error
+    return Reach(partner, None, "nowhere in Slack: you pass the code on", refused), None
+
+
+def reach_answers(
+    reach: Reach, *, email: str | None, elsewhere: bool, admin: str, team_name: str
+) -> Answers:
+    """The answers the partner step keeps: who, where, and how each side is named in the
+    other's Slack where a mention shows nothing (bot/invitations/people.py)."""
+    partner = reach.partner
+    name = (partner.name if partner else None) or email or "the partner"
+    return {
+        "partner_user_id": partner.user_id if partner else None,
+        "partner_team_id": (partner.team_id if partner else None) or reach.team_id,
+        "partner_name": name,
+        "partner_tz": partner.tz if partner else None,
+        "partner_email": email,  # as typed (the step shows it again on Back)
+        "partner_found_email": partner.email if partner else None,  # their profile's
+        "partner_reach_team_id": reach.team_id,
+        "partner_where": reach.where,
+        "partner_refused": reach.refused,
+        "partner_by_hand": reach.team_id is None,
+        "partner_elsewhere": elsewhere,  # not a member of the admin's workspace
+        "partner_label": f"{name} ({reach.company})" if reach.company else name,
+        "initiator_label": f"{admin} ({team_name})" if team_name else admin,
+    }
