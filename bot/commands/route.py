@@ -18,6 +18,7 @@ from bot.commands.operations import Operations
 from bot.commands.views import build_cancel_question
 from bot.invitations import messages as m
 from bot.invitations.errors import Refused
+from bot.invitations.people import partner_for_admin
 from bot.invitations.service import Invitations
 from bot.invitations.views import build_accept_view
 from bot.permissions import CannotCheck
@@ -134,7 +135,7 @@ async def _resend(services: Services, name: str, team_id: str, user_id: str) -> 
     except Refused as refused:
         return {"text": str(refused)}
     await invitations.courier.run(ids=outbox)
-    return {"text": texts.resent(escape(connection.name), connection.partner_user_id)}
+    return {"text": texts.resent(escape(connection.name), partner_for_admin(connection))}
 
 
 async def list_page(

@@ -44,6 +44,6 @@ def cannot_cancel(name: str, status: str) -> str:
 def resent(name: str, partner: str) -> str:
     """`name` is escaped already."""
     return (
-        f":incoming_envelope: Resent `{name}` to <@{partner}> with a fresh code; the old "
+        f":incoming_envelope: Resent `{name}` to {partner} with a fresh code; the old "
         "code no longer works and the reminders start over."
     )

@@ -19,7 +19,7 @@ SEND_REMINDERS = "send reminders"
 
 def invites_you(initiator: str, name: str, ago: str) -> str:
     """`name` is escaped already."""
-    return f"<@{initiator}> invites you to `{name}` ({ago} ago). The code is in our DM."
+    return f"{initiator} invites you to `{name}` ({ago} ago). The code is in our DM."
 
 
 def about(admins: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from bot.home import texts
 from bot.home.ids import HomeId
 from bot.invitations import messages as m
+from bot.invitations.people import admin_for_partner, partner_for_admin
 from bot.invitations.policy import waited
 from bot.slack.blocks import Block, actions, button, context, header, section
 from bot.slack.text import escape, slack_date
@@ -33,13 +34,14 @@ class Row:
     id: int
     name: str
     status: str
-    partner: str
-    initiator: str
+    partner: str  # as the admin's workspace shows them (bot/invitations/people.py)
+    initiator: str  # their user id (in the admin's workspace)
     created_at: datetime
     reminders_sent: int = 0
     next_reminder_at: datetime | None = None
     activated_at: datetime | None = None
     invitation_id: int | None = None
+    invited_by: str = ""  # the initiator, as the partner's workspace shows them
 
 
 def divider() -> Block:
@@ -55,8 +57,9 @@ def rows(connections: list[Connection], invitations: dict[int, Invitation]) -> l
                 id=c.id or 0,
                 name=c.name,
                 status=str(c.status),
-                partner=c.partner_user_id,
+                partner=partner_for_admin(c),
                 initiator=c.initiator_user_id,
+                invited_by=admin_for_partner(c),
                 created_at=c.created_at,
                 reminders_sent=invitation.reminders_sent if invitation else 0,
                 next_reminder_at=invitation.next_reminder_at if invitation else None,
@@ -76,7 +79,7 @@ def describe(row: Row, now: datetime, *, reminder_max: int) -> str:
     parts = [
         f"*`{escape(row.name)}`*",
         row.status.lower(),
-        f"<@{row.partner}>",
+        row.partner,
         f"{waited(row.created_at, now)} old",
     ]
     if row.status == "PENDING":
@@ -112,7 +115,7 @@ def build_home_view(
         blocks += [divider(), header(texts.WAITING_FOR_YOU)]
         for row in waiting:
             ago = waited(row.created_at, now)
-            blocks.append(section(texts.invites_you(row.initiator, escape(row.name), ago)))
+            blocks.append(section(texts.invites_you(row.invited_by, escape(row.name), ago)))
             blocks.append(m.partner_actions(row.invitation_id or 0, accept_here=accept_here))
     if not is_admin and not waiting:
         blocks.append(section(texts.about(admins)))
@@ -149,8 +152,6 @@ def _admin_blocks(
     if not recent:
         blocks.append(context(texts.NONE_ACTIVE))
     else:
-        lines = [
-            f"• `{escape(r.name)}` with <@{r.partner}>, {when(r.activated_at)}" for r in recent
-        ]
+        lines = [f"• `{escape(r.name)}` with {r.partner}, {when(r.activated_at)}" for r in recent]
         blocks.append(section("\n".join(lines)))
     return blocks

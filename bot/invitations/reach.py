@@ -69,9 +69,10 @@ class Reach(Transitions):
                         detail=f"{team_id} removed the app",
                     )
                 )
-            await enqueue_many(session, [row for row in rows if row is not None])
+            ids = await enqueue_many(session, [row for row in rows if row is not None])
             await repo.add_audits(session=session, events=audits)
         log.info("workspace %s removed the app: %d invitation(s) unreachable", team_id, len(lost))
+        await self.courier.run(ids=ids)  # the sweep retries what doesn't go now
         return len(lost)
 
     async def installed(self, team_id: str) -> int:
@@ -84,6 +85,7 @@ class Reach(Transitions):
         async with self.s.sessions() as session:
             members = await repo.unreached_members_of(session=session, team_id=team_id)
             by_email = await repo.unreached_pending_invitations(session=session)
+        outbox: list[int] = []
         reached = 0
         seen: set[int] = set()
         for invitation in [*members, *by_email]:
@@ -91,10 +93,12 @@ class Reach(Transitions):
                 continue
             seen.add(invitation.id or 0)
             user = await self._member(client, invitation, team_id)
-            if user is not None and await self._reach(invitation, team_id, user, name):
-                reached += 1
+            rows = await self._reach(invitation, team_id, user, name) if user else None
+            if rows:
+                outbox, reached = outbox + rows, reached + 1
         if reached:
             log.info("workspace %s added the app: %d invitation(s) reach it now", team_id, reached)
+            await self.courier.run(ids=outbox)
         return reached
 
     async def _member(
@@ -110,11 +114,13 @@ class Reach(Transitions):
         )
         if partner is None or (partner.team_id and partner.team_id != team_id):
             return None
-        return partner.user_id, partner.name
+        return partner.user_id, partner.full_name or partner.name
 
     async def _reach(
         self, invitation: Invitation, team_id: str, user: tuple[str, str], workspace: str
-    ) -> bool:
+    ) -> list[int]:
+        """Reach the invitation's partner through `team_id`: the outbox rows to send (none
+        if another replica, or an answer, got there first)."""
         now = self.s.clock.now()
         user_id, user_name = user
         async with transaction(self.s.sessions) as session:
@@ -127,15 +133,16 @@ class Reach(Transitions):
                 partner_label=f"{user_name} ({workspace})",
             )
             if moved is None:  # another replica got there first, or it is answered
-                return False
+                return []
             connection = await repo.find_connection(
                 session=session, connection_id=moved.connection_id
             )
             assert connection is not None
             key = f"reached:{moved.id}:{int(now.timestamp())}"
             partner = partner_for_admin(connection)
+            ids: list[int] = []
             if moved.dm_ts is None and moved.code_sealed:  # they never had the code
-                await enqueue_invitation(
+                ids += await enqueue_invitation(
                     session,
                     connection=connection,
                     invitation=moved,
@@ -151,7 +158,7 @@ class Reach(Transitions):
                     connection, key, m.notice_reached(partner=partner, workspace=workspace), now
                 )
             ]
-            await enqueue_many(session, [row for row in rows if row is not None])
+            ids += await enqueue_many(session, [row for row in rows if row is not None])
             await repo.add_audits(
                 session=session,
                 events=[
@@ -159,4 +166,4 @@ class Reach(Transitions):
                 ],
             )
             await repo.mark_homes_dirty(session=session, team_id=team_id, users=[user_id])
-        return True
+        return ids

@@ -32,6 +32,7 @@ class Partner:
     name: str
     tz: str | None
     email: str | None = None
+    full_name: str | None = None  # their real name: how another company knows them
 
 
 def _user_name(user: dict[str, Any]) -> str:
@@ -76,6 +77,7 @@ async def resolve_partner(
         name=_user_name(user),
         tz=user.get("tz"),
         email=(user.get("profile") or {}).get("email") or email,
+        full_name=(user.get("profile") or {}).get("real_name") or user.get("real_name"),
     )
     return partner, None
 

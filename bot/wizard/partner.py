@@ -81,7 +81,7 @@ def reach_answers(
     """The answers the partner step keeps: who, where, and how each side is named in the
     other's Slack where a mention shows nothing (bot/invitations/people.py)."""
     partner = reach.partner
-    name = (partner.name if partner else None) or email or "the partner"
+    name = (partner.full_name or partner.name if partner else None) or email or "the partner"
     return {
         "partner_user_id": partner.user_id if partner else None,
         "partner_team_id": (partner.team_id if partner else None) or reach.team_id,
@@ -90,7 +90,12 @@ def reach_answers(
         "partner_email": email,  # as typed (the step shows it again on Back)
         "partner_found_email": partner.email if partner else None,  # their profile's
         "partner_reach_team_id": reach.team_id,
-        "partner_where": reach.where,
+        "partner_where": reach.where
+        + (
+            f" (Slack refused a DM through Slack Connect: `{reach.refused}`)"
+            if reach.refused
+            else ""
+        ),
         "partner_refused": reach.refused,
         "partner_by_hand": reach.team_id is None,
         "partner_elsewhere": elsewhere,  # not a member of the admin's workspace

@@ -1,0 +1,104 @@
+"""OAuth mode end to end, over HTTP: Acme and Globex each install the app through
+/slack/install, then Ada (Acme) invites Pat (Globex), found by e-mail in Globex's Slack."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.clock import FakeClock
+from tests.harness import MONDAY, RunningBot
+from tests.slack_emulator import SlackEmulator
+from tests.two_workspaces import (
+    ACME,
+    CLIENT_ID,
+    GLOBEX,
+    acme_emulator,
+    install,
+    start_oauth_bot,
+    two_companies,
+)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackEmulator]:
+    async with acme_emulator() as emulator:
+        two_companies(emulator)
+        yield emulator
+        assert emulator.problems == [], emulator.problems
+
+
+@pytest.fixture
+async def oauth_bot(
+    slack: SlackEmulator, database_url: str, clock: FakeClock
+) -> AsyncIterator[RunningBot]:
+    clock.set(MONDAY)
+    bot = await start_oauth_bot(slack, database_url, clock=clock)
+    yield bot
+    await bot.stop()
+
+
+async def test_each_workspace_installs_through_the_install_page(
+    oauth_bot: RunningBot, slack: SlackEmulator
+) -> None:
+    acme = await install(oauth_bot, slack, team=ACME, user="UADA")
+    assert acme.status == 200, acme.page
+    assert acme.authorize_query["client_id"] == CLIENT_ID
+    assert "users:read.email" in acme.authorize_query["scope"].split(",")
+    assert acme.authorize_query["state"]
+    globex = await install(oauth_bot, slack, team=GLOBEX, user="UGADMIN")
+    assert globex.status == 200, globex.page
+    # each workspace got its own token, and the bot swapped each code once
+    exchanges = slack.calls_to("oauth.v2.access")
+    assert len(exchanges) == 2 and all(c.status == 200 for c in exchanges)
+    tokens = {slack.workspace(t).bot_token for t in (ACME, GLOBEX)}
+    assert len(tokens) == 2 and None not in tokens
+    workspaces = oauth_bot.services.workspaces
+    assert workspaces is not None
+    assert sorted([*await workspaces.others(ACME), ACME]) == [ACME, GLOBEX]
+
+
+async def test_an_install_without_the_state_cookie_is_refused(
+    oauth_bot: RunningBot, slack: SlackEmulator
+) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as browser:  # no cookie jar: the state is lost
+        async with browser.get(f"{oauth_bot.url}/slack/install") as page:
+            html = await page.text()
+        match = re.search(r'href="([^"]+/oauth/v2/authorize[^"]*)"', html)
+        assert match, html
+        authorize = match.group(1).replace("&amp;", "&")
+        async with browser.get(
+            authorize, params={"team": ACME, "user": "UADA"}, allow_redirects=False
+        ) as slack_page:
+            back = slack_page.headers["Location"]
+        async with (
+            aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as other,
+            other.get(back) as done,
+        ):
+            assert done.status == 400
+    assert slack.calls_to("oauth.v2.access") == []
+    assert slack.workspace(ACME).bot_token is None
+
+
+async def test_no_bot_token_in_the_database_file(
+    oauth_bot: RunningBot, slack: SlackEmulator, database_url: str
+) -> None:
+    await install(oauth_bot, slack, team=ACME, user="UADA")
+    await install(oauth_bot, slack, team=GLOBEX, user="UGADMIN")
+    tokens = [slack.workspace(t).bot_token for t in (ACME, GLOBEX)]
+    if database_url.startswith("sqlite"):
+        path = oauth_bot.services.settings.sqlite_path
+        assert path is not None
+        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        assert all(t and t.encode() not in raw for t in tokens)
+    from sqlalchemy import text
+
+    async with oauth_bot.services.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT bot_token FROM slack_bots"))).all()
+    dumped = json.dumps([list(r) for r in rows])
+    assert rows and all(t not in dumped for t in tokens if t)
