@@ -18,12 +18,14 @@ from aiohttp import web
 from bot.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
-USAGE = """usage: exalate-bot [check | demo]
+USAGE = """usage: exalate-bot [check | demo | install-url]
 
-  exalate-bot         run the Exalate Slack bot
-  exalate-bot check   check the Slack token, the Exalate node and the database, then exit
-  exalate-bot demo    run the whole story against an embedded Slack emulator (no
-                      configuration, no Slack workspace) and print what everyone sees
+  exalate-bot              run the Exalate Slack bot
+  exalate-bot check        check the Slack token, the Exalate node and the database, then exit
+  exalate-bot demo         run the whole story against an embedded Slack emulator (no
+                           configuration, no Slack workspace) and print what everyone sees
+  exalate-bot install-url  print the link that adds the app to a workspace (OAuth mode), for
+                           the partner company's Slack admin
 
 Configure it with environment variables or a .env file (see README.md)."""
 
@@ -129,6 +131,28 @@ async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
             task.cancel()
 
 
+def print_install_url(settings: Settings) -> int:
+    """The "Add to Slack" link on stdout (nothing else there: it can be piped); what to know
+    about it on stderr."""
+    from bot.installs.oauth import install_url
+
+    if not settings.oauth:
+        print(
+            "exalate-bot: install-url needs OAuth mode: set SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (Basic Information → App Credentials).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    print(install_url(settings))
+    if settings.exalate_public_url is None:
+        print(
+            "exalate-bot: EXALATE_PUBLIC_URL is not set, so this link works on this machine "
+            "only; set it to the https URL where Slack reaches the bot's PORT.",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
@@ -138,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.demo import main as demo
 
         return demo()
-    if args and args != ["check"]:
+    if args and args not in (["check"], ["install-url"]):
         print(f"exalate-bot: unknown argument {args[0]!r}; run exalate-bot --help", file=sys.stderr)
         return EXIT_CONFIG
     try:
@@ -146,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"exalate-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args == ["install-url"]:
+        return print_install_url(settings)
     configure_logging(settings.log_level, settings.log_format)
     if args == ["check"]:
         from bot.check import run_checks

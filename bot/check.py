@@ -8,9 +8,11 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 
 from bot.backend.base import BackendError
 from bot.backend.node import ExalateNode
+from bot.installs.oauth import install_url
 from bot.settings import Settings
 from bot.startup import Refused, Unavailable, ask, web_client
-from storage.db import create_engine, pending_migrations
+from storage import repo
+from storage.db import create_engine, pending_migrations, session_factory
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,12 @@ async def check_slack(settings: Settings) -> Check:
     """The bot token (auth.test) and, in Socket Mode, the app token (apps.connections.open),
     judged as at start-up (bot.startup): a refusal names the variable to fix."""
     client = web_client(settings, retry_handlers=[AsyncConnectionErrorRetryHandler()])
+    auth: dict[str, object] = {}
     try:
-        auth = await ask(client.auth_test(), method="auth.test", variable="SLACK_BOT_TOKEN")
+        if settings.slack_bot_token is not None:
+            auth = dict(
+                (await ask(client.auth_test(), method="auth.test", variable="SLACK_BOT_TOKEN")).data
+            )
         if settings.slack_app_token is not None:
             await ask(
                 client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value()),
@@ -40,6 +46,8 @@ async def check_slack(settings: Settings) -> Check:
     except Unavailable as exc:  # unreachable, DNS, TLS, Slack's own trouble: not the token
         return Check("slack", False, f"{exc.reason} reaching {settings.slack_api_url}")
     socket = ", Socket Mode token ok" if settings.slack_app_token is not None else ""
+    if settings.slack_bot_token is None:  # OAuth mode: each workspace's token is its install's
+        return Check("slack", True, f"OAuth mode, installs at {install_url(settings)}{socket}")
     return Check(
         "slack", True, f"workspace {auth.get('team')}, bot user {auth.get('user')}{socket}"
     )
@@ -69,14 +77,20 @@ async def check_database(settings: Settings) -> Check:
     try:
         behind = await pending_migrations(engine)
     except Exception as exc:  # any failure to connect is reported, not raised
+        await engine.dispose()
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:160]
         return Check("database", False, f"cannot connect: {type(exc).__name__}: {reason}")
-    finally:
-        await engine.dispose()
     dialect = settings.database_url.split("+", 1)[0]
     if behind:
+        await engine.dispose()
         return Check("database", False, f"{dialect}, {behind[0]}: start the bot to migrate")
-    return Check("database", True, f"{dialect}, migrations at head")
+    installed = ""
+    if settings.oauth:
+        async with session_factory(engine)() as session:
+            teams = await repo.installed_team_ids(session=session)
+        installed = f", installed in {len(teams)} workspace{'s' if len(teams) != 1 else ''}"
+    await engine.dispose()
+    return Check("database", True, f"{dialect}, migrations at head{installed}")
 
 
 async def run_checks(settings: Settings) -> list[Check]:

@@ -9,6 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.installs.oauth import REDIRECT_PATH
+from bot.installs.scopes import BOT_SCOPES
 from tests.published_specs import MANIFEST_SCHEMA, ROOT
 
 
@@ -36,11 +38,17 @@ def test_manifest_matches_the_bot(manifest: dict) -> None:
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == "/exalate"
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
+    [redirect] = manifest["oauth_config"]["redirect_urls"]
+    assert redirect.endswith(REDIRECT_PATH)
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
-    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert scopes == {
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert set(scopes) == {
         "commands",
         "chat:write",
         "chat:write.public",
@@ -51,3 +59,4 @@ def test_manifest_matches_the_bot(manifest: dict) -> None:
         "channels:read",
         "groups:read",
     }
+    assert tuple(scopes) == BOT_SCOPES  # what an install asks for is what the manifest says

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from bot.clock import FakeClock
+from bot.devtools.waiting import eventually
+from bot.installs.workspaces import Installed
 from tests.harness import MONDAY, RunningBot
 from tests.slack_emulator import SlackEmulator
 from tests.two_workspaces import (
@@ -102,3 +105,55 @@ async def test_no_bot_token_in_the_database_file(
         rows = (await conn.execute(text("SELECT bot_token FROM slack_bots"))).all()
     dumped = json.dumps([list(r) for r in rows])
     assert rows and all(t not in dumped for t in tokens if t)
+
+
+async def test_check_counts_the_installed_workspaces(
+    oauth_bot: RunningBot, slack: SlackEmulator
+) -> None:
+    from bot.check import run_checks
+
+    await install(oauth_bot, slack, team=ACME, user="UADA")
+    await install(oauth_bot, slack, team=GLOBEX, user="UGADMIN")
+    checks = {c.part: c for c in await run_checks(oauth_bot.services.settings)}
+    assert checks["slack"].ok and "OAuth mode, installs at" in checks["slack"].detail
+    assert checks["database"].ok and "installed in 2 workspaces" in checks["database"].detail
+
+
+async def test_requests_are_authorized_from_the_cache_without_asking_slack(
+    oauth_bot: RunningBot, slack: SlackEmulator
+) -> None:
+    await install(oauth_bot, slack, team=ACME, user="UADA")
+    await install(oauth_bot, slack, team=GLOBEX, user="UGADMIN")
+    workspaces = oauth_bot.services.workspaces
+    assert isinstance(workspaces, Installed)
+    found: list[str | None] = []
+    find_bot = workspaces.store.async_find_bot
+
+    async def counted(**kwargs: Any) -> Any:
+        found.append(kwargs.get("team_id"))
+        return await find_bot(**kwargs)
+
+    workspaces.store.async_find_bot = counted  # type: ignore[method-assign]
+    workspaces.forget(ACME)  # as another replica's process would start: nothing cached
+    workspaces.forget(GLOBEX)
+    assert oauth_bot.sender is not None
+    calls = len(slack.calls)
+    for n in range(10):
+        team, user = (ACME, "UADA") if n % 2 else (GLOBEX, "UPAT")
+        answer = await oauth_bot.sender.command("help", user_id=user, team_id=team)
+        assert answer.status == 200 and "/exalate" in answer.text
+    assert slack.calls[calls:] == []  # no auth.test, nothing: the answer is the ack
+    assert sorted(found) == [ACME, GLOBEX]  # the store once per workspace, then the cache
+
+
+async def test_a_workspace_that_never_installed_gets_no_answer_from_its_token(
+    oauth_bot: RunningBot, slack: SlackEmulator
+) -> None:
+    await install(oauth_bot, slack, team=ACME, user="UADA")
+    assert oauth_bot.sender is not None
+    answer = await oauth_bot.sender.command("help", user_id="UPAT", team_id=GLOBEX)
+    assert answer.status == 200
+    await eventually(lambda: bool(slack.responses))
+    said = slack.responses[-1]["text"]
+    assert "isn't installed in this workspace" in said and "/slack/install" in said
+    assert slack.calls_in(GLOBEX) == []

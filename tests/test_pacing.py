@@ -41,6 +41,16 @@ async def test_the_pacer_spaces_messages_per_channel_and_per_workspace() -> None
     assert await pacer.wait("T1", "D9") == 30.0  # Slack said 429: Retry-After first
 
 
+async def test_one_workspaces_429_holds_back_no_other() -> None:
+    """Installed in many workspaces: Globex's Retry-After pauses Globex only."""
+    clock = Time()
+    pacer = Pacer(per_minute=60, monotonic=clock.monotonic, sleep=clock.sleep)
+    pacer.pause("T0GLOBEX", 30)
+    assert [await pacer.wait("T0ACME", f"C{n}") for n in range(3)] == [0.0, 1.0, 1.0]
+    assert await pacer.wait("T0GLOBEX", "D1") == 28.0  # what is left of its 30 s
+    assert await pacer.wait("T0ACME", "C9") == 0.0  # Acme's next turn was due already
+
+
 async def test_ten_thousand_at_once_would_keep_to_the_budget() -> None:
     clock = Time()
     pacer = Pacer(per_minute=300, monotonic=clock.monotonic, sleep=clock.sleep)

@@ -17,6 +17,7 @@ from tests.harness import MONDAY, Admin, RunningBot, db_rows
 from tests.slack_emulator import SlackEmulator
 from tests.two_workspaces import (
     ACME,
+    CLIENT_SECRET,
     GLOBEX,
     WIZARD_TO_PAT,
     acme_emulator,
@@ -161,3 +162,40 @@ async def test_pat_declines_from_globex(bot: RunningBot, slack: SlackEmulator) -
     assert connection.status == "DECLINED"
     assert "Wrong company" in said(dms(acme, "UADA"))
     kept_apart(slack)
+
+
+async def test_no_bot_token_in_the_log_even_at_debug(
+    slack: SlackEmulator, database_url: str, clock: FakeClock
+) -> None:
+    """Installs, the story's DM and notice, all logged at DEBUG (slack_sdk then logs every
+    request): neither workspace's bot token appears in any record."""
+    import logging
+
+    from tests.log_records import Records
+
+    records = Records()
+    root = logging.getLogger()
+    levels = {name: logging.getLogger(name).level for name in ("", "slack_sdk", "slack_bolt")}
+    root.addHandler(records)
+    for name in levels:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        clock.set(MONDAY)
+        running = await start_oauth_bot(slack, database_url, clock=clock, reminder_hours="")
+        try:
+            await install(running, slack, team=ACME, user="UADA")
+            await install(running, slack, team=GLOBEX, user="UGADMIN")
+            await _initiate(running, slack)
+            await eventually(lambda: len(dms(slack.workspace(GLOBEX), "UPAT")) == 1)
+        finally:
+            await running.stop()
+    finally:
+        root.removeHandler(records)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    tokens = [slack.workspace(t).bot_token for t in (ACME, GLOBEX)]
+    assert all(tokens)
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in records.records)
+    assert len(records.records) > 50  # slack_sdk's request lines are in there
+    assert not [t for t in tokens if t and t in logged]
+    assert CLIENT_SECRET not in logged

@@ -194,3 +194,60 @@ def test_command_exits_2_with_one_line(tmp_path: Path, env: dict[str, str], vari
 def test_command_rejects_unknown_arguments(tmp_path: Path) -> None:
     result = _run_cli(tmp_path, BASE, "--frobnicate")
     assert result.returncode == 2 and "--help" in result.stderr
+
+
+# --- OAuth mode ------------------------------------------------------------------------------
+
+OAUTH = {
+    "SLACK_CLIENT_ID": "1234567890.987654321",
+    "SLACK_CLIENT_SECRET": "client-shh",
+    "SLACK_SIGNING_SECRET": "shh",
+}
+
+
+def test_oauth_mode_needs_no_bot_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in OAUTH.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    assert settings.oauth and settings.slack_bot_token is None
+    assert settings.base_url == "http://localhost:3000"
+    assert settings.authorize_url == "https://slack.com/oauth/v2/authorize"
+    assert "client-shh" not in repr(settings)
+    emulated = load_settings(slack_api_url="http://127.0.0.1:9/api/")
+    assert emulated.authorize_url == "http://127.0.0.1:9/oauth/v2/authorize"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SLACK_CLIENT_ID": "1234.5678", "SLACK_SIGNING_SECRET": "shh"}, "SLACK_CLIENT_SECRET"),
+        ({"SLACK_CLIENT_SECRET": "x", "SLACK_SIGNING_SECRET": "shh"}, "SLACK_CLIENT_ID"),
+        ({**OAUTH, "SLACK_CLIENT_ID": "my-app"}, "SLACK_CLIENT_ID"),
+        ({**OAUTH, "EXALATE_PUBLIC_URL": "bot.example.com"}, "EXALATE_PUBLIC_URL"),
+        ({"SLACK_SIGNING_SECRET": "shh"}, "SLACK_BOT_TOKEN"),
+    ],
+)
+def test_oauth_settings_exit_2_with_one_line(
+    tmp_path: Path, env: dict[str, str], variable: str
+) -> None:
+    result = _run_cli(tmp_path, env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"exalate-bot: {variable}"), result.stderr
+    assert "client-shh" not in result.stderr and "Traceback" not in result.stderr
+    if variable == "SLACK_BOT_TOKEN":  # says the other way too
+        assert "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in lines[0]
+
+
+def test_install_url_prints_the_link(tmp_path: Path) -> None:
+    public = {**OAUTH, "EXALATE_PUBLIC_URL": "https://exalate-bot.example.com/"}
+    result = _run_cli(tmp_path, public, "install-url")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "https://exalate-bot.example.com/slack/install\n"
+    assert result.stderr == ""
+    local = _run_cli(tmp_path, {**OAUTH, "PORT": "8080"}, "install-url")
+    assert local.returncode == 0 and local.stdout == "http://localhost:8080/slack/install\n"
+    assert "EXALATE_PUBLIC_URL" in local.stderr  # this machine only, and how to fix it
+    single = _run_cli(tmp_path, BASE, "install-url")
+    assert single.returncode == 2 and single.stdout == ""
+    assert single.stderr.count("\n") == 1 and "SLACK_CLIENT_ID" in single.stderr

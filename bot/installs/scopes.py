@@ -1,5 +1,5 @@
 """The bot scopes the app asks for when a workspace installs it: the manifest's, in one place
-(tests/test_installs.py holds manifest.yml to this list)."""
+(tests/test_manifest.py holds manifest.yml to this list)."""
 
 BOT_SCOPES: tuple[str, ...] = (
     "commands",

@@ -8,10 +8,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.installs.authorize import CachedAuthorize
-from bot.installs.oauth import STATE_SECONDS, oauth_settings
+from bot.installs.oauth import STATE_SECONDS, install_url, oauth_settings
 from bot.installs.workspaces import Installed
 from bot.services import Services
 from storage.slack_stores import SealedInstallationStore, oauth_state_store
+
+NOT_INSTALLED = (
+    ":warning: The Exalate app isn't installed in this workspace (any more). Ask your Slack "
+    "admin to add it with this link: {link}"
+)
 
 
 def oauth_parts(
@@ -37,4 +42,5 @@ def oauth_parts(
             on_installed=on_installed,
         ),
         "authorize": CachedAuthorize(workspaces),
+        "user_facing_authorize_error_message": NOT_INSTALLED.format(link=install_url(settings)),
     }
