@@ -1,10 +1,12 @@
-"""`exalate-bot demo`: the whole story in one process, without a Slack workspace.
+"""`exalate-bot demo`: the two-company story in one process, without a Slack workspace.
 
-The real bot (its aiohttp server on a loopback port, a fresh SQLite file, the embedded local
-Exalate node) talks to an embedded Slack emulator; a driver sends it what Slack would send,
-signed, over HTTP. The admin runs the wizard, the partner gets the code by DM and two
-reminders on a fast clock, accepts from Slack, and the notices channel follows along. What
-each person would see is printed as a transcript.
+Ada is an Exalate admin in Acme's Slack; Pat, her partner, works in Globex's. The real bot (its
+aiohttp server on a loopback port, a fresh SQLite file, the embedded local Exalate node) runs
+in OAuth mode against an embedded Slack emulator serving both workspaces. Ada adds the app to
+Acme's Slack and Gina, Globex's Slack admin, to Globex's, through the bot's install page over
+HTTP as a browser would. Ada runs the wizard with Pat's e-mail; Pat gets the code by DM in
+Globex and two reminders on a fast clock, and accepts from Slack there; the notices channel
+and Ada's DMs follow in Acme. The transcript says in whose Slack each message appears.
 """
 
 from __future__ import annotations
@@ -19,146 +21,41 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
+from urllib.parse import parse_qsl, urlsplit
 
+import aiohttp
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from bot.clock import FakeClock
+from bot.devtools.demo_transcript import Transcript, page_text
 from bot.devtools.local import serve_locally
-from bot.devtools.slack_emulator import Checker, SlackEmulator
+from bot.devtools.slack_emulator import Checker, SlackEmulator, Workspace
 from bot.devtools.slack_requests import SlackSender
 from bot.devtools.waiting import eventually
 from bot.settings import Settings
 from storage import repo
 
-TEAM, ADMIN, PARTNER, CHANNEL = "TACME", "UADA", "UPAT", "CNOTICES"
+ACME, GLOBEX = "TACME", "TGLOBEX"
+ADMIN, PARTNER, GLOBEX_ADMIN, CHANNEL = "UADA", "UPAT", "UGINA", "CNOTICES"
+PARTNER_EMAIL = "pat@globex.example"
+# the emulator's primary workspace is Acme's, the app not installed there yet
+EMULATOR: dict[str, Any] = {
+    "team_id": ACME,
+    "team_name": "Acme",
+    "team_domain": "acme",
+    "bot_token": None,
+    "bot_user_id": "UBOTACME",
+}
+CLIENT_ID = "1000000001.2000000002"  # the demo app's, known only to the emulator
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
 WIZARD = (
     ("Where is the partner's instance?", {"destination": "private"}),
     ("Which mode?", {"mode": "script"}),
     ("Names", {"remote_short_name": "globex"}),
     ("Project for incoming sync", {"project_key": "SUP"}),
-    ("Who accepts, and where the team follows", {"partner_user_id": PARTNER}),
+    ("Who accepts, and where the team follows", {"partner_email": PARTNER_EMAIL}),
     ("Review, then Initiate", {}),
 )
-WIDTH = 92
-
-
-class Transcript:
-    """What each person sees, as plain text: messages, modals and replies since last time."""
-
-    def __init__(self, slack: SlackEmulator, out: TextIO) -> None:
-        self.slack, self.out = slack, out
-        self._calls = 0
-
-    def line(self, text: str = "") -> None:
-        print(text, file=self.out)
-
-    def heading(self, when: datetime, what: str) -> None:
-        local = when.astimezone(ZoneInfo("America/New_York"))
-        stamp = f"{when:%a %d %b %H:%M} UTC ({local:%H:%M} in New York)"
-        self.line()
-        self.line(f"── {stamp} · {what} ".ljust(WIDTH, "─"))
-
-    def act(self, who: str, what: str) -> None:
-        self.line(f"  {self._name(who)} › {what}")
-
-    def _name(self, user_id: str) -> str:
-        user = self.slack.users.get(user_id) or {}
-        return str(user.get("real_name") or user_id)
-
-    def _where(self, channel: str) -> str:
-        user = self.slack.dm_user(channel)
-        if user is not None:
-            return f"DM to {self._name(user)}"
-        return "#" + str((self.slack.channels.get(channel) or {}).get("name") or channel)
-
-    def mrkdwn(self, text: str) -> str:
-        """Slack's markup as a person reads it: names for mentions, dates as written."""
-
-        def mention(match: re.Match[str]) -> str:
-            kind, ident, label = match.group(1), match.group(2), match.group(4)
-            if kind == "@":
-                return "@" + self._name(ident)
-            if kind == "#":
-                return "#" + str((self.slack.channels.get(ident) or {}).get("name") or ident)
-            return label or ident
-
-        text = re.sub(r"<([@#!]?)([^|>^]+)(\^[^|>]*)?(?:\|([^>]*))?>", mention, text)
-        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-    def _blocks(self, blocks: list[dict[str, Any]], indent: str) -> None:
-        for block in blocks:
-            kind = block.get("type")
-            texts: list[str] = []
-            if kind == "header":
-                texts.append(f"*{block['text']['text']}*")
-            elif kind == "section":
-                if block.get("text"):
-                    texts.append(block["text"]["text"])
-                texts += [f["text"] for f in block.get("fields") or []]
-            elif kind == "context":
-                texts += [e.get("text", "") for e in block.get("elements") or []]
-            elif kind == "input":
-                texts.append(f"[{block['label']['text']}: {self._element(block['element'])}]")
-            elif kind == "actions":
-                labels = [e["text"]["text"] for e in block["elements"] if e.get("text")]
-                texts.append("  ".join(f"[ {label} ]" for label in labels))
-            elif kind == "rich_text":
-                texts.append("".join(_rich_text(block)))
-            for text in texts:
-                for row in self.mrkdwn(text).splitlines() or [""]:
-                    self.line(f"{indent}{row}")
-
-    def _element(self, element: dict[str, Any]) -> str:
-        if element.get("initial_value"):
-            return str(element["initial_value"])
-        if element.get("initial_user"):
-            return self.mrkdwn(f"<@{element['initial_user']}>")
-        if element.get("initial_conversation"):
-            return self.mrkdwn(f"<#{element['initial_conversation']}>")
-        if element.get("initial_option"):
-            return str(element["initial_option"]["text"]["text"])
-        placeholder = element.get("placeholder") or {}
-        return f"…{placeholder.get('text', '')}" if placeholder else "…"
-
-    def view(self, view: dict[str, Any], who: str) -> None:
-        title = view.get("title", {}).get("text", "")
-        self.line(f"    ┌ modal for {self._name(who)}: {title}")
-        self._blocks(view.get("blocks") or [], "    │ ")
-        submit = (view.get("submit") or {}).get("text")
-        if submit:
-            self.line(f"    └ [ {submit} ]")
-        else:
-            self.line("    └")
-
-    def news(self) -> None:
-        """Messages posted or edited and replies given since the last call."""
-        for call in self.slack.calls[self._calls :]:
-            if call.failed or not call.response.get("ok"):
-                continue
-            params = call.params
-            if call.method in ("chat.postMessage", "chat.update"):
-                edited = " (edited)" if call.method == "chat.update" else ""
-                threaded = " (in the thread)" if params.get("thread_ts") else ""
-                where = self._where(str(call.response.get("channel") or params.get("channel")))
-                self.line(f"    ✉ {where}{threaded}{edited}:")
-                blocks = params.get("blocks")
-                if isinstance(blocks, list) and blocks:
-                    self._blocks(blocks, "      ")
-                else:
-                    self.line(f"      {self.mrkdwn(str(params.get('text') or ''))}")
-            elif call.method == "chat.postEphemeral":
-                self.line(f"    (only {self._name(str(params.get('user')))} sees)")
-                self.line(f"      {self.mrkdwn(str(params.get('text') or ''))}")
-        self._calls = len(self.slack.calls)
-
-
-def _rich_text(block: dict[str, Any]) -> list[str]:
-    parts: list[str] = []
-    for element in block.get("elements") or []:
-        for leaf in element.get("elements") or []:
-            parts.append(str(leaf.get("text") or ""))
-    return parts
 
 
 class DemoSettings(Settings):
@@ -173,17 +70,19 @@ class DemoSettings(Settings):
 
 class Story:
     def __init__(self, slack: SlackEmulator, out: TextIO, folder: Path) -> None:
-        from bot.clock import FakeClock
-
         self.slack = slack
         self.clock = FakeClock(START)
         self.folder = folder
         self.say = Transcript(slack, out)
         self.signing_secret = secrets.token_hex(16)
+        self.client_secret = secrets.token_hex(16)
 
     def settings(self) -> Any:
+        """OAuth mode (no bot token): the bot learns each workspace's token as it is installed."""
         return DemoSettings(
-            slack_bot_token=self.slack.bot_token,
+            slack_bot_token=None,
+            slack_client_id=CLIENT_ID,
+            slack_client_secret=self.client_secret,
             slack_signing_secret=self.signing_secret,
             slack_api_url=self.slack.base_url,
             database_url=f"sqlite:///{self.folder / 'demo.db'}",
@@ -198,13 +97,23 @@ class Story:
     async def run(self) -> str:
         """Tell the story; return the connection's final status."""
         services, runner, url = await serve_locally(self.settings(), clock=self.clock)
+        # the redirect URL in the app's settings (OAuth & Permissions) is the bot's
+        self.slack.oauth_app(
+            client_id=CLIENT_ID,
+            client_secret=self.client_secret,
+            redirect_uri=f"{url}/slack/oauth_redirect",
+        )
         sender = SlackSender(
             bot_url=f"{url}/slack/events",
             signing_secret=self.signing_secret,
             emulator=self.slack,
-            team_id=self.slack.team_id,
+            team_id=ACME,
         )
         try:
+            await self._install(url, ACME, ADMIN, "Ada adds the Exalate app to Acme's Slack")
+            await self._install(
+                url, GLOBEX, GLOBEX_ADMIN, "Gina adds the Exalate app to Globex's Slack"
+            )
             code = await self._wizard(sender)
             await self._reminders(services)
             await self._accept(sender, code)
@@ -212,6 +121,41 @@ class Story:
         finally:
             await sender.close()
             await runner.cleanup()
+
+    async def _install(self, url: str, team_id: str, who: str, what: str) -> None:
+        """`who` installs the app as in a browser: the bot's install page, Slack's authorize
+        page (the emulator: Allow clicked), back to the bot with the code, the state cookie
+        kept. Nothing secret is printed: not the code, the state or the token."""
+        say, workspace = self.say, self.slack.workspace(team_id)
+        say.heading(self.clock.now(), what)
+        if who != ADMIN:
+            say.line(
+                f"  ({say.name(who)} is {workspace.name}'s Slack admin: with the app in "
+                f"{workspace.name}'s Slack too, Pat hears from it there.)"
+            )
+        say.act(who, f"opens the bot's install page ({url}/slack/install): [ Add to Slack ]")
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1, as a browser keeps them
+        async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+            async with browser.get(f"{url}/slack/install", allow_redirects=False) as page:
+                found = re.search(r'href="([^"]+/oauth/v2/authorize[^"]*)"', await page.text())
+            if page.status != 200 or found is None:
+                raise RuntimeError(f"the install page answered {page.status}")
+            authorize = found.group(1).replace("&amp;", "&")
+            scopes = dict(parse_qsl(urlsplit(authorize).query)).get("scope", "")
+            say.line(f"    Slack asks to allow Exalate in {workspace.name}'s Slack, with:")
+            say.line(f"      {scopes.replace(',', ', ')}")
+            say.act(who, "[ Allow ]")
+            query = {"team": team_id, "user": who}
+            async with browser.get(authorize, params=query, allow_redirects=False) as allowed:
+                back = allowed.headers.get("Location")
+            if allowed.status != 302 or back is None:
+                raise RuntimeError(f"Slack's authorize page answered {allowed.status}")
+            async with browser.get(back, allow_redirects=False) as done:
+                text = page_text(await done.text())
+            if done.status != 200 or not workspace.installed:
+                raise RuntimeError(f"the install in {workspace.name} failed: {text}")
+        say.line(f"    the bot's page: {text}")
+        say.news()
 
     async def _wizard(self, sender: SlackSender) -> str:
         say = self.say
@@ -221,7 +165,7 @@ class Story:
         await sender.command("connect", user_id=ADMIN)
         await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
         view_id = self.slack.calls_to("views.open")[-1].response["view"]["id"]
-        say.view(self.slack.views[view_id], ADMIN)
+        say.view(view_id, ADMIN)
         for what, values in WIZARD:
             shown = ", ".join(f"{k} = {v}" for k, v in values.items()) or "checks the review"
             submit = (self.slack.views[view_id].get("submit") or {}).get("text", "Next")
@@ -231,13 +175,22 @@ class Story:
             if response.status != 200 or answer.get("response_action") == "errors":
                 raise RuntimeError(f"the wizard refused a step: {response.text}")
             if values:
-                say.view(self.slack.views[view_id], ADMIN)
+                say.view(view_id, ADMIN)
         await eventually(lambda: "Sent to" in json.dumps(self.slack.views[view_id]))
         say.line("    … after the ack, the bot sends the invitation and updates the modal:")
-        say.view(self.slack.views[view_id], ADMIN)
+        say.view(view_id, ADMIN)
+        await eventually(lambda: self._notices() and self._dms(GLOBEX, PARTNER))
         say.news()
         text = json.dumps(self.slack.views[view_id])
         return text[text.index("EXA1-") : text.index("EXA1-") + 48]
+
+    def _dms(self, team_id: str, user_id: str) -> list[dict[str, Any]]:
+        """What the bot posted in its DM with `user_id`, in that workspace."""
+        workspace: Workspace = self.slack.workspace(team_id)
+        return [m for m in workspace.messages if workspace.dm_user(m["channel"]) == user_id]
+
+    def _notices(self) -> list[dict[str, Any]]:
+        return [m for m in self.slack.workspace(ACME).messages if m["channel"] == CHANNEL]
 
     async def _reminders(self, services: Any) -> None:
         from bot.sweep import sweep
@@ -253,62 +206,66 @@ class Story:
     async def _accept(self, sender: SlackSender, code: str) -> None:
         say = self.say
         self.clock.advance(timedelta(hours=2))
-        say.heading(self.clock.now(), "Pat at Globex accepts from Slack")
-        first_dm = next(
-            m for m in self.slack.messages if self.slack.dm_user(m["channel"]) == PARTNER
-        )
+        say.heading(self.clock.now(), "Pat at Globex accepts, in Globex's Slack")
+        first_dm = self._dms(GLOBEX, PARTNER)[0]
         say.act(PARTNER, "clicks [ Accept invitation ] in the invitation DM")
         opened = len(self.slack.calls_to("views.open"))
         await sender.click(action_id="partner_accept", message=first_dm, user_id=PARTNER)
         await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
         view_id = self.slack.calls_to("views.open")[-1].response["view"]["id"]
-        say.view(self.slack.views[view_id], PARTNER)
-        submit = (self.slack.views[view_id].get("submit") or {}).get("text", "Accept")
-        say.act(PARTNER, f"pastes the code, names project GLX-SUP → [ {submit} ]")
-        before = len(self.slack.messages)
+        say.view(view_id, PARTNER)
+        submit = (self.slack.workspace(GLOBEX).views[view_id].get("submit") or {}).get("text")
+        say.act(PARTNER, f"pastes the code, names project GLX-SUP → [ {submit or 'Accept'} ]")
+        notices, ada = len(self._notices()), len(self._dms(ACME, ADMIN))
         response = await sender.submit_view(
             view_id, {"code": code, "partner_project": "GLX-SUP"}, user_id=PARTNER
         )
         if (response.json or {}).get("response_action") != "update":
             raise RuntimeError(f"the acceptance was refused: {response.text}")
-        say.view(self.slack.views[view_id], PARTNER)
-        await eventually(lambda: len(self.slack.messages) >= before + 2)
-        await asyncio.sleep(0.05)  # let the last notices land
+        say.view(view_id, PARTNER)
+        await eventually(
+            lambda: len(self._notices()) > notices and len(self._dms(ACME, ADMIN)) > ada
+        )
         say.news()
 
     async def _status(self, services: Any) -> str:
         async with services.sessions() as session:
             [connection] = await repo.all_connections(session=session)
             audit = await repo.all_audit_events(session=session)
+        sides = f"{self.slack.workspace(ACME).name} ↔ {self.slack.workspace(GLOBEX).name}"
         self.say.heading(self.clock.now(), "the record")
-        self.say.line(f"  connection {connection.name}: {connection.status}")
+        self.say.line(f"  connection {connection.name}: {connection.status} ({sides})")
         trail = ", ".join(a.action for a in audit)
         self.say.line(f"  audit trail: {trail}")
         return str(connection.status)
 
 
 def populate(slack: SlackEmulator) -> None:
-    """The workspace of the story: Ada the admin, Pat the partner, the notices channel."""
-    slack.add_user(ADMIN, name="ada", real_name="Ada (Acme admin)", is_admin=True)
-    slack.add_user(
+    """The two companies: Acme's Slack (Ada the admin, the notices channel) and Globex's (Pat
+    the partner, Gina its Slack admin)."""
+    acme = slack.workspace(ACME)
+    acme.add_user(ADMIN, name="ada", real_name="Ada Lovelace", is_admin=True)
+    acme.add_channel(CHANNEL, name="exalate-notices")
+    globex = slack.add_workspace(team_id=GLOBEX, name="Globex", domain="globex")
+    globex.add_user(
         PARTNER,
         name="pat",
-        real_name="Pat (Globex)",
-        email="pat@globex.example",
+        real_name="Pat Parker",
+        email=PARTNER_EMAIL,
         tz="America/New_York",
     )
-    slack.add_channel(CHANNEL, name="exalate-notices")
+    globex.add_user(GLOBEX_ADMIN, name="gina", real_name="Gina Gold", is_admin=True)
 
 
 async def run(out: TextIO, *, checker: Checker | None = None) -> int:
     """Tell the story on `out`; 0 when the connection ends up active."""
     started = time.monotonic()
     print(
-        "exalate-bot demo: the bot, an embedded Slack emulator and the local Exalate node, "
-        "in one process",
+        "exalate-bot demo: the bot, an embedded Slack emulator with two companies' workspaces "
+        "and the local Exalate node, in one process",
         file=out,
     )
-    async with SlackEmulator(team_id=TEAM, checker=checker) as slack:
+    async with SlackEmulator(**EMULATOR, checker=checker) as slack:
         populate(slack)
         with tempfile.TemporaryDirectory() as folder:
             status = await Story(slack, out, Path(folder)).run()
