@@ -274,6 +274,7 @@ async def _invitation(engine: AsyncEngine, clock: FakeClock, name: str, **values
             initiator_user_id="UADMIN",
             partner_user_id=values.pop("partner_user_id", "UPARTNER"),
             partner_team_id="T2",
+            by_hand=True,  # reached nowhere, unless the test gives reach_team_id
             code_hash=name.ljust(64, "0"),
             expires_at=clock.now() + timedelta(days=14),
             next_reminder_at=clock.now() + timedelta(hours=24),

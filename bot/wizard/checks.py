@@ -95,9 +95,9 @@ async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[
     update |= reach_answers(
         reach, email=update["partner_email"], elsewhere=crossing, admin=admin, team_name=team_name
     )
-    partner_name = update["partner_name"]
+    handle = reach.partner.name if reach.partner else update["partner_name"]
     if answers.get("mode") == "basic":
-        hint = (update["partner_email"] or "").partition("@")[2].split(".")[0] or partner_name
+        hint = (update["partner_email"] or "").partition("@")[2].split(".")[0] or handle
         update |= await _basic_mode_names(ask, answers, hint)
     return update, errors
 
