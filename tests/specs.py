@@ -28,7 +28,7 @@ from slack_sdk.models.views import View
 
 from bot.devtools.slack_emulator import MESSAGE_METHODS as MESSAGE_METHODS
 from bot.devtools.slack_emulator import decode_json_param as decode_json_param
-from bot.devtools.slack_facts import LIMITS, METHODS, Method
+from bot.devtools.slack_facts import LIMITS, METHODS, Method, token_kind
 
 MISSING_TEXT_FALLBACK = "`blocks` without a non-empty `text` fallback"
 
@@ -62,7 +62,10 @@ def missing_params(method: str, params: dict[str, Any]) -> list[str]:
 def check_call(method: str, params: dict[str, Any], token: str | None) -> list[str]:
     if not known_method(method):
         return [f"unknown method {method!r}"]
-    problems = [] if token else ["missing token"]
+    if token_kind(method) == "client":  # oauth.v2.access: the client's credentials instead
+        problems = [] if not token else ["a token sent to a method that takes none"]
+    else:
+        problems = [] if token else ["missing token"]
     problems += [f"missing required argument {name!r}" for name in missing_params(method, params)]
     return problems
 

@@ -20,6 +20,7 @@ from tests.slack_emulator import SlackEmulator
 from tests.two_workspaces import (
     ACME,
     GLOBEX,
+    INITECH,
     WIZARD_TO_PAT,
     acme_emulator,
     dms,
@@ -171,3 +172,33 @@ async def test_globex_removes_the_app_mid_cadence_then_adds_it_again(
     await sweep(bot.services)
     await eventually(lambda: len(dms(globex, "UPAT")) == 3)
     assert "Reminder" in said(dms(globex, "UPAT")[2:])
+
+
+async def test_the_partners_workspace_installs_later_and_the_invitation_reaches_them(
+    bot: RunningBot, slack: SlackEmulator, clock: FakeClock
+) -> None:
+    acme = slack.workspace(ACME)
+    initech = slack.add_workspace(team_id=INITECH, name="Initech", domain="initech")
+    initech.add_user("USAM", name="sam", real_name="Sam Smith", email="sam@initech.example")
+    initech.add_user("UIADMIN", name="ian", is_admin=True)
+    pages = [*WIZARD_TO_PAT]
+    pages[4] = {"partner_email": "sam@initech.example", "notice_channel": "CNOTICE"}
+    _, result = await _initiate(bot, slack, *pages)
+    code = result[result.index("EXA1-") : result.index("EXA1-") + 48]
+    assert dms(initech, "USAM") == []
+    await install(bot, slack, team=INITECH, user="UIADMIN")
+    # Sam never had the code: the invitation DM goes to them now, in Initech's Slack
+    await eventually(lambda: len(dms(initech, "USAM")) == 1)
+    assert code in said(dms(initech, "USAM"))
+    notices = [m for m in acme.messages if m["channel"] == "CNOTICE"]
+    assert "Initech added the Exalate app" in said(notices) and code not in said(notices)
+    [invitation] = await db_rows(bot, Invitation)
+    assert (invitation.reach_team_id, invitation.partner_user_id) == (INITECH, "USAM")
+    [connection] = await db_rows(bot, Connection)
+    assert connection.partner_label == "Sam Smith (Initech)"
+    # and the next reminder is Sam's, not Ada's
+    nudges = sum("nudge them" in said([m]) for m in dms(acme, "UADA"))
+    clock.set(MONDAY + DAY)
+    await sweep(bot.services)
+    await eventually(lambda: len(dms(initech, "USAM")) == 2)
+    assert sum("nudge them" in said([m]) for m in dms(acme, "UADA")) == nudges

@@ -109,8 +109,9 @@ def test_every_method_the_bot_calls_is_in_the_table() -> None:
     called = _called_methods()
     assert {"chat.postMessage", "views.open", "users.lookupByEmail"} <= set(called)
     assert {m: where for m, where in called.items() if m not in METHODS} == {}
-    # Bolt's own calls: the token check at start, and opening Socket Mode's WebSocket
-    assert {"auth.test", "apps.connections.open"} <= set(METHODS)
+    # Bolt's own calls: the token check at start, opening Socket Mode's WebSocket, and the
+    # OAuth flow's code exchange
+    assert {"auth.test", "apps.connections.open", "oauth.v2.access"} <= set(METHODS)
 
 
 def test_every_method_the_emulator_answers_is_in_the_table() -> None:

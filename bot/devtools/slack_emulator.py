@@ -223,8 +223,9 @@ class SlackEmulator(SocketMode):
         return web.json_response(call.response, status=call.status, headers=headers)
 
     async def _respond_oauth_access(self, call: Call) -> dict[str, str]:
-        """oauth.v2.access: the code exchanged for the installed workspace's bot token. Not
-        held to the checker (the facts table lists the methods called with a token)."""
+        """oauth.v2.access: the code exchanged for the installed workspace's bot token (held
+        to the checker like every call: it takes the client's credentials, no token)."""
+        self._problem(call.method, self.checker.check_call(call.method, call.params, call.token))
         call.team_id = self.oauth.team_of(str(call.params.get("code") or ""))
         headers: dict[str, str] = {}
         if await self._faulted(call, headers):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-TokenKind = Literal["bot", "app"]
+TokenKind = Literal["bot", "app", "client"]  # client: the app's client id and secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,12 @@ def _args(*names: str) -> frozenset[str]:
 METHODS: Mapping[str, Method] = MappingProxyType(
     {
         "auth.test": Method(),
+        "oauth.v2.access": Method(
+            required=_args("code"),
+            token="client",
+            note="an install's code swapped for the workspace's bot token: no token, the "
+            "app's client_id and client_secret (HTTP Basic or form)",
+        ),
         "apps.connections.open": Method(
             token="app",
             newer_than_spec=True,
