@@ -31,6 +31,8 @@ async def sweep(services: Services, *, budget: float = 30.0) -> SweepReport:
     swept = await Invitations(services).sweep_invitations(budget=budget)
     await Once(services).purge()
     await purge_drafts(services)
+    if services.settings.oauth:
+        await purge_oauth_states(services)
     homes = await Home(services).publish_dirty()
     return SweepReport(**vars(swept), homes=homes)
 
@@ -42,3 +44,10 @@ async def purge_drafts(services: Services) -> int:
         return await repo.purge_drafts(
             session=session, older_than=services.clock.now() - DRAFT_MAX_AGE
         )
+
+
+async def purge_oauth_states(services: Services) -> int:
+    """Forget the install links' states past their deadline (an install started, never
+    finished): slack_sdk's state store consumes them, but never deletes an expired one."""
+    async with one_statement(services.sessions) as session:
+        return await repo.purge_oauth_states(session=session, now=services.clock.now())

@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.clock import FakeClock
@@ -157,3 +158,33 @@ async def test_a_workspace_that_never_installed_gets_no_answer_from_its_token(
     said = slack.responses[-1]["text"]
     assert "isn't installed in this workspace" in said and "/slack/install" in said
     assert slack.calls_in(GLOBEX) == []
+
+
+async def test_an_install_left_too_long_is_refused_and_its_state_purged(
+    oauth_bot: RunningBot, slack: SlackEmulator, clock: FakeClock
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from bot.sweep import sweep
+
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        async with browser.get(f"{oauth_bot.url}/slack/install") as page:
+            match = re.search(r'href="([^"]+/oauth/v2/authorize[^"]*)"', await page.text())
+        assert match
+        async with browser.get(
+            match.group(1).replace("&amp;", "&"),
+            params={"team": ACME, "user": "UADA"},
+            allow_redirects=False,
+        ) as slack_page:
+            back = slack_page.headers["Location"]
+        clock.advance(timedelta(minutes=11))  # the admin went for lunch on Slack's page
+        await sweep(oauth_bot.services)
+        async with oauth_bot.services.engine.connect() as conn:
+            left = (await conn.execute(text("SELECT count(*) FROM slack_oauth_states"))).scalar()
+        assert left == 0
+        async with browser.get(back) as done:
+            assert done.status == 401  # Bolt's answer for a state it no longer has
+    assert slack.calls_to("oauth.v2.access") == []

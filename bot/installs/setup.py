@@ -37,7 +37,9 @@ def oauth_parts(
         "oauth_settings": oauth_settings(
             settings,
             store=store,
-            state_store=oauth_state_store(services.engine, expiration_seconds=STATE_SECONDS),
+            state_store=oauth_state_store(
+                services.engine, expiration_seconds=STATE_SECONDS, now=services.clock.now
+            ),
             workspaces=workspaces,
             on_installed=on_installed,
         ),
