@@ -199,3 +199,25 @@ async def test_no_bot_token_in_the_log_even_at_debug(
     assert len(records.records) > 50  # slack_sdk's request lines are in there
     assert not [t for t in tokens if t and t in logged]
     assert CLIENT_SECRET not in logged
+
+
+async def test_pat_snoozes_from_globex_in_their_own_zone(
+    bot: RunningBot, slack: SlackEmulator
+) -> None:
+    globex = slack.workspace(GLOBEX)
+    await _initiate(bot, slack)
+    await eventually(lambda: len(dms(globex, "UPAT")) == 1)
+    assert bot.sender is not None
+    answered = len(slack.responses)
+    await bot.sender.click(
+        action_id="partner_snooze_day",
+        message=dms(globex, "UPAT")[0],
+        user_id="UPAT",
+        team_id=GLOBEX,
+    )
+    await eventually(lambda: len(slack.responses) > answered)
+    assert slack.responses[-1]["text"].startswith(":zzz: Snoozed: the next reminder")
+    [invitation] = await db_rows(bot, Invitation)
+    assert invitation.partner_tz == "America/New_York"  # from Globex's users.lookupByEmail
+    assert invitation.next_reminder_at is not None
+    kept_apart(slack)

@@ -202,3 +202,22 @@ async def test_the_partners_workspace_installs_later_and_the_invitation_reaches_
     await sweep(bot.services)
     await eventually(lambda: len(dms(initech, "USAM")) == 2)
     assert sum("nudge them" in said([m]) for m in dms(acme, "UADA")) == nudges
+
+
+async def test_a_slack_connect_partner_is_dmed_through_the_shared_channels_workspace(
+    bot: RunningBot, slack: SlackEmulator
+) -> None:
+    """Globex never installed the app, but shares a channel with Acme: Pat is reached
+    through Acme's workspace, with Acme's token."""
+    acme, globex = slack.workspace(ACME), slack.workspace(GLOBEX)
+    acme.add_channel("CSHARED", name="acme-globex")
+    slack.share_channel("CSHARED", with_team=GLOBEX)
+    pages = [*WIZARD_TO_PAT]
+    pages[4] = {"partner_user_id": "UPAT", "notice_channel": "CNOTICE"}
+    review, result = await _initiate(bot, slack, *pages)
+    assert "through a Slack Connect channel" in review
+    assert "Sent to" in result
+    await eventually(lambda: len(dms(acme, "UPAT")) == 1)
+    assert "EXA1-" in said(dms(acme, "UPAT")) and globex.messages == []
+    [invitation] = await db_rows(bot, Invitation)
+    assert (invitation.reach_team_id, invitation.partner_team_id) == (ACME, GLOBEX)

@@ -14,7 +14,7 @@ from bot.invitations import messages as m
 from bot.invitations import texts as t
 from bot.invitations.errors import Refused, Unavailable
 from bot.invitations.notices import direct, notice, outbox_ids
-from bot.invitations.people import partner_for_admin
+from bot.invitations.people import admin_for_partner, partner_for_admin
 from bot.invitations.policy import snooze_until
 from bot.invitations.transitions import CS, IS, Transitions
 from bot.security import hash_code
@@ -124,7 +124,7 @@ class PartnerActions(Transitions):
     def _check_redeemable(
         connection: Connection, invitation: Invitation, user_id: str, now: datetime
     ) -> None:
-        admin = connection.initiator_user_id
+        admin = admin_for_partner(connection)
         if invitation.partner_user_id != user_id:
             raise Refused(t.REJECTED["other_partner"])
         if invitation.state == IS.REDEEMED:

@@ -35,11 +35,11 @@ def snoozed(name: str, until: datetime) -> str:
 
 
 def expired(admin: str) -> str:
-    return f"That code expired. Ask <@{admin}> to resend the invitation."
+    return f"That code expired. Ask {admin} to resend the invitation."
 
 
 def withdrawn(admin: str) -> str:
-    return f"That invitation was withdrawn or replaced; ask <@{admin}> for a current code."
+    return f"That invitation was withdrawn or replaced; ask {admin} for a current code."
 
 
 def node_unavailable(error: object) -> str:
