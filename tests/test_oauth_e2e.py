@@ -188,3 +188,33 @@ async def test_an_install_left_too_long_is_refused_and_its_state_purged(
         async with browser.get(back) as done:
             assert done.status == 401  # Bolt's answer for a state it no longer has
     assert slack.calls_to("oauth.v2.access") == []
+
+
+@pytest.mark.parametrize(
+    "team",
+    [{"id": {"$ne": None}}, {"id": ["T0ACME"]}, {"id": "T0ACME' OR 1=1 --"}, {"id": "T" * 5000}],
+)
+async def test_a_signed_payload_with_a_strange_team_reaches_no_installation(
+    oauth_bot: RunningBot, slack: SlackEmulator, team: dict[str, Any], log_watch: Any
+) -> None:
+    """Bolt authorizes before the typed reading: a team id of any other shape than Slack's
+    is nobody's installation (no store read, no Slack call, no 5xx, no traceback)."""
+    from urllib.parse import urlencode
+
+    await install(oauth_bot, slack, team=ACME, user="UADA")
+    assert oauth_bot.sender is not None
+    calls = len(slack.calls)
+    payload = {
+        "type": "block_actions",
+        "team": team,
+        "user": {"id": "UADA"},
+        "api_app_id": "A0001",
+        "actions": [{"action_id": "partner_accept", "value": "1", "type": "button"}],
+        "trigger_id": "1.2.3",
+    }
+    answer = await oauth_bot.sender.post(
+        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+    )
+    assert answer.status < 500
+    assert slack.calls[calls:] == []
+    assert not [seen for seen in log_watch.seen if seen.error]
