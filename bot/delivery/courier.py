@@ -32,12 +32,19 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.delivery.outcomes import (
+    NOT_INSTALLED,
+    PAUSED,
+    TRANSIENT_ERRORS,
+    Delivery,
+    retry_after_of,
+)
 from bot.delivery.window import Window
 from bot.installs.workspaces import DEAD_TOKEN_ERRORS
 from bot.metrics import Metrics
 from bot.security import SealBroken, Vault
 from bot.slack.errors import slack_error
-from bot.slack.pacing import Pacer
+from bot.slack.pacing import Pacer, Paused
 from storage import repo
 from storage.db import transaction
 from storage.models import Outbox
@@ -50,31 +57,9 @@ MAX_ATTEMPTS = 12
 BATCH = 50
 CANDIDATES = 4  # a claim reads up to this many times BATCH due rows to choose from
 AHEAD = 8  # messages holding a turn at once (waiting for it, or being posted)
+DEFER_OVER = 1.0  # a workspace paused (a 429) longer than this: its messages wait in the table
 RECORD_EVERY = 50  # posted messages recorded in one transaction...
 RECORD_WITHIN = 0.5  # ...or after this many seconds, whichever comes first
-NOT_INSTALLED = "app_not_installed"  # the workspace has no installation (any more)
-TRANSIENT_ERRORS = frozenset(
-    {
-        "ratelimited",
-        "rate_limited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "team_added_to_org",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    purpose: str
-    ok: bool
-    error: str | None = None
-    retrying: bool = False
-    channel: str | None = None
-    ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +209,10 @@ class Courier:
             channel = await self._channel(client, row)
             thread_ts = self._thread(row) if row.in_thread else None
             async with self._turns[row.id].held(row.id):
-                await pacer.wait(row.team_id, channel)
+                try:
+                    await pacer.wait(row.team_id, channel, defer_over=DEFER_OVER)
+                except Paused as paused:  # the batch's other workspaces don't wait for it
+                    return await self._put_back(row, paused.seconds)
                 if self._lease_over(row):  # it waited too long: leave it to the next claim
                     return Delivery(row.id, row.purpose, ok=False, error="lease", retrying=True)
                 response = await client.chat_postMessage(
@@ -238,10 +226,10 @@ class Courier:
             status = exc.response.status_code
             transient = status == 429 or status >= 500 or error in TRANSIENT_ERRORS
             if status == 429:
-                pacer.pause(row.team_id, _retry_after(exc) or 1.0)
+                pacer.pause(row.team_id, retry_after_of(exc) or 1.0)
             if error in DEAD_TOKEN_ERRORS:  # uninstalled, maybe by another replica's news
                 self.forget(row.team_id)
-            return await self._failed(row, error, transient, _retry_after(exc))
+            return await self._failed(row, error, transient, retry_after_of(exc))
         except (TimeoutError, aiohttp.ClientError) as exc:
             return await self._failed(row, type(exc).__name__, True, 0)
         root = row.in_thread and thread_ts is None
@@ -352,6 +340,18 @@ class Courier:
                 session=session, connection_id=row.connection_id, channel=p.channel, ts=p.ts
             )
 
+    async def _put_back(self, row: Outbox, seconds: float) -> Delivery:
+        """Due again when its workspace's pause ends, the attempt given back: a 429 in one
+        workspace costs another's messages nothing, and this one none of its tries."""
+        async with transaction(self.sessions) as session:
+            await repo.put_back_message(
+                session=session,
+                outbox_id=row.id or 0,
+                attempts=row.attempts,
+                not_before=self.clock.now() + timedelta(seconds=seconds),
+            )
+        return Delivery(row.id or 0, row.purpose, ok=False, error=PAUSED, retrying=True)
+
     async def _failed(
         self, row: Outbox, error: str, transient: bool, retry_after: float
     ) -> Delivery:
@@ -389,12 +389,3 @@ class Courier:
             " (will retry)" if retrying else "",
         )
         return Delivery(row.id or 0, row.purpose, ok=False, error=error, retrying=retrying)
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = getattr(exc.response, "headers", {}) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return float(value) if value is not None else 0.0
-    except (TypeError, ValueError):
-        return 0.0

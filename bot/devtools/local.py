@@ -26,13 +26,18 @@ async def serve_locally(
     real_pace: bool = False,
 ) -> tuple[Services, web.AppRunner, str]:
     """Start the bot on 127.0.0.1 (a free port); its services, its runner (clean it up to
-    stop it) and its base URL. The pacer sleeps only with `real_pace`."""
+    stop it) and its base URL. The pacer sleeps only with `real_pace`; otherwise it keeps
+    time by `clock`, as everything else does."""
     from bot.app import create_services, create_web_app
     from bot.edge import LINGER_SECONDS
 
     services = create_services(settings, clock=clock)
-    if not real_pace:
-        services.pacer = Pacer(per_minute=settings.slack_messages_per_minute, sleep=_no_wait)
+    if not real_pace:  # on the given clock: a Retry-After ends when that clock says so
+        services.pacer = Pacer(
+            per_minute=settings.slack_messages_per_minute,
+            monotonic=lambda: clock.now().timestamp(),
+            sleep=_no_wait,
+        )
     if backend is not None:
         services.backend = backend(services)
     runner = web.AppRunner(

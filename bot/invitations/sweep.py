@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import BackendError, NotSupported
+from bot.delivery.outcomes import RATE_LIMITED
 from bot.delivery.rows import enqueue_many
 from bot.invitations import messages as m
 from bot.invitations.notices import (
@@ -68,7 +69,10 @@ class Sweep(Transitions):
             ok = sum(d.ok for d in deliveries)
             sent, failed = sent + ok, failed + len(deliveries) - ok
             more = expiring or reminding or bool(deliveries)
-            if not more or failed or loop.time() > deadline:
+            # Slack in trouble (a 5xx, a timeout): wait for the next sweep. A 429 is one
+            # workspace's: its messages wait in the table, the others go on now
+            troubled = any(not d.ok and d.error not in RATE_LIMITED for d in deliveries)
+            if not more or troubled or loop.time() > deadline:
                 break
         return Swept(expired, reminded, escalated, sent, failed)
 

@@ -16,6 +16,15 @@ from typing import Any
 CHANNEL_SECONDS = 1.05  # Slack's second per channel, and a little for the request's way there
 
 
+class Paused(Exception):
+    """The workspace is paused (Slack said 429) for `seconds` more: longer than the caller
+    would wait (`Pacer.wait`'s `defer_over`), so it puts the message back for later."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"paused for {seconds:.1f}s")
+        self.seconds = seconds
+
+
 class Pacer:
     """Hands out turns to send: `per_minute` a minute in a workspace, evenly spaced (a turn
     every 60/per_minute seconds), and `per_channel_seconds` between two in one channel. A
@@ -39,14 +48,19 @@ class Pacer:
         self._tidy_at = 1024
         self._lock = asyncio.Lock()
 
-    async def wait(self, team_id: str, channel: str) -> float:
+    async def wait(self, team_id: str, channel: str, *, defer_over: float | None = None) -> float:
         """Wait for this message's turn; returns how long it waited. A turn handed out before
-        a 429 and due before its Retry-After has passed is void: the message takes a new one."""
+        a 429 and due before its Retry-After has passed is void: the message takes a new one.
+        With `defer_over`, a workspace paused for longer than that many seconds raises
+        `Paused` instead of waiting (before its turn, or when a 429 comes while it waits):
+        the caller's other workspaces don't wait behind it."""
         waited = 0.0
         while True:
             async with self._lock:  # turns are handed out in order
                 now = self._now()
                 pauses, until = self._pauses.get(team_id, (0, 0.0))
+                if defer_over is not None and until - now > defer_over:
+                    raise Paused(until - now)
                 earliest = max(now, until, self._channel_next.get((team_id, channel), 0.0))
                 turn = self._book(team_id, earliest, now)
                 self._channel_next[(team_id, channel)] = turn + self.per_channel_seconds

@@ -75,6 +75,7 @@ from storage.repo.outbox import (
     mark_send_failed,
     mark_sent,
     mark_thread_started,
+    put_back_message,
     thread_roots,
 )
 
@@ -137,6 +138,7 @@ __all__ = [
     "purge_drafts",
     "purge_keys",
     "purge_oauth_states",
+    "put_back_message",
     "reach_invitation",
     "recently_active",
     "release_key",

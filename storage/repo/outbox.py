@@ -154,6 +154,18 @@ async def mark_thread_started(
     )
 
 
+async def put_back_message(
+    *, session: AsyncSession, outbox_id: int, attempts: int, not_before: datetime
+) -> None:
+    """A claimed row not tried after all (its workspace waits out a 429): due again at
+    `not_before`, its claim's attempt given back. Left alone when claimed again since."""
+    await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(col(Outbox.id) == outbox_id, col(Outbox.attempts) == attempts)
+        .values(not_before=not_before, attempts=attempts - 1, last_error="paused")
+    )
+
+
 async def mark_send_failed(
     *,
     session: AsyncSession,

@@ -1,0 +1,103 @@
+"""The sweep in OAuth mode: each workspace's reminders with its own token, at its own pace,
+and one workspace's 429s holding back no other's messages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.sweep import sweep
+from storage import repo
+from storage.db import transaction
+from tests.harness import MONDAY, RunningBot, answers_for
+from tests.slack_emulator import SlackEmulator
+from tests.two_workspaces import (
+    ACME,
+    GLOBEX,
+    acme_emulator,
+    install,
+    start_oauth_bot,
+    two_companies,
+)
+
+EACH = 12
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackEmulator]:
+    async with acme_emulator() as emulator:
+        two_companies(emulator)
+        yield emulator
+        assert emulator.problems == [], emulator.problems
+
+
+@pytest.fixture
+async def bot(
+    slack: SlackEmulator, database_url: str, clock: FakeClock
+) -> AsyncIterator[RunningBot]:
+    clock.set(MONDAY)
+    running = await start_oauth_bot(slack, database_url, clock=clock, reminder_hours="")
+    await install(running, slack, team=ACME, user="UADA")
+    await install(running, slack, team=GLOBEX, user="UGADMIN")
+    yield running
+    await running.stop()
+
+
+async def _due(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> None:
+    """EACH invitations due for a reminder in each workspace (Ada invites them all)."""
+    async with transaction(bot.services.sessions) as session:
+        for n in range(2 * EACH):
+            team = ACME if n % 2 else GLOBEX
+            partner = f"UP{n:04d}"
+            slack.workspace(team).add_user(partner, name=f"partner{n}", tz="UTC")
+            await repo.create_connection(
+                session=session,
+                team_id=ACME,
+                answers=answers_for(n),
+                backend="local",
+                backend_id=None,
+                initiator_user_id="UADA",
+                partner_user_id=partner,
+                partner_team_id=team,
+                reach_team_id=team,
+                partner_tz="UTC",
+                code_hash=f"{n:064d}",
+                expires_at=clock.now() + timedelta(days=14),
+                next_reminder_at=clock.now() - timedelta(minutes=1),
+                now=clock.now() - timedelta(days=1),
+            )
+
+
+def _globex_posts(calls: list) -> list:
+    return [c for c in calls if c.team_id == GLOBEX and c.method == "chat.postMessage"]
+
+
+def _posted(slack: SlackEmulator, team: str) -> int:
+    return len([c for c in slack.calls_in(team, "chat.postMessage") if not c.failed])
+
+
+async def test_globexs_429s_hold_back_none_of_acmes_reminders(
+    bot: RunningBot, slack: SlackEmulator, clock: FakeClock
+) -> None:
+    await _due(bot, slack, clock)
+    slack.fail_next("chat.postMessage", status=429, retry_after=30, team_id=GLOBEX)
+    report = await sweep(bot.services)
+    assert report.reminded == 2 * EACH
+    assert _posted(slack, ACME) == EACH  # every one of Acme's, in this sweep
+    # Globex's: none tried after Slack said 429 (they wait in the table for Retry-After)
+    [limited] = [i for i, c in enumerate(slack.calls) if c.failed]
+    assert _globex_posts(slack.calls[limited + 1 :]) == []
+    clock.advance(timedelta(seconds=29))
+    await sweep(bot.services)
+    assert _globex_posts(slack.calls[limited + 1 :]) == []
+    clock.advance(timedelta(seconds=1))
+    await sweep(bot.services)
+    assert (_posted(slack, ACME), _posted(slack, GLOBEX)) == (EACH, EACH)
+    # each with its own workspace's token, and nothing tried while Globex was paused
+    assert {c.token for c in slack.calls_in(GLOBEX, "chat.postMessage")} == {
+        slack.workspace(GLOBEX).bot_token
+    }
+    assert len(slack.calls_in(GLOBEX, "chat.postMessage")) == EACH + 1
