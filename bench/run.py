@@ -77,6 +77,15 @@ async def bench_ack() -> list[dict[str, Any]]:
         return await ack.run(dbs)
 
 
+async def bench_ack_oauth() -> list[dict[str, Any]]:
+    from bench import ack
+
+    # bare Bolt's installation store on a database of its own, of the same kind as the bot's
+    async with databases() as bots, databases() as bares:
+        pairs = [(label, url, bare) for (label, url), (_, bare) in zip(bots, bares, strict=True)]
+        return await ack.run_oauth(pairs)
+
+
 async def bench_oversized() -> list[dict[str, Any]]:
     from bench import oversized
 
@@ -140,6 +149,28 @@ BENCHES = {
             "errors",
             "bot_cpu_ms",
             "bare_cpu_ms",
+        ],
+    ),
+    "ack-oauth": (
+        bench_ack_oauth,
+        [
+            "database",
+            "workspaces",
+            "users",
+            "requests",
+            "bot_p50_ms",
+            "bot_p99_ms",
+            "bare_p50_ms",
+            "bare_p99_ms",
+            "p50_ratio",
+            "p99_ratio",
+            "errors",
+            "bot_cpu_ms",
+            "bare_cpu_ms",
+            "bot_slack_calls",
+            "bare_slack_calls",
+            "bot_auth_test",
+            "bare_auth_test",
         ],
     ),
     "home": (bench_home, ["database", "what", "p50_ms", "p95_ms", "blocks"]),
