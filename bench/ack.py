@@ -1,6 +1,10 @@
 """Acknowledgement latency: `/exalate connect` and each wizard submission, signed and sent
 over HTTP to the bot (a real `exalate-bot` process), its Web API in the Slack emulator; beside
-a bare Bolt AsyncApp that only acks and opens the same view, in the same run."""
+a bare Bolt AsyncApp that only acks and opens the same view, in the same run.
+
+`run` is single-token mode; `run_oauth` OAuth mode, the app installed in several workspaces
+(bench/oauth.py) and the requests spread over them, bare Bolt reading the same installation
+store with Bolt's own authorize."""
 
 from __future__ import annotations
 
@@ -16,13 +20,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.oauth import KEY, installed_workspaces, oauth_env, seed_installations
 from bench.process import cpu_seconds, free_port, healthy
-from bot.devtools.slack_emulator import SlackEmulator
+from bot.devtools.slack_emulator import SlackEmulator, Workspace
 from bot.devtools.slack_requests import SlackSender, command_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
-REPEATS = 3  # runs of each server at each concurrency, in turns, their samples pooled
+QUICK = bool(os.environ.get("BENCH_QUICK"))  # a smoke run: tiny sizes, figures meaningless
+REPEATS = 1 if QUICK else 3  # runs of each server at each concurrency, in turns, pooled
+# users and rounds each: enough requests for a steady p99
+LOADS = ((1, 3), (5, 2)) if QUICK else ((1, 30), (10, 10), (50, 4))
+WORKSPACES = int(os.environ.get("BENCH_WORKSPACES", "4" if QUICK else "20"))  # OAuth mode
 STEPS = (
     {"destination": "private"},
     {"mode": "script"},
@@ -32,11 +41,15 @@ STEPS = (
 )
 
 
-def _start(kind: str, port: int, slack: SlackEmulator, database_url: str, folder: str) -> Any:
+def _start(
+    kind: str, port: int, slack: SlackEmulator, database_url: str, folder: str, oauth: bool
+) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EXALATE_"))}
     env["PYTHONPATH"] = str(ROOT)
     if kind == "bare":
         command = [sys.executable, "-m", "bench.bare_bolt", str(port), slack.base_url]
+        if oauth:  # Bolt's authorize over the installation store on this database
+            command.append(database_url)
     else:
         command = [sys.executable, "-m", "bot"]
         if os.environ.get("BENCH_PROFILE"):  # a cProfile of the bot, for finding hot spots
@@ -49,8 +62,11 @@ def _start(kind: str, port: int, slack: SlackEmulator, database_url: str, folder
             "PORT": str(port),
             "EXALATE_LOCAL_INSTANCE": "acme",
             "LOG_LEVEL": "WARNING",
-            "EXALATE_SECRET_KEY": "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
+            "EXALATE_SECRET_KEY": KEY,
         }
+        if oauth:
+            del env["SLACK_BOT_TOKEN"]
+            env |= oauth_env()
     return subprocess.Popen(
         command, env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -63,15 +79,19 @@ async def _user(
     rounds: int,
     latencies: dict[str, list[float]],
     kind: str,
+    teams: list[Workspace],
+    first: int = 0,
 ) -> None:
+    """`rounds` of the wizard, each in the next of `teams` (from the `first`)."""
     for n in range(rounds):
-        trigger = slack.issue_trigger_id()
+        workspace = teams[(first + n) % len(teams)]
+        trigger = workspace.issue_trigger_id()
         payload = command_payload(
             text="connect",
             user_id=user,
             trigger_id=trigger,
             response_url=slack.response_url(),
-            team_id=slack.team_id,
+            team_id=workspace.team_id,
         )
         started = time.perf_counter()
         await sender.post(urlencode(payload), "application/x-www-form-urlencoded")
@@ -115,14 +135,38 @@ def _stats(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p99 * 1000
 
 
-async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict[str, Any]:
+async def _visit(sender: SlackSender, slack: SlackEmulator, user: str, team: Workspace) -> None:
+    """A command in `team`, its view left unanswered: the workspace's installation, and the
+    user's admin role there, are known to the server from now on."""
+    trigger = team.issue_trigger_id()
+    payload = command_payload(
+        text="connect",
+        user_id=user,
+        trigger_id=trigger,
+        response_url=slack.response_url(),
+        team_id=team.team_id,
+    )
+    await sender.post(urlencode(payload), "application/x-www-form-urlencoded")
+    await _opened_with(slack, trigger)
+
+
+async def measure(
+    kind: str, database_url: str, users: int, rounds: int, workspaces: int = 0
+) -> dict[str, Any]:
+    """One run of one server; `workspaces` > 0: OAuth mode, the app installed in that many,
+    user n's round r in workspace n * rounds + r (modulo), so all of them get requests."""
+    oauth = workspaces > 0
     async with SlackEmulator(bot_token="xoxb-bench-token") as slack:
-        slack.add_user("UPARTNER", name="pat")
-        for n in range(users):
-            slack.add_user(f"UADMIN{n}", name=f"admin{n}", is_admin=True)
+        teams = installed_workspaces(slack, workspaces) if oauth else [slack.primary]
+        for team in teams:
+            team.add_user("UPARTNER", name="pat")
+            for n in range(users):
+                team.add_user(f"UADMIN{n}", name=f"admin{n}", is_admin=True)
+        if oauth:
+            await seed_installations(database_url, teams)
         port = free_port()
         with tempfile.TemporaryDirectory() as folder:
-            server = _start(kind, port, slack, database_url, folder)
+            server = _start(kind, port, slack, database_url, folder, oauth)
             sender = SlackSender(
                 bot_url=f"http://127.0.0.1:{port}/slack/events",
                 signing_secret=SECRET,
@@ -133,11 +177,22 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
                 latencies: dict[str, list[float]] = {"command": [], "submission": [], "errors": []}
                 # a warm-up round at the same concurrency, not measured: connections to the
                 # database and to Slack are open, as in a bot that has been up for a while
+                # (in OAuth mode, with a command in every other workspace the user will use)
                 warm_up: dict[str, list[float]] = {"command": [], "submission": [], "errors": []}
                 await asyncio.gather(
-                    *(_user(sender, slack, f"UADMIN{n}", 1, warm_up, kind) for n in range(users))
+                    *(
+                        _user(sender, slack, f"UADMIN{n}", 1, warm_up, kind, teams, n * rounds)
+                        for n in range(users)
+                    )
                 )
+                visits = [
+                    _visit(sender, slack, f"UADMIN{n}", teams[(n * rounds + r) % len(teams)])
+                    for n in range(users)
+                    for r in range(1, min(rounds, len(teams)))
+                ]
+                await asyncio.gather(*visits)
                 cpu_before, own_before = cpu_seconds(server.pid), time.process_time()
+                calls_before = len(slack.calls)
                 # the load's own garbage collection stays out of the figures (as in timeit):
                 # a full pass here stalled every request in flight for 30-70 ms
                 gc.collect()
@@ -145,7 +200,16 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
                 try:
                     await asyncio.gather(
                         *(
-                            _user(sender, slack, f"UADMIN{n}", rounds, latencies, kind)
+                            _user(
+                                sender,
+                                slack,
+                                f"UADMIN{n}",
+                                rounds,
+                                latencies,
+                                kind,
+                                teams,
+                                n * rounds,
+                            )
                             for n in range(users)
                         )
                     )
@@ -154,6 +218,7 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
                 await asyncio.sleep(0.2)  # the work after the last ack
                 server_cpu = cpu_seconds(server.pid) - cpu_before
                 own_cpu = time.process_time() - own_before
+                calls = slack.calls[calls_before:]
             finally:
                 await sender.close()
                 server.terminate()
@@ -164,6 +229,8 @@ async def measure(kind: str, database_url: str, users: int, rounds: int) -> dict
         "errors": len(latencies["errors"]),
         "server_cpu_s": server_cpu,
         "client_cpu_s": own_cpu,
+        "slack_calls": len(calls),
+        "auth_test": sum(1 for call in calls if call.method == "auth.test"),
     }
 
 
@@ -176,35 +243,63 @@ def _pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p99_ms": p99,
         "errors": sum(run["errors"] for run in runs),
         "server_cpu_ms": sum(run["server_cpu_s"] for run in runs) * 1000 / max(1, len(samples)),
+        "slack_calls": sum(run["slack_calls"] for run in runs),
+        "auth_test": sum(run["auth_test"] for run in runs),
     }
+
+
+def _row(label: str, users: int, bot: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "database": label,
+        "users": users,
+        "requests": bot["requests"],
+        "bot_p50_ms": bot["p50_ms"],
+        "bot_p99_ms": bot["p99_ms"],
+        "bare_p50_ms": bare["p50_ms"],
+        "bare_p99_ms": bare["p99_ms"],
+        "errors": bot["errors"],
+        "bot_cpu_ms": bot["server_cpu_ms"],
+        "bare_cpu_ms": bare["server_cpu_ms"],
+        "p50_ratio": bot["p50_ms"] / bare["p50_ms"],
+        "p99_ratio": bot["p99_ms"] / bare["p99_ms"],
+        "bot_slack_calls": bot["slack_calls"],
+        "bare_slack_calls": bare["slack_calls"],
+        "bot_auth_test": bot["auth_test"],
+        "bare_auth_test": bare["auth_test"],
+    }
+
+
+def _plain(url: str) -> str:
+    """The URL as DATABASE_URL takes it (the bot and bare Bolt pick their drivers)."""
+    return url.replace("+aiosqlite", "").replace("+asyncpg", "")
 
 
 async def run(databases: list[tuple[str, str]]) -> list[dict[str, Any]]:
     rows = []
-    for users, rounds in ((1, 30), (10, 10), (50, 4)):  # enough requests for a steady p99
+    for users, rounds in LOADS:
         runs: dict[str, list[dict[str, Any]]] = {"bare": [], **{db: [] for db, _ in databases}}
         for _ in range(REPEATS):  # taking turns, so that the machine's drift falls on all alike
             runs["bare"].append(await measure("bare", "", users, rounds))
             for label, url in databases:
-                bot_url = url.replace("+aiosqlite", "").replace("+asyncpg", "")
-                runs[label].append(await measure("bot", bot_url, users, rounds))
+                runs[label].append(await measure("bot", _plain(url), users, rounds))
         bare = _pooled(runs["bare"])
         for label, _ in databases:
-            bot = _pooled(runs[label])
-            rows.append(
-                {
-                    "database": label,
-                    "users": users,
-                    "requests": bot["requests"],
-                    "bot_p50_ms": bot["p50_ms"],
-                    "bot_p99_ms": bot["p99_ms"],
-                    "bare_p50_ms": bare["p50_ms"],
-                    "bare_p99_ms": bare["p99_ms"],
-                    "errors": bot["errors"],
-                    "bot_cpu_ms": bot["server_cpu_ms"],
-                    "bare_cpu_ms": bare["server_cpu_ms"],
-                    "p50_ratio": bot["p50_ms"] / bare["p50_ms"],
-                    "p99_ratio": bot["p99_ms"] / bare["p99_ms"],
-                }
-            )
+            rows.append(_row(label, users, _pooled(runs[label]), bare))
+    return rows
+
+
+async def run_oauth(databases: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """OAuth mode: (label, the bot's database, bare Bolt's) for each kind of database; bare
+    Bolt's store on its own database of the same kind, holding the same installations."""
+    rows = []
+    for users, rounds in LOADS:
+        runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for _ in range(REPEATS):  # taking turns, so that the machine's drift falls on all alike
+            for label, bot_url, bare_url in databases:
+                for kind, url in (("bare", bare_url), ("bot", bot_url)):
+                    run = await measure(kind, _plain(url), users, rounds, WORKSPACES)
+                    runs.setdefault((kind, label), []).append(run)
+        for label, _, _ in databases:
+            bot, bare = _pooled(runs["bot", label]), _pooled(runs["bare", label])
+            rows.append({"workspaces": WORKSPACES, **_row(label, users, bot, bare)})
     return rows

@@ -1,5 +1,9 @@
 """A bare Bolt AsyncApp, the yardstick: it only acknowledges, and calls views.open with the
-bot's first view. Run as `python -m bench.bare_bolt PORT SLACK_API_URL`."""
+bot's first view. Run as `python -m bench.bare_bolt PORT SLACK_API_URL [DATABASE_URL]`.
+
+With DATABASE_URL it is in OAuth mode as Bolt ships it: the bot's SealedInstallationStore on
+that database, read by Bolt's own AsyncInstallationStoreAuthorize (its defaults: no cache, so
+a store read and an `auth.test` for every request)."""
 
 from __future__ import annotations
 
@@ -10,17 +14,28 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.oauth import store
+from bot.settings import normalize_database_url
 from bot.wizard.rules import Step
 from bot.wizard.steps import build_step_view
+from storage.db import create_engine
 
 SECRET = "bench-signing-secret"
 
 
-def app(api_url: str) -> web.Application:
-    bolt = AsyncApp(
-        client=AsyncWebClient(token="xoxb-bench-token", base_url=api_url),
-        signing_secret=SECRET,
-    )
+def app(api_url: str, database_url: str | None = None) -> web.Application:
+    if database_url is None:
+        bolt = AsyncApp(
+            client=AsyncWebClient(token="xoxb-bench-token", base_url=api_url),
+            signing_secret=SECRET,
+        )
+    else:
+        engine = create_engine(normalize_database_url(database_url))
+        bolt = AsyncApp(
+            client=AsyncWebClient(base_url=api_url),  # no token: each workspace's from the store
+            signing_secret=SECRET,
+            installation_store=store(engine),
+        )
     first = build_step_view(Step.DESTINATION, {}, local_instance="local")
     second = build_step_view(Step.MODE, {"destination": "private"}, local_instance="local")
 
@@ -46,4 +61,5 @@ def app(api_url: str) -> web.Application:
 
 
 if __name__ == "__main__":
-    web.run_app(app(sys.argv[2]), port=int(sys.argv[1]), print=None, access_log=None)
+    database = sys.argv[3] if len(sys.argv) > 3 else None
+    web.run_app(app(sys.argv[2], database), port=int(sys.argv[1]), print=None, access_log=None)

@@ -12,7 +12,7 @@ import platform
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,21 @@ async def bench_ack() -> list[dict[str, Any]]:
         return await ack.run(dbs)
 
 
+async def bench_ack_oauth() -> list[dict[str, Any]]:
+    from bench import ack
+
+    # bare Bolt's installation store on a database of its own, of the same kind as the bot's
+    async with databases() as bots, databases() as bares:
+        pairs = [(label, url, bare) for (label, url), (_, bare) in zip(bots, bares, strict=True)]
+        return await ack.run_oauth(pairs)
+
+
+async def bench_sweep_oauth() -> list[tuple[str, list[dict[str, Any]], list[str]]]:
+    from bench import sweep_oauth
+
+    return await sweep_oauth.run()
+
+
 async def bench_oversized() -> list[dict[str, Any]]:
     from bench import oversized
 
@@ -110,7 +125,7 @@ SWEEP_PACED = [
     "cpu_s_per_1000",
 ]
 
-BENCHES = {
+BENCHES: dict[str, tuple[Callable[[], Awaitable[Any]], list[str] | None]] = {
     "sweep": (
         bench_sweep,
         [
@@ -142,6 +157,30 @@ BENCHES = {
             "bare_cpu_ms",
         ],
     ),
+    "ack-oauth": (
+        bench_ack_oauth,
+        [
+            "database",
+            "workspaces",
+            "users",
+            "requests",
+            "bot_p50_ms",
+            "bot_p99_ms",
+            "bare_p50_ms",
+            "bare_p99_ms",
+            "p50_ratio",
+            "p99_ratio",
+            "errors",
+            "bot_cpu_ms",
+            "bare_cpu_ms",
+            "bot_slack_calls",
+            "bare_slack_calls",
+            "bot_auth_test",
+            "bare_auth_test",
+        ],
+    ),
+    # a bench whose columns are None prints the tables it returns: (title, rows, columns)
+    "sweep-oauth": (bench_sweep_oauth, None),
     "home": (bench_home, ["database", "what", "p50_ms", "p95_ms", "blocks"]),
     "oversized": (
         bench_oversized,
@@ -173,7 +212,13 @@ def main(argv: list[str]) -> int:
             return 2
         bench, columns = BENCHES[name]
         print(f"\n## {name}\n")
-        print(table(asyncio.run(bench()), columns))
+        result = asyncio.run(bench())
+        if columns is not None:
+            print(table(result, columns))
+        for title, rows, its_columns in result if columns is None else []:
+            if title:
+                print(f"\n{title}:\n")
+            print(table(rows, its_columns))
         if name in FOLLOWED_BY:
             bench, columns = FOLLOWED_BY[name]
             print(f"\n## {name}, against Slack's pace\n")

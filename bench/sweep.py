@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from bench.oauth import KEY, oauth_env
 from bench.process import cpu_seconds, free_port, healthy, rss_mb
 from bot.settings import normalize_database_url
 from storage.db import create_engine, migrate
@@ -29,13 +30,20 @@ from tests.slack_emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-bench-token"
-KEY = "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E="
 NOTICES = "CNOTICES"
 
 
-def _start(
-    slack: SlackEmulator, folder: str, port: int, sweep: str, per_minute: int = 10_000
+def start(
+    slack: SlackEmulator,
+    folder: str,
+    port: int,
+    sweep: str,
+    per_minute: int = 10_000,
+    *,
+    oauth: bool = False,
 ) -> subprocess.Popen:
+    """The bot on the SQLite database in `folder`; `oauth`: in OAuth mode (no SLACK_BOT_TOKEN,
+    the workspaces' tokens from the installations in its database)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EXALATE_"))}
     env |= {
         "PYTHONPATH": str(ROOT),
@@ -50,6 +58,9 @@ def _start(
         "EXALATE_SECRET_KEY": KEY,
         "LOG_LEVEL": "WARNING",
     }
+    if oauth:
+        del env["SLACK_BOT_TOKEN"]
+        env |= oauth_env()
     command = [sys.executable, "-m", "bot"]
     if sweep != "1h" and os.environ.get("BENCH_PROFILE"):  # a cProfile of the sweeping bot
         command[1:1] = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
@@ -62,89 +73,108 @@ def _start(
     )
 
 
-async def _stop(process: subprocess.Popen) -> None:
+async def stop(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
     await asyncio.to_thread(process.wait, 30)
 
 
 async def _seed(url: str, slack: SlackEmulator, count: int, notices: int = 0) -> None:
-    """`count` pending connections, each known to the embedded node (else the status poll
-    would find them gone and mark them removed), with an invitation whose first reminder is
-    due and whose DM channel is known; the first `notices` post notices in one channel."""
+    """`count` pending connections in the primary workspace, each with its first reminder
+    due (see `seed_rows`); the first `notices` post notices in one channel."""
     now = datetime.now(UTC)
     slack.add_user("UADMIN", name="admin", is_admin=True, tz="UTC")
     slack.add_channel(NOTICES, name="exalate-notices")
-    connections, invitations, node = [], [], []
+    rows = []
     for n in range(count):
         user, channel = f"UP{n:05d}", f"DP{n:05d}"
         slack.add_user(user, name=f"p{n}", tz="UTC")
         slack.add_channel(channel, name=f"dm{n}", is_im=True)
-        connections.append(
-            {
-                "id": n + 1,
-                "team_id": slack.team_id,
-                "name": f"acme_to_p{n}",
-                "name_key": f"acme_to_p{n}",
-                "destination": "private",
-                "mode": "script",
-                "local_short_name": "acme",
-                "remote_short_name": f"p{n}",
-                "description": "",
-                "project_key": "SUP",
-                "project_name": "Support",
-                "backend": "local",
-                "backend_id": f"bench{n:05d}",
-                "status": "PENDING",
-                "initiator_user_id": "UADMIN",
-                "partner_user_id": user,
-                "partner_team_id": slack.team_id,
-                "notice_channel": NOTICES if n < notices else None,
-                "created_at": now - timedelta(days=1),
-                "updated_at": now,
-            }
-        )
-        invitations.append(
-            {
-                "id": n + 1,
-                "team_id": slack.team_id,
-                "connection_id": n + 1,
-                "partner_user_id": user,
-                "partner_team_id": slack.team_id,
-                "partner_tz": "UTC",
-                "code_hash": f"{n:064d}",
-                "state": "PENDING",
-                "note": "",
-                "reminders_sent": 0,
-                "next_reminder_at": now - timedelta(minutes=1),
-                "expires_at": now + timedelta(days=9),
-                "dm_channel": channel,
-                "created_at": now - timedelta(days=1),
-                "updated_at": now,
-            }
-        )
-        node.append(
-            {
-                "id": f"bench{n:05d}",
-                "team_id": slack.team_id,
-                "name": f"acme_to_p{n}",
-                "status": "PENDING",
-                "project_key": "SUP",
-                "partner_user_id": user,
-                "code_hash": f"{n:064d}",
-                "created_at": now - timedelta(days=1),
-                "updated_at": now,
-            }
-        )
+        notice = NOTICES if n < notices else None
+        rows.append(seed_rows(n, slack.team_id, user, channel, now, notice_channel=notice))
+    await insert_seeds(url, rows)
+
+
+def seed_rows(
+    n: int,
+    team_id: str,
+    user: str,
+    channel: str,
+    now: datetime,
+    *,
+    notice_channel: str | None = None,
+    due: datetime | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Connection `n + 1` (pending, known to the embedded node, else the status poll would find
+    it gone and mark it removed) and its invitation, whose first reminder is due and whose DM
+    channel is known; partner and admin in `team_id`, reached there."""
+    connection = {
+        "id": n + 1,
+        "team_id": team_id,
+        "name": f"acme_to_p{n}",
+        "name_key": f"acme_to_p{n}",
+        "destination": "private",
+        "mode": "script",
+        "local_short_name": "acme",
+        "remote_short_name": f"p{n}",
+        "description": "",
+        "project_key": "SUP",
+        "project_name": "Support",
+        "backend": "local",
+        "backend_id": f"bench{n:05d}",
+        "status": "PENDING",
+        "initiator_user_id": "UADMIN",
+        "partner_user_id": user,
+        "partner_team_id": team_id,
+        "notice_channel": notice_channel,
+        "created_at": now - timedelta(days=1),
+        "updated_at": now,
+    }
+    invitation = {
+        "id": n + 1,
+        "team_id": team_id,
+        "connection_id": n + 1,
+        "partner_user_id": user,
+        "partner_team_id": team_id,
+        "reach_team_id": team_id,  # the workspace whose token DMs the partner
+        "partner_tz": "UTC",
+        "code_hash": f"{n:064d}",
+        "state": "PENDING",
+        "note": "",
+        "reminders_sent": 0,
+        "next_reminder_at": due or now - timedelta(minutes=1),
+        "expires_at": now + timedelta(days=9),
+        "dm_channel": channel,
+        "created_at": now - timedelta(days=1),
+        "updated_at": now,
+    }
+    node = {
+        "id": f"bench{n:05d}",
+        "team_id": team_id,
+        "name": f"acme_to_p{n}",
+        "status": "PENDING",
+        "project_key": "SUP",
+        "partner_user_id": user,
+        "code_hash": f"{n:064d}",
+        "created_at": now - timedelta(days=1),
+        "updated_at": now,
+    }
+    return connection, invitation, node
+
+
+async def insert_seeds(url: str, rows: list[tuple[dict[str, Any], ...]]) -> None:
+    """Migrate the database at `url` and insert `seed_rows`' rows in bulk."""
     engine = create_engine(normalize_database_url(url))
-    await migrate(engine)
-    async with engine.begin() as conn:
-        await conn.execute(insert(Connection), connections)
-        await conn.execute(insert(Invitation), invitations)
-        await conn.execute(insert(LocalNodeConnection), node)
-    await engine.dispose()
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:
+            for table, i in ((Connection, 0), (Invitation, 1), (LocalNodeConnection, 2)):
+                await conn.execute(insert(table), [row[i] for row in rows])
+    finally:
+        await engine.dispose()
 
 
-def _sent(slack: SlackEmulator) -> int:
+def posted(slack: SlackEmulator) -> int:
+    """Reminders (and notices) Slack took."""
     return sum(1 for c in slack.calls_to("chat.postMessage") if not c.failed)
 
 
@@ -154,23 +184,23 @@ async def run(count: int | None = None) -> list[dict[str, Any]]:
     async with SlackEmulator(bot_token=TOKEN) as slack:
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
-            bot = _start(slack, folder, port, "1h")
+            bot = start(slack, folder, port, "1h")
             await healthy(port)
             startup = time.perf_counter() - started
             await asyncio.sleep(1)
             idle = rss_mb(bot.pid)
-            await _stop(bot)
+            await stop(bot)
             await _seed(f"sqlite:///{folder}/bench.db", slack, count)
-            bot = _start(slack, folder, port, "1s")
+            bot = start(slack, folder, port, "1s")
             await healthy(port)
             cpu_before, began = cpu_seconds(bot.pid), time.perf_counter()
-            while _sent(slack) < count and time.perf_counter() - began < 600:  # noqa: ASYNC110
+            while posted(slack) < count and time.perf_counter() - began < 600:  # noqa: ASYNC110
                 await asyncio.sleep(0.5)
             wall = time.perf_counter() - began
             cpu = cpu_seconds(bot.pid) - cpu_before
             after = rss_mb(bot.pid)
-            await _stop(bot)
-    sent = _sent(slack)
+            await stop(bot)
+    sent = posted(slack)
     per_channel = {c.params["channel"] for c in slack.calls_to("chat.postMessage")}
     return [
         {
@@ -208,15 +238,15 @@ async def run_paced(count: int | None = None, notices: int = 20) -> list[dict[st
             slack.enforce_pace(per_channel_seconds=1.0, per_minute=slack_per_minute)
             with tempfile.TemporaryDirectory() as folder:
                 await _seed(f"sqlite:///{folder}/bench.db", slack, count, notices)
-                bot = _start(slack, folder, port, "1s", per_minute=bot_per_minute)
+                bot = start(slack, folder, port, "1s", per_minute=bot_per_minute)
                 await healthy(port)
                 cpu_before, began = cpu_seconds(bot.pid), time.perf_counter()
-                while _sent(slack) < count + notices and time.perf_counter() - began < 600:  # noqa: ASYNC110
+                while posted(slack) < count + notices and time.perf_counter() - began < 600:  # noqa: ASYNC110
                     await asyncio.sleep(0.5)
                 wall = time.perf_counter() - began
                 await asyncio.sleep(3)  # anything sent twice would show by now
                 cpu = cpu_seconds(bot.pid) - cpu_before
-                await _stop(bot)
+                await stop(bot)
         posts = slack.calls_to("chat.postMessage")
         ok = [c for c in posts if not c.failed]
         per_dm = Counter(c.params["channel"] for c in ok if c.params["channel"] != NOTICES)
