@@ -161,8 +161,10 @@ async def test_globex_removes_the_app_mid_cadence_then_adds_it_again(
     await bot.services.drain(within=5)
     await eventually(lambda: any("removed the Exalate app" in said([m]) for m in dms(acme, "UADA")))
     await eventually(  # the thread's notice goes in its own lane, beside the DM
-        lambda: "can't be reached in Slack any more"
-        in said([m for m in acme.messages if m["channel"] == "CNOTICE"])
+        lambda: (
+            "can't be reached in Slack any more"
+            in said([m for m in acme.messages if m["channel"] == "CNOTICE"])
+        )
     )
     # the next reminder goes to Ada; nothing goes out with Globex's dead token
     clock.set(MONDAY + 2 * DAY)
