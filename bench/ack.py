@@ -46,10 +46,12 @@ def _start(
 ) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EXALATE_"))}
     env["PYTHONPATH"] = str(ROOT)
-    if kind == "bare":
+    if kind in ("bare", "bare-cached"):
         command = [sys.executable, "-m", "bench.bare_bolt", str(port), slack.base_url]
         if oauth:  # Bolt's authorize over the installation store on this database
             command.append(database_url)
+        if kind == "bare-cached":
+            command.append("cached")
     else:
         command = [sys.executable, "-m", "bot"]
         if os.environ.get("BENCH_PROFILE"):  # a cProfile of the bot, for finding hot spots
@@ -113,7 +115,7 @@ async def _user(
 def _answers(kind: str, user: str, n: int) -> list[dict[str, str]]:
     """A round's submissions: the wizard's five steps for the bot; as many for bare Bolt,
     which answers every one with its second view (so the same count, the same mix)."""
-    if kind == "bare":
+    if kind.startswith("bare"):
         return [STEPS[0]] + [STEPS[1]] * (len(STEPS) - 1)
     answers = [dict(step) for step in STEPS]
     # every connection needs its own name
@@ -296,10 +298,13 @@ async def run_oauth(databases: list[tuple[str, str, str]]) -> list[dict[str, Any
         runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for _ in range(REPEATS):  # taking turns, so that the machine's drift falls on all alike
             for label, bot_url, bare_url in databases:
-                for kind, url in (("bare", bare_url), ("bot", bot_url)):
+                for kind, url in (("bare", bare_url), ("bare-cached", bare_url), ("bot", bot_url)):
                     run = await measure(kind, _plain(url), users, rounds, WORKSPACES)
                     runs.setdefault((kind, label), []).append(run)
         for label, _, _ in databases:
-            bot, bare = _pooled(runs["bot", label]), _pooled(runs["bare", label])
-            rows.append({"workspaces": WORKSPACES, **_row(label, users, bot, bare)})
+            bot = _pooled(runs["bot", label])
+            for yardstick in ("bare", "bare-cached"):  # Bolt as it ships; its cache on
+                bare = _pooled(runs[yardstick, label])
+                row = _row(label, users, bot, bare)
+                rows.append({"workspaces": WORKSPACES, "against": yardstick, **row})
     return rows

@@ -3,15 +3,19 @@ bot's first view. Run as `python -m bench.bare_bolt PORT SLACK_API_URL [DATABASE
 
 With DATABASE_URL it is in OAuth mode as Bolt ships it: the bot's SealedInstallationStore on
 that database, read by Bolt's own AsyncInstallationStoreAuthorize (its defaults: no cache, so
-a store read and an `auth.test` for every request)."""
+a store read and an `auth.test` for every request). With a fourth argument `cached`, that
+authorize with its cache on (a store read every request, `auth.test` once per token): the
+tougher yardstick."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.oauth import store
@@ -23,7 +27,7 @@ from storage.db import create_engine
 SECRET = "bench-signing-secret"
 
 
-def app(api_url: str, database_url: str | None = None) -> web.Application:
+def app(api_url: str, database_url: str | None = None, cached: bool = False) -> web.Application:
     if database_url is None:
         bolt = AsyncApp(
             client=AsyncWebClient(token="xoxb-bench-token", base_url=api_url),
@@ -31,10 +35,21 @@ def app(api_url: str, database_url: str | None = None) -> web.Application:
         )
     else:
         engine = create_engine(normalize_database_url(database_url))
+        installations = store(engine)
+        authorize = (
+            AsyncInstallationStoreAuthorize(
+                installation_store=installations,
+                logger=logging.getLogger("bare_bolt"),
+                cache_enabled=True,
+            )
+            if cached
+            else None
+        )
         bolt = AsyncApp(
             client=AsyncWebClient(base_url=api_url),  # no token: each workspace's from the store
             signing_secret=SECRET,
-            installation_store=store(engine),
+            installation_store=installations,
+            authorize=authorize,
         )
     first = build_step_view(Step.DESTINATION, {}, local_instance="local")
     second = build_step_view(Step.MODE, {"destination": "private"}, local_instance="local")
@@ -62,4 +77,7 @@ def app(api_url: str, database_url: str | None = None) -> web.Application:
 
 if __name__ == "__main__":
     database = sys.argv[3] if len(sys.argv) > 3 else None
-    web.run_app(app(sys.argv[2], database), port=int(sys.argv[1]), print=None, access_log=None)
+    cached = len(sys.argv) > 4 and sys.argv[4] == "cached"
+    web.run_app(
+        app(sys.argv[2], database, cached), port=int(sys.argv[1]), print=None, access_log=None
+    )

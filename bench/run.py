@@ -161,6 +161,7 @@ BENCHES: dict[str, tuple[Callable[[], Awaitable[Any]], list[str] | None]] = {
         bench_ack_oauth,
         [
             "database",
+            "against",
             "workspaces",
             "users",
             "requests",
