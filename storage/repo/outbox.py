@@ -4,12 +4,12 @@ failed."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,25 +64,42 @@ async def claim_due_messages(
 ) -> list[Outbox]:
     """Claim up to `limit` due messages (only `ids`, when given; never those in `skip`), no
     more than `per_channel` for one channel, chosen from the `candidates` oldest due: each
-    claim counts an attempt and holds the row for `lease`. In id order."""
+    claim counts an attempt and holds the row for `lease`. In id order.
+
+    Workspaces take turns: the candidates are each workspace's oldest due, then their second
+    oldest, and so on (so one workspace's backlog doesn't crowd the others out of them), and
+    the claim picks one of each workspace's in turn, so a batch holds each workspace's fair
+    share, and one workspace's pace (or its 429s) sets the time of its own messages only."""
     still_due = (
         col(Outbox.sent_at).is_(None),
         col(Outbox.failed_at).is_(None),
         col(Outbox.not_before) <= now,
     )
-    due = select(Outbox.id, Outbox.channel).where(*still_due).order_by(col(Outbox.id))
-    due = due.limit(candidates)
+    mine: list[Any] = []
     if ids is not None:
-        due = due.where(col(Outbox.id).in_(ids))
+        mine.append(col(Outbox.id).in_(ids))
     if skip:
-        due = due.where(col(Outbox.id).not_in(list(skip)))
+        mine.append(col(Outbox.id).not_in(list(skip)))
+    ranked = (
+        select(
+            Outbox.id,
+            func.row_number()
+            .over(partition_by=Outbox.team_id, order_by=col(Outbox.id))
+            .label("rank"),
+        )
+        .where(*still_due, *mine)
+        .subquery()
+    )
+    due = (  # each workspace's oldest first, then their second oldest, and so on
+        select(Outbox.id, Outbox.channel, Outbox.team_id)
+        .join(ranked, ranked.c.id == Outbox.id)
+        .where(*still_due)
+        .order_by(ranked.c.rank, col(Outbox.id))
+        .limit(candidates)
+    )
 
     def won(found: list[Any]) -> list[Any]:
-        picked, counted = [], Counter[str]()
-        for candidate in found:
-            if counted[candidate.channel] < per_channel and len(picked) < limit:
-                counted[candidate.channel] += 1
-                picked.append(candidate.id)
+        picked = _in_turns(found, limit=limit, per_channel=per_channel)
         return [
             update(Outbox)
             .where(col(Outbox.id).in_(picked), *still_due)
@@ -90,8 +107,32 @@ async def claim_due_messages(
             .returning(Outbox)
         ]
 
-    claimed = await claim_all(session, due, won)
+    claimed = await claim_all(session, due, won, of=Outbox)
     return sorted(claimed, key=lambda row: row.id or 0)
+
+
+def _in_turns(found: list[Any], *, limit: int, per_channel: int) -> list[int]:
+    """Up to `limit` ids: each workspace's oldest in turn (round robin), no more than
+    `per_channel` for one channel."""
+    queues: dict[str, deque[Any]] = {}
+    for candidate in found:  # in id order
+        queues.setdefault(candidate.team_id, deque()).append(candidate)
+    picked: list[int] = []
+    counted = Counter[str]()
+    while queues and len(picked) < limit:
+        for team in list(queues):
+            queue = queues[team]
+            while queue and counted[queue[0].channel] >= per_channel:
+                queue.popleft()  # its channel has its share of this batch
+            if not queue:
+                del queues[team]
+                continue
+            candidate = queue.popleft()
+            counted[candidate.channel] += 1
+            picked.append(candidate.id)
+            if len(picked) == limit:
+                break
+    return picked
 
 
 async def thread_roots(*, session: AsyncSession, connection_ids: set[int]) -> dict[int, str]:
