@@ -3,6 +3,7 @@ and one workspace's 429s holding back no other's messages."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -105,11 +106,9 @@ async def test_globexs_429s_hold_back_none_of_acmes_reminders(
     assert len(slack.calls_in(GLOBEX, "chat.postMessage")) == EACH + 1
 
 
-async def test_a_backlog_in_one_workspace_crowds_out_no_other(
-    bot: RunningBot, clock: FakeClock
-) -> None:
-    """300 notices due in Globex, then one in Acme (the newest): the next claim takes Acme's
-    beside Globex's, and no more of Globex's than its share."""
+async def test_a_claim_gives_each_workspace_its_turn(bot: RunningBot, clock: FakeClock) -> None:
+    """40 notices due in Globex, then 5 in Acme: a claim of 20 takes one of each in turn,
+    so Acme's 5 go in this batch beside 15 of Globex's, not after all of Globex's."""
     from bot.delivery.rows import enqueue_many, outbox_row
 
     def row(team: str, n: int) -> dict:
@@ -117,14 +116,14 @@ async def test_a_backlog_in_one_workspace_crowds_out_no_other(
             team_id=team,
             key=f"{team}:{n}",
             purpose="dm",
-            channel=f"U{n:05d}",
+            channel=f"U{team[-1]}{n:05d}",
             message={"text": f"message {n}"},
             now=clock.now(),
         )
 
+    rows = [row(GLOBEX, n) for n in range(40)] + [row(ACME, n) for n in range(5)]
     async with transaction(bot.services.sessions) as session:
-        await enqueue_many(session, [row(GLOBEX, n) for n in range(300)] + [row(ACME, 0)])
-    claimed = await bot.services.courier._claim(ids=None, limit=50)
-    teams = [r.team_id for r in claimed]
-    assert ACME in teams and len(claimed) == 50
+        await enqueue_many(session, rows)
+    claimed = await bot.services.courier._claim(ids=None, limit=20)
+    assert Counter(r.team_id for r in claimed) == {ACME: 5, GLOBEX: 15}
     assert [r.id for r in claimed] == sorted(r.id for r in claimed)

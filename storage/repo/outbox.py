@@ -9,7 +9,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,10 +66,9 @@ async def claim_due_messages(
     more than `per_channel` for one channel, chosen from the `candidates` oldest due: each
     claim counts an attempt and holds the row for `lease`. In id order.
 
-    Workspaces take turns: the candidates are each workspace's oldest due, then their second
-    oldest, and so on (so one workspace's backlog doesn't crowd the others out of them), and
-    the claim picks one of each workspace's in turn, so a batch holds each workspace's fair
-    share, and one workspace's pace (or its 429s) sets the time of its own messages only."""
+    Workspaces take turns: of the candidates, the claim picks one of each workspace's in
+    turn, so a batch holds each workspace's fair share of them, and one workspace's pace (or
+    its 429s) sets the time of its own messages only."""
     still_due = (
         col(Outbox.sent_at).is_(None),
         col(Outbox.failed_at).is_(None),
@@ -80,21 +79,10 @@ async def claim_due_messages(
         mine.append(col(Outbox.id).in_(ids))
     if skip:
         mine.append(col(Outbox.id).not_in(list(skip)))
-    ranked = (
-        select(
-            Outbox.id,
-            func.row_number()
-            .over(partition_by=Outbox.team_id, order_by=col(Outbox.id))
-            .label("rank"),
-        )
-        .where(*still_due, *mine)
-        .subquery()
-    )
-    due = (  # each workspace's oldest first, then their second oldest, and so on
+    due = (
         select(Outbox.id, Outbox.channel, Outbox.team_id)
-        .join(ranked, ranked.c.id == Outbox.id)
-        .where(*still_due)
-        .order_by(ranked.c.rank, col(Outbox.id))
+        .where(*still_due, *mine)
+        .order_by(col(Outbox.id))
         .limit(candidates)
     )
 
@@ -107,7 +95,7 @@ async def claim_due_messages(
             .returning(Outbox)
         ]
 
-    claimed = await claim_all(session, due, won, of=Outbox)
+    claimed = await claim_all(session, due, won)
     return sorted(claimed, key=lambda row: row.id or 0)
 
 
