@@ -57,7 +57,7 @@ MAX_ATTEMPTS = 12
 BATCH = 50
 CANDIDATES = 4  # a claim reads up to this many times BATCH due rows to choose from
 AHEAD = 8  # messages holding a turn at once (waiting for it, or being posted)
-DEFER_OVER = 1.0  # a workspace paused (a 429) longer than this: its messages wait in the table
+DEFER_OVER = 0.0  # a workspace paused (a 429) this long or more: its messages wait in the table
 RECORD_EVERY = 50  # posted messages recorded in one transaction...
 RECORD_WITHIN = 0.5  # ...or after this many seconds, whichever comes first
 
@@ -168,6 +168,9 @@ class Courier:
                 lease=LEASE,
                 ids=ids,
                 skip=set(self._unrecorded),  # posted by this process, not recorded yet
+                # a sweep's batch: a busy or paused workspace's wait in the table, not the
+                # batch; a click's own messages (`ids`) all go now
+                ready=self.pacer.idle if ids is None else _any_team,
             )
 
     async def _look_up(self, rows: list[Outbox]) -> None:
@@ -389,3 +392,7 @@ class Courier:
             " (will retry)" if retrying else "",
         )
         return Delivery(row.id or 0, row.purpose, ok=False, error=error, retrying=retrying)
+
+
+def _any_team(team_id: str) -> bool:
+    return True

@@ -4,8 +4,9 @@ failed."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,14 +62,16 @@ async def claim_due_messages(
     lease: timedelta,
     ids: list[int] | None = None,
     skip: Collection[int] = (),
+    ready: Callable[[str], bool] = lambda team_id: True,
 ) -> list[Outbox]:
     """Claim up to `limit` due messages (only `ids`, when given; never those in `skip`), no
     more than `per_channel` for one channel, chosen from the `candidates` oldest due: each
     claim counts an attempt and holds the row for `lease`. In id order.
 
-    Workspaces take turns: of the candidates, the claim picks one of each workspace's in
-    turn, so a batch holds each workspace's fair share of them, and one workspace's pace (or
-    its 429s) sets the time of its own messages only."""
+    Workspaces take turns: of the candidates, the claim takes those of the workspaces
+    `ready` to send at once (all of them when none is), one of each in turn and no more than
+    an even share each, so a workspace with a backlog, or waiting out a 429, doesn't hold up
+    a batch of the others' messages: its own are taken when its next turn has come."""
     still_due = (
         col(Outbox.sent_at).is_(None),
         col(Outbox.failed_at).is_(None),
@@ -87,7 +90,7 @@ async def claim_due_messages(
     )
 
     def won(found: list[Any]) -> list[Any]:
-        picked = _in_turns(found, limit=limit, per_channel=per_channel)
+        picked = _in_turns(found, limit=limit, per_channel=per_channel, ready=ready)
         return [
             update(Outbox)
             .where(col(Outbox.id).in_(picked), *still_due)
@@ -99,12 +102,19 @@ async def claim_due_messages(
     return sorted(claimed, key=lambda row: row.id or 0)
 
 
-def _in_turns(found: list[Any], *, limit: int, per_channel: int) -> list[int]:
-    """Up to `limit` ids: each workspace's oldest in turn (round robin), no more than
-    `per_channel` for one channel."""
+def _in_turns(
+    found: list[Any], *, limit: int, per_channel: int, ready: Callable[[str], bool]
+) -> list[int]:
+    """Up to `limit` ids: the ready workspaces' (all, if none is ready) oldest in turn (round
+    robin), at most an even share each, no more than `per_channel` for one channel."""
     queues: dict[str, deque[Any]] = {}
     for candidate in found:  # in id order
         queues.setdefault(candidate.team_id, deque()).append(candidate)
+    if len(queues) > 1:
+        waiting = {team: queue for team, queue in queues.items() if ready(team)}
+        queues = waiting or queues
+    share = math.ceil(limit / max(1, len(queues)))
+    taken = Counter[str]()
     picked: list[int] = []
     counted = Counter[str]()
     while queues and len(picked) < limit:
@@ -117,7 +127,10 @@ def _in_turns(found: list[Any], *, limit: int, per_channel: int) -> list[int]:
                 continue
             candidate = queue.popleft()
             counted[candidate.channel] += 1
+            taken[team] += 1
             picked.append(candidate.id)
+            if taken[team] >= share:
+                del queues[team]
             if len(picked) == limit:
                 break
     return picked
