@@ -109,8 +109,7 @@ async def test_globexs_429s_hold_back_none_of_acmes_reminders(
 async def test_a_claim_gives_each_workspace_its_turn(bot: RunningBot, clock: FakeClock) -> None:
     """40 DMs due in Globex, then 5 in Acme: a claim of 20 takes one of each in turn, no more
     than an even share of Globex's (the batch waits for the slowest workspace's last turn),
-    so Acme's 5 go in this batch beside 10 of Globex's, not after all of Globex's; and while
-    Globex has a turn pending, the next claim takes Acme's only."""
+    so Acme's 5 go in this batch beside 10 of Globex's, not after all of Globex's."""
     from bot.delivery.rows import enqueue_many, outbox_row
 
     def row(team: str, n: int) -> dict:
@@ -129,11 +128,3 @@ async def test_a_claim_gives_each_workspace_its_turn(bot: RunningBot, clock: Fak
     claimed = await bot.services.courier._claim(ids=None, limit=20)
     assert Counter(r.team_id for r in claimed) == {ACME: 5, GLOBEX: 10}
     assert [r.id for r in claimed] == sorted(r.id for r in claimed)
-    more = [row(ACME, n) for n in range(5, 8)]
-    async with transaction(bot.services.sessions) as session:
-        await enqueue_many(session, more)
-    pacer = bot.services.pacer
-    assert pacer is not None
-    await pacer.wait(GLOBEX, "U-elsewhere")  # Globex has just sent: its next turn is to come
-    claimed = await bot.services.courier._claim(ids=None, limit=20)
-    assert Counter(r.team_id for r in claimed) == {ACME: 3}  # Globex's wait in the table

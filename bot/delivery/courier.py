@@ -168,9 +168,6 @@ class Courier:
                 lease=LEASE,
                 ids=ids,
                 skip=set(self._unrecorded),  # posted by this process, not recorded yet
-                # a sweep's batch: a busy or paused workspace's wait in the table, not the
-                # batch; a click's own messages (`ids`) all go now
-                ready=self.pacer.idle if ids is None else _any_team,
             )
 
     async def _look_up(self, rows: list[Outbox]) -> None:
@@ -392,7 +389,3 @@ class Courier:
             " (will retry)" if retrying else "",
         )
         return Delivery(row.id or 0, row.purpose, ok=False, error=error, retrying=retrying)
-
-
-def _any_team(team_id: str) -> bool:
-    return True

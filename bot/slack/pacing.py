@@ -73,15 +73,6 @@ class Pacer:
             if paused == pauses or until <= turn:
                 return waited
 
-    def idle(self, team_id: str) -> bool:
-        """Whether a message to a new channel in this workspace would go at once: no pause,
-        and no turn handed out within the last gap (nor any still to come)."""
-        now = self._now()
-        if self._pauses.get(team_id, (0, 0.0))[1] > now:
-            return False
-        turns = self._turns.get(team_id)
-        return not turns or turns[-1] + self.gap <= now
-
     def _book(self, team_id: str, earliest: float, now: float) -> float:
         """The first turn from `earliest` at least `gap` away from every other one."""
         turns = [t for t in self._turns.get(team_id, []) if t > now - self.gap]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,16 +62,14 @@ async def claim_due_messages(
     lease: timedelta,
     ids: list[int] | None = None,
     skip: Collection[int] = (),
-    ready: Callable[[str], bool] = lambda team_id: True,
 ) -> list[Outbox]:
     """Claim up to `limit` due messages (only `ids`, when given; never those in `skip`), no
     more than `per_channel` for one channel, chosen from the `candidates` oldest due: each
     claim counts an attempt and holds the row for `lease`. In id order.
 
-    Workspaces take turns: of the candidates, the claim takes those of the workspaces
-    `ready` to send at once (all of them when none is), one of each in turn and no more than
-    an even share each, so a workspace with a backlog, or waiting out a 429, doesn't hold up
-    a batch of the others' messages: its own are taken when its next turn has come."""
+    Workspaces take turns: of the candidates, the claim takes one of each workspace's in
+    turn, no more than an even share each, so a workspace with a backlog fills no batch the
+    others' messages would wait behind."""
     still_due = (
         col(Outbox.sent_at).is_(None),
         col(Outbox.failed_at).is_(None),
@@ -90,7 +88,7 @@ async def claim_due_messages(
     )
 
     def won(found: list[Any]) -> list[Any]:
-        picked = _in_turns(found, limit=limit, per_channel=per_channel, ready=ready)
+        picked = _in_turns(found, limit=limit, per_channel=per_channel)
         return [
             update(Outbox)
             .where(col(Outbox.id).in_(picked), *still_due)
@@ -102,17 +100,12 @@ async def claim_due_messages(
     return sorted(claimed, key=lambda row: row.id or 0)
 
 
-def _in_turns(
-    found: list[Any], *, limit: int, per_channel: int, ready: Callable[[str], bool]
-) -> list[int]:
-    """Up to `limit` ids: the ready workspaces' (all, if none is ready) oldest in turn (round
-    robin), at most an even share each, no more than `per_channel` for one channel."""
+def _in_turns(found: list[Any], *, limit: int, per_channel: int) -> list[int]:
+    """Up to `limit` ids: each workspace's oldest in turn (round robin), at most an even
+    share each, no more than `per_channel` for one channel."""
     queues: dict[str, deque[Any]] = {}
     for candidate in found:  # in id order
         queues.setdefault(candidate.team_id, deque()).append(candidate)
-    if len(queues) > 1:
-        waiting = {team: queue for team, queue in queues.items() if ready(team)}
-        queues = waiting or queues
     share = math.ceil(limit / max(1, len(queues)))
     taken = Counter[str]()
     picked: list[int] = []
