@@ -14,35 +14,30 @@ import pytest
 from bot.clock import FakeClock
 from bot.devtools.waiting import eventually
 from bot.installs.workspaces import Installed
-from tests.harness import MONDAY, RunningBot
+from tests.harness import RunningBot
 from tests.slack_emulator import SlackEmulator
 from tests.two_workspaces import (
     ACME,
     CLIENT_ID,
     GLOBEX,
-    acme_emulator,
+    companies,
     install,
-    start_oauth_bot,
-    two_companies,
+    oauth_bot_in,
 )
 
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackEmulator]:
-    async with acme_emulator() as emulator:
-        two_companies(emulator)
+    async with companies() as emulator:
         yield emulator
-        assert emulator.problems == [], emulator.problems
 
 
 @pytest.fixture
 async def oauth_bot(
     slack: SlackEmulator, database_url: str, clock: FakeClock
 ) -> AsyncIterator[RunningBot]:
-    clock.set(MONDAY)
-    bot = await start_oauth_bot(slack, database_url, clock=clock)
-    yield bot
-    await bot.stop()
+    async with oauth_bot_in(slack, database_url, clock, reminder_hours="09:00-18:00") as running:
+        yield running
 
 
 async def test_each_workspace_installs_through_the_install_page(

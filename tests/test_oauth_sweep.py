@@ -14,15 +14,13 @@ from bot.delivery.courier import AHEAD
 from bot.sweep import sweep
 from storage import repo
 from storage.db import transaction
-from tests.harness import MONDAY, RunningBot, answers_for
+from tests.harness import RunningBot, answers_for
 from tests.slack_emulator import SlackEmulator
 from tests.two_workspaces import (
     ACME,
     GLOBEX,
-    acme_emulator,
-    install,
-    start_oauth_bot,
-    two_companies,
+    companies,
+    oauth_bot_in,
 )
 
 EACH = 20
@@ -30,22 +28,16 @@ EACH = 20
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackEmulator]:
-    async with acme_emulator() as emulator:
-        two_companies(emulator)
+    async with companies() as emulator:
         yield emulator
-        assert emulator.problems == [], emulator.problems
 
 
 @pytest.fixture
 async def bot(
     slack: SlackEmulator, database_url: str, clock: FakeClock
 ) -> AsyncIterator[RunningBot]:
-    clock.set(MONDAY)
-    running = await start_oauth_bot(slack, database_url, clock=clock, reminder_hours="")
-    await install(running, slack, team=ACME, user="UADA")
-    await install(running, slack, team=GLOBEX, user="UGADMIN")
-    yield running
-    await running.stop()
+    async with oauth_bot_in(slack, database_url, clock, ACME, GLOBEX) as running:
+        yield running
 
 
 async def _due(bot: RunningBot, slack: SlackEmulator, clock: FakeClock) -> None:

@@ -20,34 +20,28 @@ from tests.two_workspaces import (
     CLIENT_SECRET,
     GLOBEX,
     WIZARD_TO_PAT,
-    acme_emulator,
+    companies,
     dms,
     install,
     kept_apart,
+    oauth_bot_in,
     said,
     start_oauth_bot,
-    two_companies,
 )
 
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackEmulator]:
-    async with acme_emulator() as emulator:
-        two_companies(emulator)
+    async with companies() as emulator:
         yield emulator
-        assert emulator.problems == [], emulator.problems
 
 
 @pytest.fixture
 async def bot(
     slack: SlackEmulator, database_url: str, clock: FakeClock
 ) -> AsyncIterator[RunningBot]:
-    clock.set(MONDAY)
-    running = await start_oauth_bot(slack, database_url, clock=clock, reminder_hours="")
-    await install(running, slack, team=ACME, user="UADA")
-    await install(running, slack, team=GLOBEX, user="UGADMIN")
-    yield running
-    await running.stop()
+    async with oauth_bot_in(slack, database_url, clock, ACME, GLOBEX) as running:
+        yield running
 
 
 async def _initiate(bot: RunningBot, slack: SlackEmulator) -> tuple[str, str]:

@@ -22,12 +22,11 @@ from tests.two_workspaces import (
     GLOBEX,
     INITECH,
     WIZARD_TO_PAT,
-    acme_emulator,
+    companies,
     dms,
     install,
+    oauth_bot_in,
     said,
-    start_oauth_bot,
-    two_companies,
 )
 
 DAY = timedelta(days=1, minutes=5)
@@ -35,21 +34,16 @@ DAY = timedelta(days=1, minutes=5)
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackEmulator]:
-    async with acme_emulator() as emulator:
-        two_companies(emulator)
+    async with companies() as emulator:
         yield emulator
-        assert emulator.problems == [], emulator.problems
 
 
 @pytest.fixture
 async def bot(
     slack: SlackEmulator, database_url: str, clock: FakeClock
 ) -> AsyncIterator[RunningBot]:
-    clock.set(MONDAY)
-    running = await start_oauth_bot(slack, database_url, clock=clock, reminder_hours="")
-    await install(running, slack, team=ACME, user="UADA")
-    yield running
-    await running.stop()
+    async with oauth_bot_in(slack, database_url, clock, ACME) as running:
+        yield running
 
 
 async def _walk(bot: RunningBot, slack: SlackEmulator, *pages: dict) -> tuple[str, str]:

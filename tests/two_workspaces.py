@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -14,10 +16,11 @@ import aiohttp
 
 from bot.clock import FakeClock
 from bot.devtools.emulator_methods import Workspace
-from tests.harness import RunningBot, make_settings, start_bot
+from tests.harness import MONDAY, RunningBot, make_settings, start_bot
 from tests.slack_emulator import SlackEmulator
 
 ACME, GLOBEX, INITECH = "T0ACME", "T0GLOBEX", "T0INITECH"
+INSTALLER = {ACME: "UADA", GLOBEX: "UGADMIN"}  # each workspace's Slack admin
 CLIENT_ID, CLIENT_SECRET = "1111.2222", "test-client-secret"
 
 
@@ -66,6 +69,33 @@ async def start_oauth_bot(
     assert bot.sender is not None
     bot.sender.team_id = ACME
     return bot
+
+
+@asynccontextmanager
+async def companies() -> AsyncIterator[SlackEmulator]:
+    """Acme's Slack and Globex's, the app installed in neither yet; nothing wrong seen."""
+    async with acme_emulator() as emulator:
+        two_companies(emulator)
+        yield emulator
+        assert emulator.problems == [], emulator.problems
+
+
+@asynccontextmanager
+async def oauth_bot_in(
+    slack: SlackEmulator, database_url: str, clock: FakeClock, *teams: str, **overrides: Any
+) -> AsyncIterator[RunningBot]:
+    """The bot in OAuth mode on Monday morning (reminders at any hour unless `overrides`
+    say), installed by each of `teams`' Slack admins."""
+    clock.set(MONDAY)
+    bot = await start_oauth_bot(
+        slack, database_url, clock=clock, **{"reminder_hours": "", **overrides}
+    )
+    try:
+        for team in teams:
+            await install(bot, slack, team=team, user=INSTALLER[team])
+        yield bot
+    finally:
+        await bot.stop()
 
 
 @dataclass
