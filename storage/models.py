@@ -301,8 +301,6 @@ SlackBots = sa.Table(
     sa.Column("is_enterprise_install", sa.Boolean, default=False, nullable=False),
     sa.Column("installed_at", sa.DateTime, nullable=False, default=sa.func.now()),
     sa.Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
-    # ours: the bot's own authorize asks by team alone (storage.repo.bot_for_team)
-    sa.Index("ix_slack_bots_team_installed", "team_id", "installed_at"),
 )
 
 SlackOAuthStates = sa.Table(

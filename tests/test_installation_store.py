@@ -183,10 +183,9 @@ async def test_a_reinstall_is_what_find_returns(
         assert await repo.installed_team_ids(session=session) == ["T1", "T2"]
         names = await repo.installation_names(session=session, team_ids=["T1", "T2", "T9"])
         assert names == {"T1": "Acme Inc", "T2": "Partner"}
-        mine = await repo.bot_for_team(session=session, team_id="T1")
-        assert await repo.bot_for_team(session=session, team_id="T9") is None
-    assert mine is not None
-    assert mine.bot_token != NEW_TOKEN and vault.open(mine.bot_token) == NEW_TOKEN
+    mine = await store.async_find_bot(enterprise_id=None, team_id="T1")
+    assert await store.async_find_bot(enterprise_id=None, team_id="T9") is None
+    assert mine is not None and mine.bot_token == NEW_TOKEN
     assert (mine.team_id, mine.team_name, mine.bot_user_id, mine.bot_id) == (
         "T1",
         "Acme Inc",
@@ -194,7 +193,6 @@ async def test_a_reinstall_is_what_find_returns(
         "B1",
     )
     assert mine.bot_scopes == ["chat:write", "commands"]
-    assert mine.installed_at == later
 
 
 async def test_delete_all_removes_the_workspace_and_only_it(

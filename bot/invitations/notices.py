@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.rows import enqueue, outbox_row
 from bot.invitations import messages as m
-from bot.invitations.people import admin_for_partner, mention, partner_for_admin, partner_team
+from bot.invitations.people import admin_for_partner, mention, partner_for_admin
 from bot.security import Vault, mask
 from storage.models import Connection, Invitation, Outbox
 
@@ -76,7 +76,7 @@ def partner_row(
     """The outbox row of a DM to the invitation's partner, sent in the workspace that reaches
     them (their own, or the admin's for a Slack Connect member); None where Slack reaches
     them nowhere (the admin passes things on)."""
-    team_id = partner_team(invitation)
+    team_id = invitation.reach_team_id
     if team_id is None or not invitation.partner_user_id:
         return None
     user = invitation.dm_channel or invitation.partner_user_id

@@ -10,7 +10,7 @@ workspace learns of the other.
 
 from __future__ import annotations
 
-from storage.models import Connection, Invitation
+from storage.models import Connection
 
 
 def mention(user_id: str) -> str:
@@ -36,8 +36,3 @@ def admin_for_partner(connection: Connection, user_id: str | None = None) -> str
     if user_id == connection.initiator_user_id and connection.initiator_label:
         return connection.initiator_label
     return "an Exalate admin on the other side"
-
-
-def partner_team(invitation: Invitation) -> str | None:
-    """The workspace whose token DMs the partner; None when Slack reaches them nowhere."""
-    return invitation.reach_team_id

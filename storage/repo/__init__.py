@@ -23,8 +23,6 @@ from storage.repo.dm_channels import get_dm_channels, save_dm_channel
 from storage.repo.drafts import delete_draft, draft_answers, get_draft, purge_drafts, save_draft
 from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
 from storage.repo.installations import (
-    InstalledBot,
-    bot_for_team,
     installation_names,
     installed_team_ids,
     invitations_reached_in,
@@ -80,13 +78,11 @@ from storage.repo.outbox import (
 )
 
 __all__ = [
-    "InstalledBot",
     "add_audit",
     "add_audits",
     "add_invitation",
     "all_audit_events",
     "all_connections",
-    "bot_for_team",
     "claim_dirty_homes",
     "claim_due_messages",
     "claim_due_reminders",

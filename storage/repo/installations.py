@@ -8,7 +8,7 @@ installations come and go.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import update
@@ -25,22 +25,6 @@ from storage.models import (
 
 IS = InvitationState
 _bots = SlackBots.c
-
-
-class InstalledBot(NamedTuple):
-    """A workspace's newest bot installation; the token still sealed (the vault opens it)."""
-
-    team_id: str
-    team_name: str | None
-    bot_user_id: str | None
-    bot_id: str | None
-    bot_token: str
-    bot_scopes: list[str]
-    installed_at: datetime  # UTC
-
-
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 async def installed_team_ids(*, session: AsyncSession) -> list[str]:
@@ -66,38 +50,6 @@ async def installation_names(*, session: AsyncSession, team_ids: list[str]) -> d
     )
     rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
     return {str(team): str(name) for team, name in rows}  # the newest last, so it wins
-
-
-async def bot_for_team(*, session: AsyncSession, team_id: str) -> InstalledBot | None:
-    """The workspace's newest bot with a token, for the bot's own authorize: one read on the
-    (team_id, installed_at) index."""
-    statement = (
-        sa.select(
-            _bots.team_id,
-            _bots.team_name,
-            _bots.bot_user_id,
-            _bots.bot_id,
-            _bots.bot_token,
-            _bots.bot_scopes,
-            _bots.installed_at,
-        )
-        .where(_bots.team_id == team_id, _bots.bot_token.is_not(None))
-        .order_by(_bots.installed_at.desc(), _bots.id.desc())
-        .limit(1)
-    )
-    row = (await session.exec(statement)).first()  # type: ignore[call-overload]
-    if row is None:
-        return None
-    scopes = [s for s in (row.bot_scopes or "").split(",") if s]
-    return InstalledBot(
-        team_id=row.team_id,
-        team_name=row.team_name,
-        bot_user_id=row.bot_user_id,
-        bot_id=row.bot_id,
-        bot_token=row.bot_token,
-        bot_scopes=scopes,
-        installed_at=_utc(row.installed_at),
-    )
 
 
 async def invitations_reached_in(*, session: AsyncSession, team_id: str) -> list[Invitation]:

@@ -40,9 +40,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("slack_bots", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_slack_bots_team_installed", ["team_id", "installed_at"], unique=False
-        )
-        batch_op.create_index(
             "slack_bots_idx",
             ["client_id", "enterprise_id", "team_id", "installed_at"],
             unique=False,
@@ -129,7 +126,6 @@ def downgrade() -> None:
     op.drop_table("slack_installations")
     with op.batch_alter_table("slack_bots", schema=None) as batch_op:
         batch_op.drop_index("slack_bots_idx")
-        batch_op.drop_index("ix_slack_bots_team_installed")
 
     op.drop_table("slack_bots")
     # ### end Alembic commands ###
