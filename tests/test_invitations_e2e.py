@@ -330,7 +330,7 @@ async def test_a_crash_between_claim_and_send_sends_once_after_the_lease(
     await world.initiate()
     real_send = Courier._send
 
-    async def die(self: Courier, row: Outbox) -> Any:
+    async def die(self: Courier, row: Outbox, windows: Any) -> Any:
         raise asyncio.CancelledError  # the process is gone before it could post
 
     monkeypatch.setattr(Courier, "_send", die)

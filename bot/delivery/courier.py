@@ -1,29 +1,29 @@
 """The Courier: claims due outbox rows and posts them to Slack. One per process (on
-Services), so what it posted but could not record yet stays with it until it is recorded.
+Services), so what it posted but could not record yet stays with it until it is recorded
+(ledger.py).
 
 Claiming moves the row's `not_before` forward by a lease, so a process that dies between the
 claim and the send leaves the row due again once the lease runs out. A 429 (with Retry-After),
 a 5xx or a timeout puts it back with a later `not_before`; a permanent error (the channel is
 gone, the user deactivated) ends it as failed, with an audit row.
 
-A run claims a batch in one conditional UPDATE and sends to its channels at once (a
-channel's messages, and a connection's, in order; the pacer spacing them all), and records
-what went out a batch at a time: every RECORD_EVERY messages or RECORD_WITHIN seconds,
-whichever comes first, so a process that dies after posting leaves at most that much to be
-sent again after the lease. When recording fails, the posted rows stay in memory: the next
-run records them before it claims anything, and no run of this process claims them again.
+A claim is one conditional UPDATE; its messages go to their channels at once, each in its
+turn from the pacer, a channel's and a connection's in order (order.py), each workspace
+taking its turns in a window of its own (window.py). A click's `run` waits for its claim's
+messages; the sweep's `flow` keeps claiming while earlier claims' messages are still on their
+way, so a workspace whose turns come slowly (a backlog after a 429) holds back no other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.delivery.ledger import Ledger, Posted
+from bot.delivery.order import Order
 from bot.delivery.outcomes import (
     NOT_INSTALLED,
     PAUSED,
@@ -39,7 +41,7 @@ from bot.delivery.outcomes import (
     Delivery,
     retry_after_of,
 )
-from bot.delivery.window import Window
+from bot.delivery.window import Windows
 from bot.installs.workspaces import DEAD_TOKEN_ERRORS
 from bot.metrics import Metrics
 from bot.security import SealBroken, Vault
@@ -58,16 +60,9 @@ BATCH = 50
 CANDIDATES = 4  # a claim reads up to this many times BATCH due rows to choose from
 AHEAD = 8  # messages holding a turn at once (waiting for it, or being posted)
 DEFER_OVER = 0.0  # a workspace paused (a 429) this long or more: its messages wait in the table
-RECORD_EVERY = 50  # posted messages recorded in one transaction...
-RECORD_WITHIN = 0.5  # ...or after this many seconds, whichever comes first
-
-
-@dataclass(frozen=True)
-class _Posted:
-    row: Outbox
-    channel: str
-    ts: str
-    root: bool  # a notice that started its connection's thread
+FLOWING = 2 * BATCH  # the sweep's messages on their way at once...
+HORIZON = 1.0  # ...no workspace more than this many seconds of its pace...
+REFILL = 2  # ...and after a claim that found nothing, this many tried before the next one
 
 
 class Courier:
@@ -88,73 +83,146 @@ class Courier:
         self.sessions, self.vault, self.clock = sessions, vault, clock
         self.pacer, self.metrics, self.client_for = pacer, metrics, client_for
         self.forget = forget
+        self.ledger = Ledger(sessions=sessions, clock=clock, metrics=metrics)
+        self.order = Order()
         self._dms: dict[tuple[str, str], str] = {}  # (team, user) → the bot's IM with them
         self._opening: dict[tuple[str, str], asyncio.Lock] = {}
         self._roots: dict[int, str] = {}  # connection id → its notice thread's ts
-        self._posted: list[_Posted] = []  # sent, not yet recorded
-        self._unrecorded: set[int] = set()  # their ids, and those being recorded: not claimed
-        self._posted_since = 0.0
         self._lease_ends: dict[int, float] = {}  # claimed row id → when to stop trying it
-        self._turns: dict[int, Window] = {}  # claimed row id → its run's window
+        # the sweep's flow: its messages on their way, and what was tried since it last asked
+        self._flowing: dict[int, asyncio.Task[Delivery]] = {}
+        self._flowing_rows: dict[int, Outbox] = {}
+        self._windows = Windows(AHEAD)
+        self._tried: list[Delivery] = []
+        self._failures: list[BaseException] = []
+        self._progress = asyncio.Event()
+        self._claimed_some, self._tried_since = True, 0
+        self._cancelling = False
 
     async def run(self, *, ids: list[int] | None = None, limit: int = BATCH) -> list[Delivery]:
         """Claim what is due (only `ids`, when given) and send it: every channel at once, each
-        message in its turn from the pacer, a channel's and a connection's in order."""
-        await self._record_posted()  # what an earlier run posted but could not record yet
+        message in its turn from the pacer, a channel's and a connection's in order (after
+        those of other claims still on their way too). Returns when every one was tried."""
+        await self.ledger.flush()  # what an earlier run posted but could not record yet
         claimed = await self._claim(ids=ids, limit=limit)
         if not claimed:
             return []
-        await self._look_up(claimed)
-        lanes: dict[tuple[str, str], list[Outbox]] = defaultdict(list)
-        after: dict[int, int] = {}  # row → the one before it for its connection
-        latest: dict[int, int] = {}
-        for row in claimed:  # in id order
-            lanes[row.team_id, row.channel].append(row)
-            if row.connection_id is not None:
-                if row.connection_id in latest:
-                    after[row.id or 0] = latest[row.connection_id]
-                latest[row.connection_id] = row.id or 0
-        sent = {row.id or 0: asyncio.Event() for row in claimed}  # tried, whatever came of it
-        lease_ends = asyncio.get_running_loop().time() + LEASE_SAFE
-        self._lease_ends |= {row.id or 0: lease_ends for row in claimed}
-        turns = Window(AHEAD)  # a run's own: a click's message doesn't queue behind a sweep's
-        self._turns |= {row.id or 0: turns for row in claimed}
-
-        async def lane(rows: list[Outbox]) -> list[Delivery]:
-            """A channel's messages in order, each after its connection's earlier one (the
-            DM before its notice): waits only on lower ids, so never on each other."""
-            deliveries = []
-            for row in rows:
-                if (row.id or 0) in after:
-                    await sent[after[row.id or 0]].wait()
-                try:
-                    deliveries.append(await self._send(row))
-                finally:
-                    sent[row.id or 0].set()
-            return deliveries
-
-        tasks = [asyncio.ensure_future(lane(rows)) for rows in lanes.values()]
+        tasks = await self._start(claimed, Windows(AHEAD))  # a click's, not behind a sweep's
         try:
-            results = await asyncio.gather(*tasks)
+            return list(await asyncio.gather(*tasks))
         except BaseException:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
-            for row in claimed:
-                self._lease_ends.pop(row.id or 0, None)
-                self._turns.pop(row.id or 0, None)
-            await self._record_posted(quietly=True)
-        by_id = {d.id: d for deliveries in results for d in deliveries}
-        return [by_id[row.id or 0] for row in claimed]
+            await self.ledger.flush(quietly=True)
+
+    async def flow(self) -> list[Delivery]:
+        """The sweep's way: keep up to FLOWING messages on their way, claiming more as they
+        go (no claim waits for another's slowest), no workspace more than about a second of
+        its pace and no channel more than one. Returns what was tried since the last call;
+        with messages on their way, waits until one is and there is room for a claim.
+        `settle` waits for the rest."""
+        await self.ledger.flush()
+        room = FLOWING - len(self._flowing)
+        refill = not self._flowing or self._claimed_some or self._tried_since >= REFILL
+        if room >= BATCH // 2 and refill:
+            await self._flow_more(min(room, BATCH))
+        while self._flowing and (not self._tried or FLOWING - len(self._flowing) < BATCH // 2):
+            self._progress.clear()
+            await self._progress.wait()
+        if self._failures:  # a message's try raised: the sweep stops here (settle: the rest)
+            raise self._failures.pop(0)
+        tried, self._tried = self._tried, []
+        return tried
+
+    async def settle(self) -> list[Delivery]:
+        """Wait for every message `flow` has on its way (cancelled, they are cancelled too);
+        what was tried since the last call."""
+        try:
+            while self._flowing:
+                self._progress.clear()
+                await self._progress.wait()
+        except BaseException:
+            tasks = list(self._flowing.values())
+            self._cancelling = True
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._cancelling = False
+            raise
+        finally:
+            await self.ledger.flush(quietly=True)
+        tried, self._tried = self._tried, []
+        if self._failures:
+            failure, self._failures = self._failures[0], []
+            raise failure
+        return tried
+
+    async def _flow_more(self, limit: int) -> None:
+        holding = Counter(row.team_id for row in self._flowing_rows.values())
+        busy = {row.channel for row in self._flowing_rows.values()}
+        per_team = max(1, min(BATCH, math.ceil(HORIZON / self.pacer.gap)))
+        room = {team: per_team - n for team, n in holding.items()}
+        claimed = await self._claim(ids=None, limit=limit, room=room, busy=busy)
+        self._claimed_some, self._tried_since = bool(claimed), 0
+        for row, task in zip(claimed, await self._start(claimed, self._windows), strict=True):
+            self._flowing[row.id or 0], self._flowing_rows[row.id or 0] = task, row
+            task.add_done_callback(functools.partial(self._flowed, row.id or 0))
+
+    def _flowed(self, row_id: int, task: asyncio.Task[Delivery]) -> None:
+        del self._flowing[row_id], self._flowing_rows[row_id]
+        self._tried_since += 1
+        self._progress.set()
+        if task.cancelled():  # by settle's own cancelling, or the try raised CancelledError
+            if not self._cancelling:
+                self._failures.append(asyncio.CancelledError())
+            return
+        if (failure := task.exception()) is not None:
+            self._failures.append(failure)
+            return
+        self._tried.append(task.result())
+
+    async def _start(self, rows: list[Outbox], windows: Windows) -> list[asyncio.Task[Delivery]]:
+        """Each message on its way, in id order, after its channel's and its connection's
+        earlier ones."""
+        await self._look_up(rows)
+        lease_ends = asyncio.get_running_loop().time() + LEASE_SAFE
+        tasks = []
+        for row in rows:  # in id order
+            self._lease_ends[row.id or 0] = lease_ends
+            before, done = self.order.enter(row)
+            tasks.append(asyncio.ensure_future(self._go(row, before, done, windows)))
+        return tasks
+
+    async def _go(
+        self,
+        row: Outbox,
+        before: list[asyncio.Future[None]],
+        done: asyncio.Future[None],
+        windows: Windows,
+    ) -> Delivery:
+        try:
+            await self.order.after(row, before)
+            return await self._send(row, windows)
+        finally:
+            self.order.leave(row, done)
+            self._lease_ends.pop(row.id or 0, None)
 
     def _lease_over(self, row: Outbox) -> bool:
         """Whether this row's lease is (nearly) over: another process may claim it now."""
         ends = self._lease_ends.get(row.id or 0)
         return ends is not None and asyncio.get_running_loop().time() > ends
 
-    async def _claim(self, *, ids: list[int] | None, limit: int) -> list[Outbox]:
+    async def _claim(
+        self,
+        *,
+        ids: list[int] | None,
+        limit: int,
+        room: dict[str, int] | None = None,
+        busy: set[str] | None = None,
+    ) -> list[Outbox]:
         # No more for one channel than its pace lets out while the batch's others go: the
         # batch then takes as long as the workspace's pace says, not a second a notice.
         most = max(1, math.ceil(limit * self.pacer.gap / self.pacer.per_channel_seconds))
@@ -167,7 +235,9 @@ class Courier:
                 per_channel=most,
                 lease=LEASE,
                 ids=ids,
-                skip=set(self._unrecorded),  # posted by this process, not recorded yet
+                skip=set(self.ledger.unrecorded),  # posted by this process, not recorded yet
+                room=room,
+                busy_channels=busy or (),
             )
 
     async def _look_up(self, rows: list[Outbox]) -> None:
@@ -192,7 +262,7 @@ class Courier:
             if threads:
                 self._roots |= await repo.thread_roots(session=session, connection_ids=threads)
 
-    async def _send(self, row: Outbox) -> Delivery:
+    async def _send(self, row: Outbox, windows: Windows) -> Delivery:
         assert row.id is not None
         if (client := await self.client_for(row.team_id)) is None:  # nothing with a dead token
             return await self._failed(row, NOT_INSTALLED, False, 0)
@@ -208,7 +278,7 @@ class Courier:
         try:
             channel = await self._channel(client, row)
             thread_ts = self._thread(row) if row.in_thread else None
-            async with self._turns[row.id].held(row.id):
+            async with windows.held(row.team_id, row.id):
                 try:
                     await pacer.wait(row.team_id, channel, defer_over=DEFER_OVER)
                 except Paused as paused:  # the batch's other workspaces don't wait for it
@@ -263,82 +333,11 @@ class Courier:
         return self._roots.get(row.connection_id) if row.connection_id is not None else None
 
     async def _sent(self, row: Outbox, channel: str, ts: str, *, root: bool = False) -> Delivery:
-        """Posted: remember it, and record it with the others soon (see RECORD_EVERY)."""
+        """Posted: the ledger records it with the others soon."""
         if root and row.connection_id:
             self._roots.setdefault(row.connection_id, ts)
-        loop = asyncio.get_running_loop()
-        if not self._posted:
-            self._posted_since = loop.time()
-        self._posted.append(_Posted(row, channel, ts, root))
-        self._unrecorded.add(row.id or 0)
-        if len(self._posted) >= RECORD_EVERY or loop.time() - self._posted_since >= RECORD_WITHIN:
-            await self._record_posted(quietly=True)
+        await self.ledger.add(Posted(row, channel, ts, root))
         return Delivery(row.id or 0, row.purpose, ok=True, channel=channel, ts=ts)
-
-    async def _record_posted(self, *, quietly: bool = False) -> None:
-        """Mark what was posted as sent, in one transaction: the rows (their payload, maybe a
-        code, is dropped), where invitations and threads landed, and the audit rows. When the
-        database fails, they stay to be recorded by the next try (the next run begins so)."""
-        posted, self._posted = self._posted, []
-        if not posted:
-            return
-        try:
-            await self._record(posted)
-        except Exception as exc:
-            self._posted[:0] = posted
-            if not quietly:
-                raise
-            log.warning("%d sent message(s) not recorded yet: %s", len(posted), type(exc).__name__)
-            return
-        self._unrecorded -= {p.row.id or 0 for p in posted}
-
-    async def _record(self, posted: list[_Posted]) -> None:
-        now = self.clock.now()
-        async with transaction(self.sessions) as session:
-            changed = await repo.mark_sent(
-                session=session,
-                sent=[(p.row.id or 0, p.row.attempts, p.channel, p.ts) for p in posted],
-                now=now,
-            )
-            if changed is not None and changed != len(posted):
-                log.warning(
-                    "%d outbox row(s) were re-claimed while being sent", len(posted) - changed
-                )
-            for p in posted:
-                await self._landed(session, p, now)
-            await repo.add_audits(
-                session=session,
-                events=[
-                    {
-                        "team_id": p.row.team_id,
-                        "connection_id": p.row.connection_id,
-                        "invitation_id": p.row.invitation_id,
-                        "actor": "system",
-                        "action": f"{p.row.purpose}_sent",
-                        "detail": f"to {p.row.channel}",
-                        "at": now,
-                    }
-                    for p in posted
-                ],
-            )
-        self.metrics.reminders.inc(sum(p.row.purpose == "reminder" for p in posted))
-
-    @staticmethod
-    async def _landed(session: AsyncSession, p: _Posted, now: datetime) -> None:
-        """Where an invitation's DM landed; where a connection's thread starts."""
-        row = p.row
-        if row.purpose == "invitation_dm" and row.invitation_id:
-            await repo.mark_dm_landed(
-                session=session,
-                invitation_id=row.invitation_id,
-                channel=p.channel,
-                ts=p.ts,
-                now=now,
-            )
-        if p.root and row.connection_id:
-            await repo.mark_thread_started(
-                session=session, connection_id=row.connection_id, channel=p.channel, ts=p.ts
-            )
 
     async def _put_back(self, row: Outbox, seconds: float) -> Delivery:
         """Due again when its workspace's pause ends, the attempt given back: a 429 in one

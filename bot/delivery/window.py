@@ -1,4 +1,4 @@
-"""The Courier's window: how many messages take turns from the pacer at once."""
+"""The Courier's windows: how many messages of a workspace take turns from the pacer at once."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 
 class Window:
@@ -47,3 +47,17 @@ class Window:
                 place.set_result(None)
                 return
         self._free += 1
+
+
+class Windows:
+    """A Window for each workspace: a workspace whose turns come slowly (a backlog, a 429
+    just over) holds only its own places, never another workspace's."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._windows: dict[str, Window] = {}
+
+    def held(self, team_id: str, key: int) -> AbstractAsyncContextManager[None]:
+        if (window := self._windows.get(team_id)) is None:
+            window = self._windows[team_id] = Window(self.size)
+        return window.held(key)

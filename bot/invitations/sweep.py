@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import BackendError, NotSupported
-from bot.delivery.outcomes import RATE_LIMITED
+from bot.delivery.outcomes import RATE_LIMITED, Delivery
 from bot.delivery.rows import enqueue_many
 from bot.invitations import messages as m
 from bot.invitations.notices import (
@@ -55,26 +55,30 @@ class Sweep(Transitions):
         `budget` (seconds) lasts, so a backlog drains at Slack's pace, not one batch a sweep."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + budget
-        expired = reminded = escalated = sent = failed = 0
+        expired = reminded = escalated = 0
         expiring = reminding = True  # until a batch comes back short: then nothing is left
-        while True:
-            if expiring:
-                batch_expired = await self.expire_due()
-                expired, expiring = expired + batch_expired, batch_expired >= SWEEP_BATCH
-            if reminding:
-                batch_reminded, batch_escalated = await self.remind_due()
-                reminded, escalated = reminded + batch_reminded, escalated + batch_escalated
-                reminding = batch_reminded + batch_escalated >= SWEEP_BATCH
-            deliveries = await self.courier.run()
-            ok = sum(d.ok for d in deliveries)
-            sent, failed = sent + ok, failed + len(deliveries) - ok
-            more = expiring or reminding or bool(deliveries)
-            # Slack in trouble (a 5xx, a timeout): wait for the next sweep. A 429 is one
-            # workspace's: its messages wait in the table, the others go on now
-            troubled = any(not d.ok and d.error not in RATE_LIMITED for d in deliveries)
-            if not more or troubled or loop.time() > deadline:
-                break
-        return Swept(expired, reminded, escalated, sent, failed)
+        deliveries: list[Delivery] = []
+        try:
+            while True:
+                if expiring:
+                    batch_expired = await self.expire_due()
+                    expired, expiring = expired + batch_expired, batch_expired >= SWEEP_BATCH
+                if reminding:
+                    batch_reminded, batch_escalated = await self.remind_due()
+                    reminded, escalated = reminded + batch_reminded, escalated + batch_escalated
+                    reminding = batch_reminded + batch_escalated >= SWEEP_BATCH
+                tried = await self.courier.flow()  # some tried, more on their way
+                deliveries += tried
+                more = expiring or reminding or bool(tried)
+                # Slack in trouble (a 5xx, a timeout): wait for the next sweep. A 429 is one
+                # workspace's: its messages wait in the table, the others go on now
+                troubled = any(not d.ok and d.error not in RATE_LIMITED for d in tried)
+                if not more or troubled or loop.time() > deadline:
+                    break
+        finally:
+            deliveries += await self.courier.settle()  # the rest of what is on its way
+        sent = sum(d.ok for d in deliveries)
+        return Swept(expired, reminded, escalated, sent, len(deliveries) - sent)
 
     async def remind_due(self) -> tuple[int, int]:
         """Claim up to SWEEP_BATCH due reminders and enqueue them: a few statements a batch."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,8 @@ async def claim_due_messages(
     lease: timedelta,
     ids: list[int] | None = None,
     skip: Collection[int] = (),
+    room: Mapping[str, int] | None = None,
+    busy_channels: Collection[str] = (),
 ) -> list[Outbox]:
     """Claim up to `limit` due messages (only `ids`, when given; never those in `skip`), no
     more than `per_channel` for one channel, chosen from the `candidates` oldest due: each
@@ -69,7 +71,8 @@ async def claim_due_messages(
 
     Workspaces take turns: of the candidates, the claim takes one of each workspace's in
     turn, no more than an even share each, so a workspace with a backlog fills no batch the
-    others' messages would wait behind."""
+    others' messages would wait behind. With `room`, a workspace takes no more than its room
+    (none at 0: its rows are not even read), and a channel in `busy_channels` none."""
     still_due = (
         col(Outbox.sent_at).is_(None),
         col(Outbox.failed_at).is_(None),
@@ -80,6 +83,8 @@ async def claim_due_messages(
         mine.append(col(Outbox.id).in_(ids))
     if skip:
         mine.append(col(Outbox.id).not_in(list(skip)))
+    if full := [team for team, left in (room or {}).items() if left <= 0]:
+        mine.append(col(Outbox.team_id).not_in(full))
     due = (
         select(Outbox.id, Outbox.channel, Outbox.team_id)
         .where(*still_due, *mine)
@@ -88,7 +93,9 @@ async def claim_due_messages(
     )
 
     def won(found: list[Any]) -> list[Any]:
-        picked = _in_turns(found, limit=limit, per_channel=per_channel)
+        picked = _in_turns(
+            found, limit=limit, per_channel=per_channel, room=room or {}, busy=busy_channels
+        )
         return [
             update(Outbox)
             .where(col(Outbox.id).in_(picked), *still_due)
@@ -100,12 +107,21 @@ async def claim_due_messages(
     return sorted(claimed, key=lambda row: row.id or 0)
 
 
-def _in_turns(found: list[Any], *, limit: int, per_channel: int) -> list[int]:
+def _in_turns(
+    found: list[Any],
+    *,
+    limit: int,
+    per_channel: int,
+    room: Mapping[str, int],
+    busy: Collection[str],
+) -> list[int]:
     """Up to `limit` ids: each workspace's oldest in turn (round robin), at most an even
-    share each, no more than `per_channel` for one channel."""
+    share each and its `room`, no more than `per_channel` for one channel, none for a `busy`
+    one."""
     queues: dict[str, deque[Any]] = {}
     for candidate in found:  # in id order
-        queues.setdefault(candidate.team_id, deque()).append(candidate)
+        if candidate.channel not in busy and room.get(candidate.team_id, 1) > 0:
+            queues.setdefault(candidate.team_id, deque()).append(candidate)
     share = math.ceil(limit / max(1, len(queues)))
     taken = Counter[str]()
     picked: list[int] = []
@@ -122,7 +138,7 @@ def _in_turns(found: list[Any], *, limit: int, per_channel: int) -> list[int]:
             counted[candidate.channel] += 1
             taken[team] += 1
             picked.append(candidate.id)
-            if taken[team] >= share:
+            if taken[team] >= min(share, room.get(team, share)):
                 del queues[team]
             if len(picked) == limit:
                 break
