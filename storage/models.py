@@ -196,6 +196,8 @@ class Outbox(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     sealed: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    # an edit (chat.update) of the message this outbox row posted; None: a new message
+    edit_of: int | None = Field(default=None, index=True)
     attempts: int = 0
     not_before: datetime = _ts(index=True)  # due from; a claim moves it forward (a lease)
     sent_at: datetime | None = _ts(nullable=True, index=True)

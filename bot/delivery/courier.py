@@ -24,6 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -41,6 +42,7 @@ from bot.delivery.outcomes import (
     Delivery,
     retry_after_of,
 )
+from bot.delivery.places import Places
 from bot.delivery.window import Windows
 from bot.installs.workspaces import DEAD_TOKEN_ERRORS
 from bot.metrics import Metrics
@@ -63,6 +65,7 @@ DEFER_OVER = 0.0  # a workspace paused (a 429) this long or more: its messages w
 FLOWING = 2 * BATCH  # the sweep's messages on their way at once...
 HORIZON = 1.0  # ...no workspace more than this many seconds of its pace...
 REFILL = 2  # ...and after a claim that found nothing, this many tried before the next one
+CANT_EDIT = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 
 class Courier:
@@ -85,9 +88,7 @@ class Courier:
         self.forget = forget
         self.ledger = Ledger(sessions=sessions, clock=clock, metrics=metrics)
         self.order = Order()
-        self._dms: dict[tuple[str, str], str] = {}  # (team, user) → the bot's IM with them
-        self._opening: dict[tuple[str, str], asyncio.Lock] = {}
-        self._roots: dict[int, str] = {}  # connection id → its notice thread's ts
+        self.places = Places(sessions=sessions, ledger=self.ledger)
         self._lease_ends: dict[int, float] = {}  # claimed row id → when to stop trying it
         # the sweep's flow: its messages on their way, and what was tried since it last asked
         self._flowing: dict[int, asyncio.Task[Delivery]] = {}
@@ -187,7 +188,7 @@ class Courier:
     async def _start(self, rows: list[Outbox], windows: Windows) -> list[asyncio.Task[Delivery]]:
         """Each message on its way, in id order, after its channel's and its connection's
         earlier ones."""
-        await self._look_up(rows)
+        await self.places.look_up(rows)
         lease_ends = asyncio.get_running_loop().time() + LEASE_SAFE
         tasks = []
         for row in rows:  # in id order
@@ -240,28 +241,6 @@ class Courier:
                 busy_channels=busy or (),
             )
 
-    async def _look_up(self, rows: list[Outbox]) -> None:
-        """The batch's known DM channels and thread roots, in two queries (not one a row)."""
-        users = {
-            (row.team_id, row.channel)
-            for row in rows
-            if row.channel.startswith(("U", "W")) and (row.team_id, row.channel) not in self._dms
-        }
-        threads = {
-            row.connection_id
-            for row in rows
-            if row.in_thread and row.connection_id and row.connection_id not in self._roots
-        }
-        if not users and not threads:
-            return
-        async with self.sessions() as session:
-            for team_id in {team for team, _ in users}:
-                self._dms |= await repo.get_dm_channels(
-                    session=session, team_id=team_id, user_ids=[u for t, u in users if t == team_id]
-                )
-            if threads:
-                self._roots |= await repo.thread_roots(session=session, connection_ids=threads)
-
     async def _send(self, row: Outbox, windows: Windows) -> Delivery:
         assert row.id is not None
         if (client := await self.client_for(row.team_id)) is None:  # nothing with a dead token
@@ -274,17 +253,20 @@ class Courier:
             )
         except SealBroken:
             return await self._failed(row, "sealed with another key", False, 0)
-        pacer = self.pacer
+        where = self.places.message_to_edit(row) if row.edit_of is not None else None
+        if where is not None and where[0] != "posted":  # its message isn't there (yet)
+            return await self._failed(
+                row, f"nothing to edit ({where[0]})", where[0] == "waiting", 0
+            )
         try:
-            channel = await self._channel(client, row)
-            thread_ts = self._thread(row) if row.in_thread else None
+            if where is None:
+                channel = await self.places.channel(client, row)
+                thread_ts = self.places.thread(row) if row.in_thread else None
             async with windows.held(row.team_id, row.id):
-                try:
-                    await pacer.wait(row.team_id, channel, defer_over=DEFER_OVER)
-                except Paused as paused:  # the batch's other workspaces don't wait for it
-                    return await self._put_back(row, paused.seconds)
-                if self._lease_over(row):  # it waited too long: leave it to the next claim
-                    return Delivery(row.id, row.purpose, ok=False, error="lease", retrying=True)
+                if where is not None:
+                    return await self._edit(client, row, message, where[1], where[2])
+                if (waited := await self._turn(row, channel)) is not None:
+                    return waited
                 response = await client.chat_postMessage(
                     channel=channel,
                     text=message["text"],
@@ -296,7 +278,7 @@ class Courier:
             status = exc.response.status_code
             transient = status == 429 or status >= 500 or error in TRANSIENT_ERRORS
             if status == 429:
-                pacer.pause(row.team_id, retry_after_of(exc) or 1.0)
+                self.pacer.pause(row.team_id, retry_after_of(exc) or 1.0)
             if error in DEAD_TOKEN_ERRORS:  # uninstalled, maybe by another replica's news
                 self.forget(row.team_id)
             return await self._failed(row, error, transient, retry_after_of(exc))
@@ -305,37 +287,41 @@ class Courier:
         root = row.in_thread and thread_ts is None
         return await self._sent(row, response["channel"], response["ts"], root=root)
 
-    async def _channel(self, client: AsyncWebClient, row: Outbox) -> str:
-        """A user id means "DM this user": open the IM once and remember it."""
-        if not row.channel.startswith(("U", "W")):
-            return row.channel
-        key = (row.team_id, row.channel)
-        if key in self._dms:
-            return self._dms[key]
-        async with self._opening.setdefault(key, asyncio.Lock()):  # one open per user
-            if key in self._dms:
-                return self._dms[key]
-            # not in the database either (`_look_up` asked it for the whole batch): open it
-            opened = await client.conversations_open(users=row.channel)
-            cached = str(opened["channel"]["id"])
-            async with transaction(self.sessions) as session:
-                await repo.save_dm_channel(
-                    session=session, team_id=row.team_id, user_id=row.channel, channel_id=cached
-                )
-            self._dms[key] = cached
-        self._opening.pop(key, None)
-        return cached
+    async def _turn(self, row: Outbox, channel: str) -> Delivery | None:
+        """Wait for the message's turn from the pacer; a Delivery when it goes back instead."""
+        try:
+            await self.pacer.wait(row.team_id, channel, defer_over=DEFER_OVER)
+        except Paused as paused:  # the claim's other workspaces don't wait for it
+            return await self._put_back(row, paused.seconds)
+        if self._lease_over(row):  # it waited too long: leave it to the next claim
+            return Delivery(row.id or 0, row.purpose, ok=False, error="lease", retrying=True)
+        return None
 
-    def _thread(self, row: Outbox) -> str | None:
-        """The connection's notice thread (None: this notice starts it). `_look_up` read the
-        batch's roots; a root posted in this run is added as it goes out, before the
-        connection's later messages (they wait for it)."""
-        return self._roots.get(row.connection_id) if row.connection_id is not None else None
+    async def _edit(
+        self, client: AsyncWebClient, row: Outbox, message: dict[str, Any], channel: str, ts: str
+    ) -> Delivery:
+        """chat.update, in its turn like a post; a message Slack can no longer edit (deleted,
+        say) is posted afresh instead, and later edits go to that one."""
+        if (waited := await self._turn(row, channel)) is not None:
+            return waited
+        text, blocks = message["text"], message.get("blocks") or None
+        try:
+            await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if slack_error(exc) not in CANT_EDIT:
+                raise
+            if (waited := await self._turn(row, channel)) is not None:
+                return waited
+            fresh = await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            self.places.moved(ts, fresh["ts"])
+            await self.ledger.add(Posted(row, channel, fresh["ts"], False, moved_from=row.edit_of))
+            return Delivery(row.id or 0, row.purpose, ok=True, channel=channel, ts=fresh["ts"])
+        return await self._sent(row, channel, ts)
 
     async def _sent(self, row: Outbox, channel: str, ts: str, *, root: bool = False) -> Delivery:
         """Posted: the ledger records it with the others soon."""
         if root and row.connection_id:
-            self._roots.setdefault(row.connection_id, ts)
+            self.places.started(row.connection_id, ts)
         await self.ledger.add(Posted(row, channel, ts, root))
         return Delivery(row.id or 0, row.purpose, ok=True, channel=channel, ts=ts)
 

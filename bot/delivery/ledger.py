@@ -35,6 +35,7 @@ class Posted:
     channel: str
     ts: str
     root: bool  # a notice that started its connection's thread
+    moved_from: int | None = None  # an edit posted afresh: the row whose message it replaces
 
 
 class Ledger:
@@ -55,6 +56,13 @@ class Ledger:
         self.unrecorded.add(posted.row.id or 0)
         if len(self._posted) >= RECORD_EVERY or loop.time() - self._since >= RECORD_WITHIN:
             await self.flush(quietly=True)
+
+    def posted_at(self, row_id: int) -> tuple[str, str] | None:
+        """Where a message posted but not recorded yet went (its edits need it)."""
+        for p in reversed(self._posted):  # the latest: an edit may have posted it afresh
+            if p.row.id == row_id or p.moved_from == row_id:
+                return p.channel, p.ts
+        return None
 
     async def flush(self, *, quietly: bool = False) -> None:
         """Record what was posted, in one transaction. When the database fails, it stays to be
@@ -111,6 +119,8 @@ async def _landed(session: AsyncSession, p: Posted, now: datetime) -> None:
         await repo.mark_dm_landed(
             session=session, invitation_id=row.invitation_id, channel=p.channel, ts=p.ts, now=now
         )
+    if p.moved_from is not None:
+        await repo.move_message(session=session, outbox_id=p.moved_from, channel=p.channel, ts=p.ts)
     if p.root and row.connection_id:
         await repo.mark_thread_started(
             session=session, connection_id=row.connection_id, channel=p.channel, ts=p.ts

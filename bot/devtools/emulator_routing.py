@@ -235,13 +235,13 @@ class WorkspaceRouter:
                 future.set_result(call)
 
     def enforce_pace(self, *, per_channel_seconds: float = 1.0, per_minute: int = 300) -> None:
-        """Answer chat.postMessage as Slack paces it: one message a second per channel and
-        `per_minute` a minute in each workspace (over any 60 s); beyond, 429 + Retry-After.
-        Each workspace has its own budget."""
+        """Answer chat.postMessage and chat.update as Slack paces them: one message (or
+        edit) a second per channel and `per_minute` a minute in each workspace (over any
+        60 s); beyond, 429 + Retry-After. Each workspace has its own budget."""
         self._pace = (per_channel_seconds, per_minute)
 
     def _over_pace(self, call: Call) -> int | None:
-        if call.method != "chat.postMessage" or self._pace is None:
+        if call.method not in ("chat.postMessage", "chat.update") or self._pace is None:
             return None
         per_channel, per_minute = self._pace
         now = time.monotonic()

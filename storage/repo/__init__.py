@@ -21,6 +21,7 @@ from storage.repo.connections import (
 )
 from storage.repo.dm_channels import get_dm_channels, save_dm_channel
 from storage.repo.drafts import delete_draft, draft_answers, get_draft, purge_drafts, save_draft
+from storage.repo.edits import messages_to_edit, move_message, supersede_edits
 from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
 from storage.repo.installations import (
     installation_names,
@@ -125,8 +126,10 @@ __all__ = [
     "mark_send_failed",
     "mark_sent",
     "mark_thread_started",
+    "messages_to_edit",
     "move_connection",
     "move_invitation",
+    "move_message",
     "names_like",
     "newest_invitation",
     "newest_invitation_id",
@@ -144,6 +147,7 @@ __all__ = [
     "save_draft",
     "save_local_connection",
     "set_key_result",
+    "supersede_edits",
     "thread_roots",
     "unreach_invitations",
     "unreached_members_of",

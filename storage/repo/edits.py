@@ -1,0 +1,71 @@
+"""The outbox's edits: a row whose `edit_of` names the row that posted the message to edit
+(chat.update). Where that message is, edits made stale by a newer one, and a message that
+was posted afresh because Slack could no longer edit it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Connection, Outbox
+
+Where = tuple[Literal["posted"], str, str] | tuple[Literal["waiting", "gone"], None, None]
+
+
+async def messages_to_edit(
+    *, session: AsyncSession, outbox_ids: Collection[int]
+) -> dict[int, Where]:
+    """Where each of these rows' messages is: ("posted", channel, ts); ("waiting", …) while
+    it is still to be sent; ("gone", …) when it never will be (it failed, or no such row)."""
+    rows = await session.exec(
+        select(
+            Outbox.id, Outbox.sent_at, Outbox.failed_at, Outbox.posted_channel, Outbox.posted_ts
+        ).where(col(Outbox.id).in_(list(outbox_ids)))
+    )
+    found: dict[int, Where] = dict.fromkeys(outbox_ids, ("gone", None, None))
+    for row_id, sent_at, failed_at, channel, ts in rows.all():
+        if sent_at is not None and channel and ts:
+            found[row_id] = ("posted", channel, ts)
+        elif sent_at is None and failed_at is None:
+            found[row_id] = ("waiting", None, None)
+    return found
+
+
+async def supersede_edits(*, session: AsyncSession, edit_of: int, newer: int, now: datetime) -> int:
+    """Edits of the same message still to be sent, written before `newer`: dropped, `newer`
+    carries the latest state. How many."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(
+            col(Outbox.edit_of) == edit_of,
+            col(Outbox.id) < newer,
+            col(Outbox.sent_at).is_(None),
+            col(Outbox.failed_at).is_(None),
+        )
+        .values(failed_at=now, last_error="superseded", blocks=[], text="(superseded)", sealed=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def move_message(*, session: AsyncSession, outbox_id: int, channel: str, ts: str) -> None:
+    """The message `outbox_id` posted could not be edited (deleted, say) and was posted
+    afresh: later edits go to the new one, and a connection whose thread started there
+    starts at the new one."""
+    old = (await session.exec(select(Outbox.posted_ts).where(col(Outbox.id) == outbox_id))).first()
+    await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(col(Outbox.id) == outbox_id)
+        .values(posted_channel=channel, posted_ts=ts)
+    )
+    if old:
+        await session.exec(  # type: ignore[call-overload]
+            update(Connection)
+            .where(col(Connection.notice_ts) == old)
+            .values(notice_channel=channel, notice_ts=ts)
+            .execution_options(synchronize_session=False)
+        )
