@@ -88,6 +88,9 @@ class Connection(SQLModel, table=True):
     backend: str = Field(max_length=16)  # "local" | "node"
     backend_id: str | None = Field(default=None, max_length=255)
     status: str = _state(ConnectionState.PENDING)  # a ConnectionState
+    # what a real node says when the bot's state doesn't follow it: a status the bot
+    # doesn't know ("PAUSED"), or a known one it doesn't move on; None when they agree
+    node_status: str | None = Field(default=None, max_length=64)
     initiator_user_id: str = Field(max_length=32)
     partner_user_id: str = Field(max_length=32)
     partner_team_id: str = Field(max_length=32)

@@ -7,8 +7,23 @@ Only what is publicly known of the API is emulated, in exactly these shapes (all
   JWT, in the ``X-Exalate-Jwt`` response header (``jwt_in="header"``, body ``{}``) or in the body
   (``jwt_in="body"``: ``{"token": "<jwt>"}``). Wrong credentials: 401; missing or invalid JSON, or
   an authProtocol other than "basic": 400.
-- ``GET connections?start=&limit=`` answers ``{"total": N, "results": [...]}``, one page.
+- ``GET connections?start=&limit=`` answers ``{"total": N, "results": [...]}``, one page; each
+  connection ``{"id", "name", "status"}``, with ``"communication": {"remoteUrl": ...}`` when
+  added with a ``remote_url`` (the field is optional: Exalate's scripts read it, nothing says
+  every node gives it).
 - ``GET scopeparams/search?project=<query>`` answers ``{"results": [{"name", "key", "id"}, ...]}``.
+
+None of this has a public reference, so the emulator can also be a node that breaks what the
+bot might assume (attributes, changeable while it runs):
+
+- ``paging="ignore"``: the whole list whatever ``start`` and ``limit`` say;
+  ``paging="repeat_last"``: a page asked past the end is the last page again, not an empty one.
+- ``omit_total``: no ``total`` in the connection list.
+- ``projects_name_only``: project search results are ``{"name"}`` alone, no ``total`` either.
+- ``rename_connection``, ``set_status`` (any value, even not a string: deactivate, reactivate,
+  PAUSED, ...), ``remove_connection``: what an admin does in the node's console.
+- ``fail_next(..., malformed=True)``: an HTML page, a given JSON body of the wrong shape, or
+  (a ``str`` body) text sent as JSON that is not JSON.
 - Every other request needs a valid, unexpired ``X-exalate-jwt`` header (an issued JWT or a static
   token), else 401. Errors are small JSON objects: ``{"status": 401, "error": "Unauthorized",
   "message": "..."}``.
@@ -47,6 +62,7 @@ JWT_HEADER = "X-Exalate-Jwt"  # header names are case-insensitive; the docs writ
 KNOWN_PATHS = ("authenticate", "connections", "scopeparams/search")
 CONNECTION_STATUSES = ("PENDING", "ACTIVE", "DEACTIVATED")
 MAX_PROJECTS = 50
+PAGING = ("honour", "ignore", "repeat_last")
 MALFORMED_BODY = "<html><body>oops</body></html>"
 MASK = "***"
 
@@ -121,14 +137,22 @@ class NodeEmulator:
         page_size: int = 50,
         token_ttl: float = 3600.0,
         jwt_in: str = "header",
+        paging: str = "honour",
+        omit_total: bool = False,
+        projects_name_only: bool = False,
     ) -> None:
         if jwt_in not in ("header", "body"):
             raise ValueError(f"jwt_in must be 'header' or 'body', not {jwt_in!r}")
+        if paging not in PAGING:
+            raise ValueError(f"paging must be one of {', '.join(PAGING)}, not {paging!r}")
         self.user = user
         self.password = password
         self.page_size = page_size
         self.token_ttl = token_ttl  # seconds; sets the exp of the JWTs authenticate issues
         self.jwt_in = jwt_in
+        self.paging = paging  # "honour" | "ignore" | "repeat_last" (see the module's docstring)
+        self.omit_total = omit_total
+        self.projects_name_only = projects_name_only
         # While True, every request gets its connection closed without an answer (the handler
         # closes the transport), so aiohttp clients raise ServerDisconnectedError, a ClientError.
         # Note aiohttp retries an idempotent request (GET) once when that happens, so a GET made
@@ -211,32 +235,42 @@ class NodeEmulator:
         name: str,
         *,
         status: str = "PENDING",
-        remote_url: str = "https://partner.example",
-        id: int | None = None,
+        remote_url: str | None = None,
+        id: int | str | None = None,
         **extra: Any,
     ) -> JsonDict:
-        """Add a connection; returns the live dict the node serves (``extra`` merged in last)."""
+        """Add a connection; returns the live dict the node serves (``extra`` merged in last).
+        ``remote_url``: its ``communication.remoteUrl`` (None: no ``communication`` at all)."""
         if name in self._connections:
             raise ValueError(f"connection {name!r} already exists")
         if id is None:
             id = self._next_connection_id
         if isinstance(id, int):
             self._next_connection_id = max(self._next_connection_id, id + 1)
-        connection: JsonDict = {
-            "id": id,
-            "name": name,
-            "status": status,
-            "communication": {"remoteUrl": remote_url},
-            **extra,
-        }
+        connection: JsonDict = {"id": id, "name": name, "status": status}
+        if remote_url is not None:
+            connection["communication"] = {"remoteUrl": remote_url}
+        connection.update(extra)
         self._connections[name] = connection
         return connection
 
     def connection(self, name: str) -> JsonDict:
         return self._connections[name]
 
-    def set_status(self, name: str, status: str) -> None:
+    def set_status(self, name: str, status: Any) -> None:
+        """Any status, as the console would set it ("DEACTIVATED", "ACTIVE" again, "PAUSED"),
+        or a value of the wrong type for a node that answers oddly."""
         self._connections[name]["status"] = status
+
+    def rename_connection(self, name: str, new_name: str) -> None:
+        """Renamed in the console: the same id, in the same place in the list."""
+        if new_name in self._connections:
+            raise ValueError(f"connection {new_name!r} already exists")
+        self._connections = {
+            (new_name if key == name else key): connection
+            for key, connection in self._connections.items()
+        }
+        self._connections[new_name]["name"] = new_name
 
     def remove_connection(self, name: str) -> None:
         del self._connections[name]
@@ -308,8 +342,9 @@ class NodeEmulator:
         - ``status``: answer it, with ``body`` (JSON; a str is sent as text) or a JSON error;
           ``status=None`` answers normally (useful with ``delay`` for a slow but correct node).
         - ``delay``: sleep this many seconds first (to make a client time out).
-        - ``malformed``: answer 200 with a body that is not JSON (an HTML page), or, when ``body``
-          is given, with that JSON (meant to be of the wrong shape).
+        - ``malformed``: answer 200 with a body that is not JSON (an HTML page); when ``body`` is
+          given, with that JSON (meant to be of the wrong shape), or, for a ``str`` body, with
+          that text as ``application/json`` (meant to be broken JSON).
 
         Faults are consumed in order, before the token is checked; not while ``down``.
         """
@@ -397,6 +432,8 @@ class NodeEmulator:
     @staticmethod
     def _fault_response(fault: Fault) -> web.Response | None:
         if fault.malformed:
+            if isinstance(fault.body, str):
+                return web.Response(text=fault.body, content_type="application/json")
             if fault.body is not None:
                 return web.json_response(fault.body)
             return web.Response(text=MALFORMED_BODY, content_type="text/html")
@@ -435,7 +472,13 @@ class NodeEmulator:
             return _error(400, "start and limit must not be negative")
         limit = min(limit, self.page_size)
         everything = list(self._connections.values())
+        if self.paging == "ignore":
+            start, limit = 0, len(everything)
+        elif self.paging == "repeat_last" and everything and start >= len(everything):
+            start = (len(everything) - 1) // limit * limit if limit else 0
         page = copy.deepcopy(everything[start : start + limit])
+        if self.omit_total:
+            return web.json_response({"results": page})
         return web.json_response({"total": len(everything), "results": page})
 
     def _search_projects(self, query: dict[str, str]) -> web.Response:
@@ -445,4 +488,6 @@ class NodeEmulator:
             for p in self._projects.values()
             if needle in p["name"].casefold() or needle in p["key"].casefold()
         ]
+        if self.projects_name_only:
+            found = [{"name": p["name"]} for p in found]
         return web.json_response({"results": found[:MAX_PROJECTS]})

@@ -49,7 +49,7 @@ def client(node: NodeEmulator, **kwargs: Any) -> ExalateNode:
 
 async def test_a_static_token_goes_in_the_header(node: NodeEmulator) -> None:
     node.add_static_token("static-token-123456")
-    node.add_connection("acme_to_partnerco", status="ACTIVE")
+    node.add_connection("acme_to_partnerco", status="ACTIVE", id=9)
     exalate = client(node, token=SecretStr("static-token-123456"))
     try:
         assert await exalate.statuses([ConnectionRef("9", "ACME_to_PartnerCo")]) == {"9": "ACTIVE"}

@@ -123,12 +123,15 @@ async def test_node_mode_wizard_pasted_code_dm_and_status_flips(
     assert invitation.state == "REDEEMED"
     node.set_status("acme_to_partnerco", "DEACTIVATED")
     assert await invitations.poll_status() == 1
-    node.remove_connection("acme_to_partnerco")
-    assert await invitations.poll_status() == 0  # deactivated: no longer watched
+    assert await invitations.poll_status() == 0  # told once
     await sweep(bot.services)
     texts = [m["text"] for m in slack.messages]
     assert any("was deactivated on the node" in t for t in texts)
     assert any("`acme_to_partnerco` was deactivated on the Exalate node" in t for t in texts)
+    node.remove_connection("acme_to_partnerco")
+    assert await invitations.poll_status() == 1  # deactivated is still watched: removed
+    [connection] = await db_rows(bot, Connection)
+    assert connection.status == "REMOVED"
     assert CODE not in caplog.text and node.password not in caplog.text
 
 

@@ -234,12 +234,7 @@ async def test_connection_shape_ids_and_extra_fields(node, http) -> None:
     assert status == 200
     assert body["total"] == 4
     alpha, beta, gamma, delta = body["results"]
-    assert alpha == {
-        "id": 1,
-        "name": "Alpha",
-        "status": "PENDING",
-        "communication": {"remoteUrl": "https://partner.example"},
-    }
+    assert alpha == {"id": 1, "name": "Alpha", "status": "PENDING"}  # no remoteUrl unless given
     assert beta["id"] == 2 and beta["status"] == "ACTIVE"
     assert beta["communication"] == {"remoteUrl": "https://beta.example"}
     assert beta["instanceType"] == "JIRA_CLOUD" and beta["tracker"] == {"type": "jira"}
@@ -259,6 +254,53 @@ async def test_connection_shape_ids_and_extra_fields(node, http) -> None:
         node.add_connection("Alpha")
     with pytest.raises(KeyError):
         node.set_status("Nope", "ACTIVE")
+
+
+async def test_rename_and_any_status_keep_the_id_and_the_place(node, http) -> None:
+    node.add_connection("Alpha", id=7)
+    node.add_connection("Beta")
+    node.rename_connection("Alpha", "Alpha renamed")
+    node.set_status("Alpha renamed", "PAUSED")
+    _, body = await get(http, node, "connections", node.issue_token())
+    assert [(c["id"], c["name"], c["status"]) for c in body["results"]] == [
+        (7, "Alpha renamed", "PAUSED"),
+        (8, "Beta", "PENDING"),
+    ]
+    node.set_status("Beta", 3)  # a node that answers oddly
+    _, body = await get(http, node, "connections", node.issue_token())
+    assert body["results"][1]["status"] == 3
+    with pytest.raises(ValueError):
+        node.rename_connection("Beta", "Alpha renamed")
+    with pytest.raises(KeyError):
+        node.connection("Alpha")
+
+
+async def test_paging_can_be_ignored_repeated_and_without_total(http) -> None:
+    async with NodeEmulator(page_size=2) as node:
+        for n in range(5):
+            node.add_connection(f"c{n}", status="ACTIVE")
+        token = node.issue_token()
+
+        async def page(**query: Any) -> tuple[list[str], Any]:
+            _, body = await get(http, node, "connections", token, **query)
+            return [c["name"] for c in body["results"]], body.get("total")
+
+        node.paging = "ignore"
+        assert await page(start=2, limit=1) == (["c0", "c1", "c2", "c3", "c4"], 5)
+        node.paging = "repeat_last"
+        assert await page(start=2) == (["c2", "c3"], 5)
+        assert await page(start=5) == (["c4"], 5)  # past the end: the last page again
+        assert await page(start=9, limit=2) == (["c4"], 5)
+        node.omit_total = True
+        assert await page(start=0) == (["c0", "c1"], None)
+    with pytest.raises(ValueError, match="paging must be one of"):
+        NodeEmulator(paging="sometimes")
+
+
+async def test_projects_with_a_name_alone(node, http) -> None:
+    node.projects_name_only = True
+    _, body = await get(http, node, "scopeparams/search", node.issue_token(), project="sup")
+    assert body == {"results": [{"name": "Support"}]}
 
 
 # -- projects ----------------------------------------------------------------------------------
@@ -354,6 +396,11 @@ async def test_fail_next_malformed(node, http) -> None:
     async with http.get(node.url("connections"), headers=headers) as resp:
         assert resp.status == 200
         assert await resp.json() == {"unexpected": []}
+    node.fail_next("connections", malformed=True, body='{"results": [')
+    async with http.get(node.url("connections"), headers=headers) as resp:
+        assert resp.status == 200 and resp.content_type == "application/json"
+        with pytest.raises(ValueError):
+            await resp.json()
     # malformed also works for authenticate: no token anywhere
     node.fail_next("authenticate", malformed=True)
     resp = await authenticate(http, node)

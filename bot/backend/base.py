@@ -55,6 +55,16 @@ class ConnectionRef:
 
 
 @dataclass(frozen=True)
+class Reported:
+    """What the node says of one connection: its status as it gives it (PENDING, ACTIVE,
+    DEACTIVATED, or anything else), and the id it knows it by (found by name the first
+    time, when the bot had none yet)."""
+
+    status: str
+    backend_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Initiated:
     backend_id: str
     code: str = field(repr=False)  # a secret: never in a repr, a log line or an error
@@ -102,6 +112,13 @@ class ConnectionBackend(ABC):
     async def statuses(self, refs: list[ConnectionRef]) -> dict[str, str]:
         """Each connection's status on the node (PENDING, ACTIVE, DEACTIVATED, …), keyed by
         `ref.key`; a connection the node no longer has is left out."""
+
+    async def reports(self, refs: list[ConnectionRef]) -> dict[str, Reported]:
+        """`statuses`, with the id each connection is known by on the node (by default the
+        bot's own: a backend that always gave one)."""
+        statuses = await self.statuses(refs)
+        ids = {ref.key: ref.backend_id for ref in refs}
+        return {key: Reported(status, ids.get(key)) for key, status in statuses.items()}
 
     async def redeem(self, backend_id: str, code: str, *, partner_user_id: str) -> None:
         """Accept an invitation code on the partner's behalf (the embedded node only)."""

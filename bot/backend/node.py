@@ -4,7 +4,12 @@ What the node offers publicly: authenticate (a JWT, `exp` in milliseconds), the 
 connections with their status, and the project search of the connection wizard. It has no
 public API that creates a connection or its invitation code: the admin creates it in the
 Exalate console and pastes the code into the bot, which checks that a Pending connection of
-that name exists before it delivers the code (`attach`).
+that name exists (and, for a public destination, that it connects to the URL the wizard was
+given, when the node says) before it delivers the code (`attach`). From then on the bot
+follows the connection by the node's id, so a rename in the console loses nothing.
+
+The API has no public reference, so its answers are read taking nothing on trust
+(`node_answers.py`) and its paging is not relied on (`connections`).
 
 One shared aiohttp session; a timeout on every request; reads retried with backoff on
 connection errors, timeouts and 5xx; a 401 re-authenticates once (with user and password).
@@ -18,14 +23,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 import jwt
 from pydantic import SecretStr
 
+from bot.backend import node_answers as answers
 from bot.backend.base import (
     BackendError,
     ConnectionBackend,
@@ -33,9 +38,10 @@ from bot.backend.base import (
     ConnectionSpec,
     Initiated,
     NotSupported,
-    Project,
     ProjectPage,
+    Reported,
 )
+from bot.backend.node_answers import NodeConnection
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +53,11 @@ RETRY_DELAYS = (0.2, 0.8)  # a read is tried up to three times
 RENEW_BEFORE = 60.0  # seconds before a JWT's expiry when it is renewed
 KNOWN_STATUSES = frozenset({"PENDING", "ACTIVE", "DEACTIVATED"})
 
+_T = TypeVar("_T")
+
 
 class NodeRefused(BackendError):
     """The node said no to this request (not a failure of the node)."""
-
-
-@dataclass(frozen=True)
-class NodeConnection:
-    id: str
-    name: str
-    status: str
 
 
 class ExalateNode(ConnectionBackend):
@@ -221,68 +222,73 @@ class ExalateNode(ConnectionBackend):
 
     async def search_projects(self, query: str = "", *, limit: int = 100) -> ProjectPage:
         data = await self._get("scopeparams/search", {"project": query})
-        results = data.get("results") if isinstance(data, dict) else None
-        if not isinstance(results, list):
-            raise BackendError(
-                f"The Exalate node at {self._host} answered the project search in an "
-                "unexpected shape."
-            )
-        projects = []
-        for item in results:
-            if not isinstance(item, dict) or not item.get("name"):
-                continue
-            name = str(item["name"])
-            key = str(item.get("key") or item.get("id") or name)
-            projects.append(Project(key=key, name=name))
-        total = data.get("total")
-        if isinstance(total, int):
-            return ProjectPage(projects[:limit], max(total, len(projects)))
+        found, total, answered = self._read(answers.projects, data, "the project search")
+        if total is not None:
+            return ProjectPage(found[:limit], max(total, len(found)))
         # no total: a full page may mean more projects than the node returned
-        return ProjectPage(projects[:limit], len(projects), complete=len(results) < SEARCH_CAP)
+        return ProjectPage(found[:limit], len(found), complete=answered < SEARCH_CAP)
+
+    def _read(self, reader: Callable[[Any], _T], data: Any, what: str) -> _T:
+        """`reader(data)`, or one line for the admin when the answer is not what it reads."""
+        try:
+            return reader(data)
+        except answers.Malformed as exc:
+            raise BackendError(
+                f"The Exalate node at {self._host} answered {what} in an unexpected shape: {exc}."
+            ) from None
 
     async def connections(self) -> list[NodeConnection]:
-        """Every connection on the node, page by page (`start`, `limit`), until `total`."""
-        found: list[NodeConnection] = []
+        """Every connection on the node, once each (by id), page by page (`start`, `limit`).
+
+        Nothing about the paging is trusted: it ends on an empty page, on a page that adds
+        no connection not seen already (a node that ignores `start`, or that answers a page
+        past the end with the last one again), on a page longer than asked (a node that
+        ignores `limit` has sent all it has), when `total` is reached if the node gives one,
+        or on a short page: shorter than asked and than the pages before it (a node that
+        caps `limit` below the bot's sends short pages all along). MAX_PAGES at most."""
+        found: dict[str, NodeConnection] = {}
+        start, longest = 0, 0
         for _ in range(MAX_PAGES):
-            data = await self._get(
-                "connections", {"start": str(len(found)), "limit": str(PAGE_SIZE)}
-            )
-            results = data.get("results") if isinstance(data, dict) else None
-            total = data.get("total") if isinstance(data, dict) else None
-            if not isinstance(results, list) or not isinstance(total, int):
-                raise BackendError(
-                    f"The Exalate node at {self._host} answered the connection list in an "
-                    "unexpected shape."
-                )
-            for item in results:
-                connection = self._parse_connection(item)
-                if connection is not None:
-                    found.append(connection)
-            if not results or len(found) >= total:
-                return found
+            data = await self._get("connections", {"start": str(start), "limit": str(PAGE_SIZE)})
+            page, total = self._read(answers.connection_page, data, "the connection list")
+            new = [c for c in page if c.id not in found]
+            for connection in new:
+                found.setdefault(connection.id, connection)
+                self._note_status(connection.status)
+            if not new or len(page) > PAGE_SIZE:
+                return list(found.values())
+            if total is not None and len(found) >= total:
+                return list(found.values())
+            if total is None and len(page) < min(PAGE_SIZE, longest):
+                return list(found.values())
+            start, longest = start + len(page), max(longest, len(page))
         raise BackendError(
             f"The Exalate node at {self._host} lists more connections than expected."
         )
 
-    def _parse_connection(self, item: Any) -> NodeConnection | None:
-        if not isinstance(item, dict) or not item.get("name") or item.get("id") is None:
-            self._note_once("bad-item", "skipping a connection the node described oddly")
-            return None
-        status = str(item.get("status") or "").upper()
+    def _note_status(self, status: str) -> None:
         if status not in KNOWN_STATUSES:
             self._note_once(f"status:{status}", "the node reports an unknown status %r", status)
-        return NodeConnection(id=str(item["id"]), name=str(item["name"]), status=status)
+
+    async def reports(self, refs: list[ConnectionRef]) -> dict[str, Reported]:
+        """By the node's id; by name only for a connection whose id the bot doesn't know yet
+        (then with the id found, for the bot to keep). A connection the node no longer
+        lists is left out, which the poll reports as removed."""
+        listed = await self.connections()
+        by_id = {c.id: c for c in listed}
+        by_name: dict[str, NodeConnection] = {}
+        for connection in listed:
+            by_name.setdefault(connection.name.lower(), connection)
+        result: dict[str, Reported] = {}
+        for ref in refs:
+            known = ref.backend_id
+            found = by_id.get(known) if known else by_name.get(ref.name.lower())
+            if found is not None:
+                result[ref.key] = Reported(found.status, found.id)
+        return result
 
     async def statuses(self, refs: list[ConnectionRef]) -> dict[str, str]:
-        """By name (the bot's and the node's names match); a connection the node no longer
-        lists is left out, which the poll reports as removed."""
-        by_name = {c.name.lower(): c for c in await self.connections()}
-        result: dict[str, str] = {}
-        for ref in refs:
-            found = by_name.get(ref.name.lower())
-            if found is not None:
-                result[ref.key] = found.status
-        return result
+        return {key: r.status for key, r in (await self.reports(refs)).items()}
 
     async def find(self, name: str) -> NodeConnection | None:
         for connection in await self.connections():
@@ -294,17 +300,26 @@ class ExalateNode(ConnectionBackend):
         raise NotSupported("this node has no API to initiate a connection")
 
     async def attach(self, spec: ConnectionSpec, code: str) -> Initiated:
-        """The admin created the connection in the console and pasted its code: check it."""
+        """The admin created the connection in the console and pasted its code: check it.
+        The name finds it this once; from now on the bot follows it by the node's id."""
         found = await self.find(spec.name)
         if found is None:
             raise NodeRefused(
                 f"There is no connection named `{spec.name}` on the node yet: create it in the "
                 "Exalate console with the values above, then paste its invitation code here."
             )
+        name = answers.one_line(found.name, 100)
         if found.status != "PENDING":
             raise NodeRefused(
-                f"`{found.name}` is {found.status or 'in an unknown state'} on the node, not "
-                "Pending: paste the code of a connection that waits for its partner."
+                f"`{name}` is {answers.one_line(found.status)} on the node, not Pending: paste "
+                "the code of a connection that waits for its partner."
+            )
+        wanted = spec.destination_url if spec.destination == "public" else None
+        if wanted and found.remote_url and not answers.same_instance(found.remote_url, wanted):
+            raise NodeRefused(
+                f"`{name}` on the node connects to {answers.one_line(found.remote_url, 300)}, "
+                f"not to {wanted}, the destination given here: paste the code of the "
+                "connection to that destination, or go Back and correct the destination URL."
             )
         return Initiated(backend_id=found.id, code=code)
 

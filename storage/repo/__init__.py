@@ -10,6 +10,8 @@ from storage.repo.connection_states import (
     expire_pending_connections,
     find_connection,
     move_connection,
+    remember_backend_id,
+    set_node_status,
     watched_connections,
 )
 from storage.repo.connections import (
@@ -141,12 +143,14 @@ __all__ = [
     "reach_invitation",
     "recently_active",
     "release_key",
+    "remember_backend_id",
     "replace_local_values",
     "revoke_pending_invitations",
     "save_dm_channel",
     "save_draft",
     "save_local_connection",
     "set_key_result",
+    "set_node_status",
     "supersede_edits",
     "thread_roots",
     "unreach_invitations",

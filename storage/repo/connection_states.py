@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Connection, ConnectionState
 
 CS = ConnectionState
+WATCHED = (CS.PENDING, CS.ACTIVE, CS.DEACTIVATED)
 
 
 async def find_connection(*, session: AsyncSession, connection_id: int) -> Connection | None:
@@ -60,9 +61,43 @@ async def expire_pending_connections(
 
 
 async def watched_connections(*, session: AsyncSession, backend: str) -> list[Any]:
-    """The open (Pending or Active) connections on this backend: the columns a status poll
-    needs (id, backend_id, name, status), not whole rows."""
+    """The connections the node may still change (Pending, Active, Deactivated) on this
+    backend: the columns a status poll needs (id, backend_id, name, status, node_status),
+    not whole rows."""
     statement = select(
-        Connection.id, Connection.backend_id, Connection.name, Connection.status
-    ).where(col(Connection.status).in_([CS.PENDING, CS.ACTIVE]), Connection.backend == backend)
+        Connection.id,
+        Connection.backend_id,
+        Connection.name,
+        Connection.status,
+        Connection.node_status,
+    ).where(col(Connection.status).in_(WATCHED), Connection.backend == backend)
     return list((await session.exec(statement)).all())
+
+
+async def remember_backend_id(
+    *, session: AsyncSession, connection_id: int | None, backend_id: str, now: datetime
+) -> None:
+    """The node's id of a connection found by its name: the poll follows it by id from now."""
+    await session.exec(  # type: ignore[call-overload]
+        update(Connection)
+        .where(col(Connection.id) == connection_id)
+        .values(backend_id=backend_id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def set_node_status(
+    *, session: AsyncSession, connection_id: int | None, node_status: str | None, now: datetime
+) -> bool:
+    """Record what the node says beside the bot's state (None: they agree again). True when
+    this call changed it (two pollers: one announces it)."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Connection)
+        .where(
+            col(Connection.id) == connection_id,
+            col(Connection.node_status).is_distinct_from(node_status),
+        )
+        .values(node_status=node_status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)
