@@ -27,9 +27,11 @@ def outbox_row(
     invitation_id: int | None = None,
     in_thread: bool = False,
     seal_with: Vault | None = None,
+    edit_of: int | None = None,
 ) -> dict[str, Any]:
     """An outbox row's values. A message that carries a secret (the invitation code) is
-    sealed with `seal_with` until it is sent."""
+    sealed with `seal_with` until it is sent. With `edit_of`, the row edits the message that
+    row posted (chat.update) instead of posting one."""
     return {
         "team_id": team_id,
         "key": key,
@@ -41,6 +43,7 @@ def outbox_row(
         "text": "(sealed)" if seal_with else message["text"][:4000],
         "blocks": [] if seal_with else message.get("blocks") or [],
         "sealed": seal_with.seal(json.dumps(message)) if seal_with else None,
+        "edit_of": edit_of,
         "not_before": now,
         "created_at": now,
     }
@@ -56,3 +59,15 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> lis
     """Add many messages (`outbox_row` values) in one statement, skipping those whose key
     exists already; the new rows' ids."""
     return await repo.enqueue_messages(session=session, rows=rows)
+
+
+async def enqueue_edit(session: AsyncSession, values: dict[str, Any]) -> Outbox | None:
+    """Add an edit (`outbox_row` values with `edit_of`); the same message's edits not sent
+    yet are dropped, this one carrying the latest state (ten changes while Slack answered 429
+    end in one edit)."""
+    row = await repo.enqueue_message(session=session, values=values)
+    if row is not None and row.id is not None:
+        await repo.supersede_edits(
+            session=session, edit_of=values["edit_of"], newer=row.id, now=values["created_at"]
+        )
+    return row
