@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     sweep_interval: timedelta = timedelta(seconds=5)
     slack_timeout: timedelta = timedelta(seconds=10)
     slack_messages_per_minute: int = Field(default=240, ge=1, le=10_000)
+    exalate_thread_replies: str = "all"  # or "milestones": the thread thinned, the card kept
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -200,6 +201,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown format {v!r}")
         return fmt
 
+    @field_validator("exalate_thread_replies")
+    @classmethod
+    def _thread_replies(cls, v: str) -> str:
+        replies = v.strip().lower() or "all"
+        if replies not in ("all", "milestones"):
+            raise ValueError(f"unknown choice {v!r}")
+        return replies
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, v: str) -> str:
@@ -306,6 +315,8 @@ _FIXES = {
     "EXALATE_LOCAL_PROJECTS": "use KEY=Name pairs separated by commas, like SUP=Support",
     "LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
     "LOG_FORMAT": "use text or json",
+    "EXALATE_THREAD_REPLIES": "use all (every change in the thread) or milestones (only "
+    "accepted, declined, expired, cancelled and escalated)",
 }
 
 

@@ -131,6 +131,7 @@ def test_parse_hours() -> None:
         ({"REMINDER_MAX": "many"}, "REMINDER_MAX"),
         ({"REMINDER_HOURS": "9 to 5"}, "REMINDER_HOURS"),
         ({"PORT": "http"}, "PORT"),
+        ({"EXALATE_THREAD_REPLIES": "some"}, "EXALATE_THREAD_REPLIES"),
         ({"EXALATE_ADMINS": "alice,bob"}, "EXALATE_ADMINS"),
         ({"SLACK_API_URL": "slack.com"}, "SLACK_API_URL"),
         ({"EXALATE_LOCAL_PROJECTS": " , "}, "EXALATE_LOCAL_PROJECTS"),

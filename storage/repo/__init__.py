@@ -23,7 +23,13 @@ from storage.repo.connections import (
 )
 from storage.repo.dm_channels import get_dm_channels, save_dm_channel
 from storage.repo.drafts import delete_draft, draft_answers, get_draft, purge_drafts, save_draft
-from storage.repo.edits import messages_to_edit, move_message, supersede_edits
+from storage.repo.edits import (
+    card_of,
+    messages_to_edit,
+    move_message,
+    partner_dms,
+    supersede_edits,
+)
 from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
 from storage.repo.installations import (
     installation_names,
@@ -86,6 +92,7 @@ __all__ = [
     "add_invitation",
     "all_audit_events",
     "all_connections",
+    "card_of",
     "claim_dirty_homes",
     "claim_due_messages",
     "claim_due_reminders",
@@ -135,6 +142,7 @@ __all__ = [
     "names_like",
     "newest_invitation",
     "newest_invitation_id",
+    "partner_dms",
     "pending_invitation",
     "purge_drafts",
     "purge_keys",

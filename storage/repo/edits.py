@@ -69,3 +69,38 @@ async def move_message(*, session: AsyncSession, outbox_id: int, channel: str, t
             .values(notice_channel=channel, notice_ts=ts)
             .execution_options(synchronize_session=False)
         )
+
+
+async def partner_dms(
+    *, session: AsyncSession, invitation_id: int, team_id: str, user_id: str
+) -> list[Outbox]:
+    """The invitation's DMs to its partner (the invitation and its reminders, not edits), in
+    the order they were written."""
+    rows = await session.exec(
+        select(Outbox)
+        .where(
+            col(Outbox.invitation_id) == invitation_id,
+            col(Outbox.team_id) == team_id,
+            col(Outbox.channel) == user_id,
+            col(Outbox.purpose).in_(("invitation_dm", "reminder")),
+            col(Outbox.edit_of).is_(None),
+        )
+        .order_by(col(Outbox.id))
+    )
+    return list(rows.all())
+
+
+async def card_of(*, session: AsyncSession, connection_id: int) -> int | None:
+    """The outbox row of the connection's status card: its first notice, the thread's root."""
+    return (
+        await session.exec(
+            select(Outbox.id)
+            .where(
+                col(Outbox.connection_id) == connection_id,
+                col(Outbox.in_thread).is_(True),
+                col(Outbox.edit_of).is_(None),
+            )
+            .order_by(col(Outbox.id))
+            .limit(1)
+        )
+    ).first()
