@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from bot.backend.local import NO_CODE, LocalNode
+from bot.home.views import Row, build_home_view
 from bot.invitations import next_steps as ns
 from storage.models import AuditEvent, Connection, Invitation, LocalNodeConnection
 from tests.harness import Admin, World, at, db_rows, eventually
-from tests.specs import check_message
+from tests.specs import check_message, check_view
 
 URL = {"destination": "public", "destination_url": "https://partnerco.atlassian.net"}
 PROJECT = {"project_key": "SUP"}
@@ -212,3 +213,29 @@ def test_next_steps_pass_slacks_checks(mode: str, side: ns.Side) -> None:
         ns.active_without_code(name="a_to_b", after="2 days"),
     ):
         assert check_message({"channel": "C1", **built}) == []
+
+
+def test_the_home_tab_offers_no_reminder_or_resend_without_a_code() -> None:
+    now = at(3, 9)
+    row = Row(
+        id=4,
+        name="acme_to_partnerco",
+        status="PENDING",
+        partner="<@UADMIN> on the destination",
+        initiator="UADMIN",
+        created_at=at(2, 9),
+    )
+    coded = Row(**{**row.__dict__, "id": 5, "invitation_id": 9, "reminders_sent": 1})
+    view = build_home_view(
+        now=now,
+        is_admin=True,
+        admins="",
+        reminder_max=5,
+        accept_here=True,
+        in_flight=[row, coded],
+    )
+    assert check_view(view) == []
+    blocks = json.dumps(view["blocks"])
+    assert "no invitation code: accepted on the destination" in blocks
+    assert blocks.count("admin_resend") == 1 and blocks.count("admin_cancel") == 2
+    assert "Cancel connection" in blocks and "1 of 5 reminders" in blocks

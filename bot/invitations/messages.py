@@ -104,16 +104,23 @@ def admin_actions(
     value = f"{connection_id}:{invitation_id}" if invitation_id else str(connection_id)
     elements = [button(Ids.RESEND, "Resend (fresh code)", value, "primary")]
     if cancel:
-        cancel_button = button(Ids.CANCEL, "Cancel invitation", value, "danger")
-        cancel_button["confirm"] = {
-            "title": {"type": "plain_text", "text": "Cancel the invitation?"},
-            "text": {"type": "mrkdwn", "text": "The code stops working and the partner is told."},
-            "confirm": {"type": "plain_text", "text": "Cancel it"},
-            "deny": {"type": "plain_text", "text": "Keep it"},
-            "style": "danger",
-        }
-        elements.append(cancel_button)
+        elements.append(cancel_button(value))
     return actions(f"connection_{connection_id}", *elements)
+
+
+def cancel_button(value: str, *, code: bool = True) -> dict[str, Any]:
+    """Cancel, asking first; `code`: the connection has an invitation code to stop."""
+    said = "The code stops working and the partner is told." if code else "It is cancelled here."
+    cancel = button(Ids.CANCEL, "Cancel invitation" if code else "Cancel connection", value)
+    cancel["style"] = "danger"
+    cancel["confirm"] = {
+        "title": {"type": "plain_text", "text": "Cancel the invitation?" if code else "Cancel it?"},
+        "text": {"type": "mrkdwn", "text": said},
+        "confirm": {"type": "plain_text", "text": "Cancel it"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+    return cancel
 
 
 def build_reminder_dm(
