@@ -28,6 +28,10 @@ MODE_NOTE = (
     "access to the destination.\nVisual makes no code: with admin access on both sides, you "
     "accept the connection on the destination yourself, and I follow it until it is Active."
 )
+MODE_NOTE_PRIVATE = (
+    "Without a URL, Basic and Script both send the partner an invitation code: the private "
+    "side accepts it."
+)
 PRIVATE_ACCEPTS = (
     "The private side (the one without a URL) is the side that accepts the invitation: "
     "without a URL, the destination's admin accepts the code there."

@@ -38,7 +38,15 @@ from bot.wizard.rules import (
     modes_for,
     short_name_from_url,
 )
-from bot.wizard.texts import ACCESS_HELP, MODE_HELP, MODE_NOTE, PRIVATE_ACCEPTS, RULES_NOTE, TITLE
+from bot.wizard.texts import (
+    ACCESS_HELP,
+    MODE_HELP,
+    MODE_NOTE,
+    MODE_NOTE_PRIVATE,
+    PRIVATE_ACCEPTS,
+    RULES_NOTE,
+    TITLE,
+)
 
 STATIC_SELECT_MAX = 100  # Slack's limit for a static_select; beyond it, type-ahead
 
@@ -122,7 +130,7 @@ def build_mode_view(answers: Answers, inputs: ViewInputs) -> Block:
         blocks.append(context("Visual mode needs the destination's URL, so it is not offered."))
     blocks += [
         input_block(Id.MODE, "Connection mode", radio),
-        context(MODE_NOTE if "visual" in modes else MODE_NOTE.split("\n")[0]),
+        context(MODE_NOTE if "visual" in modes else MODE_NOTE_PRIVATE),
         back_row(),
     ]
     return wizard_modal(Step.MODE, blocks)
