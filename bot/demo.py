@@ -6,7 +6,8 @@ in OAuth mode against an embedded Slack emulator serving both workspaces. Ada ad
 Acme's Slack and Gina, Globex's Slack admin, to Globex's, through the bot's install page over
 HTTP as a browser would. Ada runs the wizard with Pat's e-mail; Pat gets the code by DM in
 Globex and two reminders on a fast clock, and accepts from Slack there; the notices channel
-and Ada's DMs follow in Acme. The transcript says in whose Slack each message appears.
+and Ada's DMs follow in Acme, then what comes next on each side. The transcript says in whose
+Slack each message appears.
 """
 
 from __future__ import annotations
@@ -217,14 +218,20 @@ class Story:
         submit = (self.slack.workspace(GLOBEX).views[view_id].get("submit") or {}).get("text")
         say.act(PARTNER, f"pastes the code, names project GLX-SUP → [ {submit or 'Accept'} ]")
         notices, ada = len(self._notices()), len(self._dms(ACME, ADMIN))
+        pat = len(self._dms(GLOBEX, PARTNER))
         response = await sender.submit_view(
             view_id, {"code": code, "partner_project": "GLX-SUP"}, user_id=PARTNER
         )
         if (response.json or {}).get("response_action") != "update":
             raise RuntimeError(f"the acceptance was refused: {response.text}")
         say.view(view_id, PARTNER)
+        # the notice and Ada's DM, then what comes next: in the thread, to Ada, to Pat
         await eventually(
-            lambda: len(self._notices()) > notices and len(self._dms(ACME, ADMIN)) > ada
+            lambda: (
+                len(self._notices()) >= notices + 2
+                and len(self._dms(ACME, ADMIN)) >= ada + 2
+                and len(self._dms(GLOBEX, PARTNER)) > pat
+            )
         )
         say.news()
 

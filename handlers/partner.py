@@ -1,5 +1,6 @@
 """The invitation DM's buttons and modals: Accept, Snooze, Decline (for the invited partner),
-and the admin's Resend and Cancel (escalation and expiry DMs)."""
+the admin's Resend and Cancel (escalation and expiry DMs), and the admin's "I accepted it on
+the destination" (a connection without a code, on the embedded node)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def register(app: AsyncApp) -> None:
     app.action(Ids.SNOOZE_MONDAY)(tracked(snooze_clicked))
     app.action(Ids.RESEND)(tracked(resend_clicked))
     app.action(Ids.CANCEL)(tracked(cancel_clicked))
+    app.action(Ids.ACCEPTED_ON_DESTINATION)(tracked(accepted_on_destination_clicked))
     app.view_submission(Ids.ACCEPT_VIEW)(tracked(accept_submitted))
     app.view_submission(Ids.DECLINE_VIEW)(tracked(decline_submitted))
 
@@ -254,3 +256,33 @@ async def cancel_clicked(
 ) -> None:
     await ack()
     await _admin_action(client, context, respond, what="cancel")
+
+
+async def accepted_on_destination_clicked(
+    ack: AsyncAck,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+) -> None:
+    """An admin accepted a connection without a code on the destination: it turns Active."""
+    await ack()
+    services: Services = context["services"]
+    clicked = reading(context, BlockActions)
+    user_id, team_id = clicked.user_id, clicked.team_id
+    try:
+        is_admin = await services.permissions.is_admin(client, team_id=team_id, user_id=user_id)
+    except CannotCheck as trouble:
+        await _tell(respond, str(trouble), clicked=clicked, context=context)
+        return
+    if not is_admin:
+        answer = services.permissions.refusal("finish connections")
+    else:
+        try:
+            outbox = await Invitations(services).accepted_on_destination(
+                connection_id=_clicked(clicked) or 0, user_id=user_id, team_id=team_id
+            )
+            await services.courier.run(ids=outbox)
+            answer = t.ACCEPTED_ON_DESTINATION
+        except Refused as refused:
+            answer = str(refused)
+    await _tell(respond, answer, clicked=clicked, context=context)

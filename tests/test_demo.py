@@ -53,11 +53,11 @@ async def test_the_two_company_story_runs_to_an_active_connection_within_slacks_
         assert acme.installed and globex.installed
         posted = [c for c in slack.calls if c.method.startswith("chat.") and not c.failed]
         notices = [c for c in posted if c.params["channel"] == demo.CHANNEL]
-        assert len(notices) == 4  # sent, reminded twice, accepted
+        assert len(notices) == 5  # sent, reminded twice, accepted, what comes next
         assert {(c.team_id, c.token) for c in notices} == {(demo.ACME, acme.bot_token)}
         pat_im = globex._ims[demo.PARTNER]
         to_pat = [c for c in posted if c.response.get("channel") == pat_im]
-        assert len(to_pat) == 3  # the invitation, two reminders
+        assert len(to_pat) == 4  # the invitation, two reminders, what comes next
         assert {(c.team_id, c.token) for c in to_pat} == {(demo.GLOBEX, globex.bot_token)}
         assert demo.PARTNER not in acme._ims and demo.ADMIN not in globex._ims
         for call in slack.calls:  # neither Slack hears of the other's people or channel
@@ -83,8 +83,8 @@ async def test_the_two_company_story_runs_to_an_active_connection_within_slacks_
     assert transcript.count("Step ") >= 6  # every wizard step shown
     assert "Pat Parker (Globex), in Globex's Slack" in transcript  # the review
     # whose Slack each message appears in
-    assert transcript.count(PAT_DM + ":") == 3
-    assert transcript.count(NOTICE) == 4
+    assert transcript.count(PAT_DM + ":") == 4
+    assert transcript.count(NOTICE) == 5
     assert "[Acme's Slack] DM to Pat" not in transcript
     assert "[Globex's Slack] #" not in transcript
     assert "[Globex's Slack] modal for Pat Parker: Accept invitation" in transcript
@@ -95,6 +95,13 @@ async def test_the_two_company_story_runs_to_an_active_connection_within_slacks_
     assert "Reminder 3" not in transcript
     assert "is active, accepted by Pat Parker (Globex) after 2 days" in transcript
     assert sections_showing(transcript, "is active: Pat Parker (Globex) accepted") == {ADA_DM}
+    # what comes next, on each side: the thread, Ada, and Pat in Globex's Slack
+    assert sections_showing(transcript, "What comes next for `acme_to_globex`") == {
+        NOTICE + " (in the thread)",
+        ADA_DM,
+        PAT_DM,
+    }
+    assert sections_showing(transcript, "edit your side's") == {PAT_DM}
     assert "connection acme_to_globex: ACTIVE (Acme ↔ Globex)" in transcript
     # the reminders come at 09:00 in Pat's zone, a day apart
     reminders = r"(\w{3} \d\d \w{3} \d\d:\d\d) UTC \(09:00 in New York\) · a day passes"

@@ -112,10 +112,13 @@ async def test_a_double_clicked_accept_accepts_once(world: World, slack: SlackEm
 
     responses = await asyncio.gather(submit(), submit())
     assert [r.json["response_action"] for r in responses] == ["update", "update"]
-    await eventually(lambda: world.dms("UADMIN"))
+    await eventually(lambda: len(world.dms("UADMIN")) >= 2)
     await asyncio.sleep(0.2)
-    assert len(world.dms("UADMIN")) == 1
+    # the acceptance, then what comes next: each once
+    starts = [m["text"].startswith("What comes next") for m in world.dms("UADMIN")]
+    assert starts == [False, True]
     assert sum("is active" in m["text"] for m in world.thread()) == 1
+    assert sum("What comes next" in m["text"] for m in world.thread()) == 1
     assert await world.state() == ("ACTIVE", "REDEEMED")
 
 

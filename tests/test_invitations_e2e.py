@@ -130,12 +130,17 @@ async def test_accept_by_button(world: World) -> None:
     assert await world.state() == ("ACTIVE", "REDEEMED")
     [connection] = await db_rows(world.bot, Connection)
     assert connection.partner_project == "PARTNER-SUP"
-    await eventually(lambda: "is active" in world.thread()[-1]["text"])
-    assert world.thread()[-1]["text"] == (
+    await eventually(lambda: "What comes next" in world.thread()[-1]["text"])
+    active, next_steps = world.thread()[-2:]  # the notice, then what comes next (Script)
+    assert active["text"] == (
         ":white_check_mark: `acme_to_partnerco` is active, accepted by <@UPARTNER> after 2 days."
     )
-    [admin_dm] = await eventually(lambda: world.dms("UADMIN"))
+    assert "each side edits its own" in json.dumps(next_steps["blocks"])
+    admin_dm, admin_next = await eventually(lambda: world.dms("UADMIN")[1:] and world.dms("UADMIN"))
     assert "is active" in admin_dm["text"] and "PARTNER-SUP" in admin_dm["text"]
+    assert "edit this side's" in json.dumps(admin_next["blocks"])
+    partner_next = await eventually(lambda: world.dms("UPARTNER")[-1:])
+    assert "edit your side's" in json.dumps(partner_next[0]["blocks"])
     assert (await world.sweep(at(5, 14))).reminded == 0  # reminders stopped
     audit = await db_rows(world.bot, AuditEvent)
     assert [(a.action, a.actor, a.from_state, a.to_state) for a in audit if a.to_state][-1] == (
@@ -268,7 +273,9 @@ async def test_the_status_poll_reports_active_then_deactivated(world: World) -> 
     await node.set_status(connection.backend_id or "", "ACTIVE")
     assert await world.invitations.poll_status() == 1
     await world.sweep()
-    assert "is active, accepted by <@UPARTNER> after 3 days" in world.thread()[-1]["text"]
+    active, next_steps = world.thread()[-2:]
+    assert "is active, accepted by <@UPARTNER> after 3 days" in active["text"]
+    assert next_steps["text"] == "What comes next for acme_to_partnerco"
     assert await world.state() == ("ACTIVE", "REDEEMED")
     await node.set_status(connection.backend_id or "", "DEACTIVATED")
     assert await world.invitations.poll_status() == 1
@@ -287,11 +294,12 @@ async def test_seed_path_runs_to_the_end(world: World) -> None:
     world.clock.set(at(4, 15))
     await world.click("partner_accept", reminders[-1], "UPARTNER")
     assert (await world.accept_modal("UPARTNER", code))["response_action"] == "update"
-    await eventually(lambda: "is active" in world.thread()[-1]["text"])
+    await eventually(lambda: "What comes next" in world.thread()[-1]["text"])
     texts = [n["text"] for n in world.thread()]
     assert texts[0].startswith(":incoming_envelope: Invitation sent to <@UPARTNER>")
     assert ["(1 of 2)" in texts[1], "(2 of 2)" in texts[2]] == [True, True]
     assert "accepted by <@UPARTNER> after 2 days" in texts[3]
+    assert texts[4] == "What comes next for acme_to_partnerco"
     assert code not in json.dumps(world.thread())
 
 
@@ -363,7 +371,9 @@ async def test_the_scheduler_polls_and_sweeps_on_its_own(
         await eventually(lambda: any("Reminder 1" in m["text"] for m in world.dms("UPARTNER")))
         assert isinstance(bot.services.backend, LocalNode)
         await bot.services.backend.set_status(connection.backend_id or "", "ACTIVE")
-        await eventually(lambda: "is active" in world.thread()[-1]["text"], within=5)
+        await eventually(
+            lambda: any("is active" in n["text"] for n in world.thread()[-2:]), within=5
+        )
     finally:
         await bot.stop()
 

@@ -118,7 +118,13 @@ async def test_node_mode_wizard_pasted_code_dm_and_status_flips(
     node.set_status("acme_to_partnerco", "ACTIVE")
     assert await invitations.poll_status() == 1
     await sweep(bot.services)
-    assert "is active, accepted by <@UPARTNER>" in slack.messages[-2]["text"]
+    texts = [m["text"] for m in slack.messages]
+    assert any("is active, accepted by <@UPARTNER>" in t for t in texts)
+    # what comes next: the thread and the admin get this node's console, the partner none
+    next_steps = [m for m in slack.messages if m["text"].startswith("What comes next")]
+    links = {m["channel"]: node.base_url in json.dumps(m["blocks"]) for m in next_steps}
+    ims = slack._ims
+    assert links == {"CNOTICE": True, ims["UADMIN"]: True, ims["UPARTNER"]: False}
     [invitation] = await db_rows(bot, Invitation)
     assert invitation.state == "REDEEMED"
     node.set_status("acme_to_partnerco", "DEACTIVATED")

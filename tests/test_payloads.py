@@ -34,7 +34,7 @@ from bot.slack.reading import (
     read,
 )
 from bot.wizard.metadata import WizardMetadata
-from bot.wizard.views import build_result_view
+from bot.wizard.review import build_result_view
 from tests.harness import WIZARD, Admin, RunningBot, World, eventually
 from tests.log_records import Records, no_tracebacks
 from tests.slack_emulator import SlackEmulator

@@ -45,9 +45,10 @@ from bot.slack.payloads import clean_command_text, read_state
 from bot.slack.text import check_text
 from bot.wizard import rules as wizard
 from bot.wizard.metadata import WizardMetadata
+from bot.wizard.review import build_result_view
 from bot.wizard.rules import Step
 from bot.wizard.steps import build_review_view, build_step_view
-from bot.wizard.views import build_project_options, build_result_view
+from bot.wizard.views import build_project_options
 from storage.db import create_engine, migrate, session_factory
 from storage.models import AuditEvent, LocalNodeConnection
 from tests.specs import check_message, check_view

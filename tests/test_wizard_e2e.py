@@ -181,7 +181,9 @@ async def test_public_path_offers_visual_and_derives_names(
         "remote_short_name": "partnerco",
         "connection_name": "acme_to_partnerco",
     }
-    await admin.walk(view_id, {"connection_name": "Acme-Partner"}, PROJECT, PARTNER)
+    await admin.walk(view_id, {"connection_name": "Acme-Partner"}, PROJECT)
+    assert admin.step(view_id) == "notices"  # Visual makes no code: no partner to ask
+    await admin.walk(view_id, {"notice_channel": "CNOTICE"})
     review = json.dumps(slack.views[view_id])
     assert "https://partnerco.atlassian.net" in review and "Visual" in review
     await admin.walk(view_id, {})
@@ -193,6 +195,7 @@ async def test_public_path_offers_visual_and_derives_names(
         connection.mode,
     ) == ("Acme-Partner", "public", "https://partnerco.atlassian.net", "visual")
     await eventually(lambda: slack.calls_to("chat.postMessage"))
+    assert await db_rows(bot, Invitation) == []  # tests/test_modes_e2e.py: the rest
 
 
 async def test_basic_path_skips_connection_info(bot: RunningBot, slack: SlackEmulator) -> None:

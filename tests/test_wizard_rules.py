@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.backend.base import Project
@@ -9,9 +11,9 @@ from bot.slack.payloads import read_state
 from bot.wizard import rules
 from bot.wizard import steps as table
 from bot.wizard.metadata import WizardMetadata, view_key
+from bot.wizard.review import build_created_view, build_result_view
 from bot.wizard.rules import Step
 from bot.wizard.steps import build_step_view
-from bot.wizard.views import build_result_view
 from tests.specs import check_view
 
 S = Step
@@ -28,13 +30,29 @@ S = Step
             {"destination": "private", "mode": "basic"},
             [S.DESTINATION, S.MODE, S.PROJECT, S.PARTNER, S.REVIEW],
         ),
-        (
+        (  # Visual makes no code: no partner, only the notice channel
             {"destination": "public", "mode": "visual"},
-            [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.PARTNER, S.REVIEW],
+            [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.NOTICES, S.REVIEW],
+        ),
+        (  # Basic with a URL asks about admin access; until answered, a partner is asked
+            {"destination": "public", "mode": "basic"},
+            [S.DESTINATION, S.MODE, S.PROJECT, S.ACCESS, S.PARTNER, S.REVIEW],
         ),
         (
-            {"destination": "public", "mode": "basic"},
+            {"destination": "public", "mode": "basic", "admin_access": "no"},
+            [S.DESTINATION, S.MODE, S.PROJECT, S.ACCESS, S.PARTNER, S.REVIEW],
+        ),
+        (  # admin access to the destination: the admin accepts there, no code
+            {"destination": "public", "mode": "basic", "admin_access": "yes"},
+            [S.DESTINATION, S.MODE, S.PROJECT, S.ACCESS, S.NOTICES, S.REVIEW],
+        ),
+        (  # without a URL the private side accepts a code: the question isn't asked
+            {"destination": "private", "mode": "basic", "admin_access": "yes"},
             [S.DESTINATION, S.MODE, S.PROJECT, S.PARTNER, S.REVIEW],
+        ),
+        (
+            {"destination": "public", "mode": "script", "admin_access": "yes"},
+            [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.PARTNER, S.REVIEW],
         ),
     ],
 )
@@ -153,6 +171,48 @@ def test_basic_mode_names_and_uniqueness() -> None:
     assert rules.unique_name("acme_to_x", {"ACME_to_x", "acme_to_x_2"}) == "acme_to_x_3"
 
 
+@pytest.mark.parametrize(
+    ("answers", "code"),
+    [
+        ({"destination": "private", "mode": "script"}, True),
+        ({"destination": "public", "mode": "script"}, True),
+        ({"destination": "public", "mode": "visual"}, False),
+        ({"destination": "private", "mode": "basic"}, True),
+        ({"destination": "public", "mode": "basic"}, True),
+        ({"destination": "public", "mode": "basic", "admin_access": "no"}, True),
+        ({"destination": "public", "mode": "basic", "admin_access": "yes"}, False),
+        ({"destination": "private", "mode": "basic", "admin_access": "yes"}, True),
+    ],
+)
+def test_which_modes_send_a_code(answers: dict, code: bool) -> None:
+    assert rules.sends_code(answers) is code
+
+
+def test_access_step_rules() -> None:
+    for value in (None, "", "maybe", ["yes"]):
+        assert "admin access" in rules.validate_access({"admin_access": value})[1]["admin_access"]
+    assert rules.validate_access({"admin_access": "yes"}) == ({"admin_access": "yes"}, {})
+    assert rules.validate_notices({"notice_channel": " C1 "}) == ({"notice_channel": "C1"}, {})
+    assert rules.validate_notices({}) == ({"notice_channel": None}, {})
+
+
+def test_review_without_a_code_needs_no_partner() -> None:
+    visual = {
+        "destination": "public",
+        "destination_url": "https://partnerco.example",
+        "mode": "visual",
+        "connection_name": "a_to_b",
+        "project_key": "SUP",
+    }
+    assert rules.missing_for_review(visual) == []
+    basic = visual | {"mode": "basic"}
+    assert rules.missing_for_review(basic) == [S.ACCESS, S.PARTNER]
+    assert rules.missing_for_review(basic | {"admin_access": "yes"}) == []
+    assert rules.missing_for_review(basic | {"admin_access": "no"}) == [S.PARTNER]
+    unnamed = basic | {"admin_access": "yes", "connection_name": ""}
+    assert rules.missing_for_review(unnamed) == [S.ACCESS]  # the names are derived there
+
+
 def test_review_needs_every_step() -> None:
     assert rules.missing_for_review({}) == [S.DESTINATION, S.MODE, S.INFO, S.PROJECT, S.PARTNER]
     full = {
@@ -196,6 +256,64 @@ def test_every_step_view_passes_slack_validation(step: Step, answers: dict) -> N
         )
         assert check_view(view) == [], (step, total)
         assert len(view["title"]["text"]) <= 24
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"mode": "visual"},
+        {"mode": "basic", "admin_access": "yes"},
+        {"mode": "basic", "admin_access": "no"},
+        {"mode": "basic", "destination": "private", "destination_url": None},
+    ],
+    ids=["script", "visual", "basic-admin", "basic-partner", "basic-private"],
+)
+@pytest.mark.parametrize("console_url", [None, "https://exalate.acme.example"])
+def test_review_says_whether_a_code_goes_to_a_partner(
+    change: dict, console_url: str | None
+) -> None:
+    answers = FULL | change
+    view = build_step_view(Step.REVIEW, answers, local_instance="acme", console_url=console_url)
+    assert check_view(view) == []
+    text = json.dumps(view)
+    code = rules.sends_code(answers)
+    assert ("you accept it on the destination yourself (no invitation code)" in text) is not code
+    assert ("Note to the partner" in text) is code
+    inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert inputs == (["code"] if console_url and code else [])  # a code is pasted only for one
+    submit = view["submit"]["text"]
+    if console_url:
+        assert submit == ("Send to partner" if code else "I've created it")
+        assert console_url in text and "Initiate connection" in text
+        if answers["mode"] == "visual":
+            assert "Verify admin access" in text
+    else:
+        assert submit == ("Initiate" if code else "Create")
+    shown = "Admin access to the destination" in text
+    assert shown is rules.asks_admin_access(answers)
+
+
+@pytest.mark.parametrize("active", [False, True])
+def test_created_view_has_no_code(active: bool) -> None:
+    view = build_created_view(FULL | {"mode": "visual"}, finish="Accept it there.", active=active)
+    assert check_view(view) == []
+    text = json.dumps(view)
+    assert ("*Active*" in text) is active and "EXA1-" not in text
+    assert "submit" not in view
+
+
+def test_mode_and_project_steps_say_basic_rules_are_fixed() -> None:
+    mode = json.dumps(build_step_view(Step.MODE, {"destination": "public"}, local_instance="a"))
+    assert "upgrade to Visual or Script" in mode and "Visual makes no code" in mode
+    assert "later" not in mode
+    basic = json.dumps(build_step_view(Step.PROJECT, {"mode": "basic"}, local_instance="a"))
+    assert "rules are fixed" in basic and "upgrade the connection" in basic
+    assert "change them later" not in basic
+    script = json.dumps(build_step_view(Step.PROJECT, {"mode": "script"}, local_instance="a"))
+    assert "each side edits its own outgoing and incoming rules" in script
+    destination = json.dumps(build_step_view(Step.DESTINATION, {}, local_instance="a"))
+    assert "The private side (the one without a URL) is the side that accepts" in destination
 
 
 def test_project_picker_switches_to_type_ahead_beyond_100() -> None:
@@ -332,9 +450,15 @@ def test_first_invalid_step() -> None:
     assert table.first_invalid_step(FULL) is None
     assert table.first_invalid_step(FULL | {"destination": "x"}) is Step.DESTINATION
     assert table.first_invalid_step(FULL | {"local_short_name": "a b"}) is Step.INFO
-    basic = FULL | {"mode": "basic", "local_short_name": "a b"}  # Basic asks no names
+    basic = FULL | {"mode": "basic", "admin_access": "no", "local_short_name": "a b"}
+    # Basic asks no names
     assert table.first_invalid_step(basic) is None
     assert table.first_invalid_step(basic | {"description": "\x00"}) is Step.MODE
     assert table.first_invalid_step(FULL | {"project_key": ""}) is Step.PROJECT
     assert table.first_invalid_step(FULL | {"partner_email": "nope"}) is Step.PARTNER
+    basic_public = FULL | {"mode": "basic"}
+    assert table.first_invalid_step(basic_public) is Step.ACCESS
+    assert table.first_invalid_step(basic_public | {"admin_access": "yes"}) is None
+    # Visual asks no partner: a wrong partner answer left from before doesn't count
+    assert table.first_invalid_step(FULL | {"mode": "visual", "partner_email": "nope"}) is None
     assert table.previous_step(Step.INFO, {"mode": "basic"}) is Step.MODE

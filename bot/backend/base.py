@@ -137,5 +137,16 @@ class ConnectionBackend(ABC):
         """A fresh invitation code for the same Pending connection (the old one stops)."""
         raise NotSupported("create a new invitation in the Exalate console")
 
+    async def initiate_without_code(self, spec: ConnectionSpec) -> str:
+        """Create a Pending connection that needs no invitation code (Visual mode; Basic mode
+        with admin access to the destination): the admin accepts it on the destination
+        themselves. Its backend id."""
+        raise NotSupported("create the connection in the Exalate console")
+
+    async def accepted_on_destination(self, backend_id: str) -> None:
+        """The admin says they accepted a connection without a code on the destination (the
+        embedded node only: a real node sees it and reports it Active)."""
+        raise NotSupported("the node reports the connection Active once it is accepted")
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has nothing to release."""

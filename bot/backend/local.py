@@ -29,6 +29,7 @@ from storage.db import transaction
 from storage.models import LocalNodeConnection
 
 ISSUED, REDEEMED, REVOKED = "ISSUED", "REDEEMED", "REVOKED"
+NO_CODE = "NO_CODE"  # a connection the admin accepts on the destination themselves
 
 
 def parse_projects(text: str) -> list[Project]:
@@ -91,6 +92,42 @@ class LocalNode(ConnectionBackend):
             await repo.save_local_connection(session=session, record=record)
         return Initiated(backend_id=record.id, code=code)
 
+    async def initiate_without_code(self, spec: ConnectionSpec) -> str:
+        """A Pending record with no code: nobody can redeem it; the admin, with admin access
+        on both sides, accepts it on the destination (`accepted_on_destination`)."""
+        now = self._clock.now()
+        record = LocalNodeConnection(
+            id=uuid.uuid4().hex,
+            team_id=spec.team_id,
+            name=spec.name,
+            project_key=spec.project_key,
+            partner_user_id="",
+            code_hash=None,
+            code_state=NO_CODE,
+            created_at=now,
+            updated_at=now,
+        )
+        async with transaction(self._sessions) as session:
+            await repo.save_local_connection(session=session, record=record)
+        return record.id
+
+    async def accepted_on_destination(self, backend_id: str) -> None:
+        """This node has no destination to ask: it takes the admin's word that they accepted
+        the connection there, as a console sees the destination's pop-up accepted. Only a
+        Pending connection without a code turns Active this way."""
+        async with transaction(self._sessions) as session:
+            record = await repo.get_local_connection(
+                session=session, backend_id=backend_id, for_update=True
+            )
+            if record is None or record.code_state != NO_CODE:
+                raise BackendError("that connection waits for its partner's invitation code")
+            if record.status == "ACTIVE":
+                return
+            if record.status != "PENDING":
+                raise BackendError(f"that connection is {record.status.lower()} on the node")
+            record.status, record.updated_at = "ACTIVE", self._clock.now()
+            await repo.save_local_connection(session=session, record=record)
+
     async def statuses(self, refs: list[ConnectionRef]) -> dict[str, str]:
         backend_ids = [ref.backend_id for ref in refs if ref.backend_id]
         async with self._sessions() as session:
@@ -150,6 +187,8 @@ class LocalNode(ConnectionBackend):
             )
             if record is None or record.status == "ACTIVE":
                 raise BackendError("that connection can no longer be re-invited")
+            if record.code_state == NO_CODE:
+                raise BackendError("that connection has no invitation code to send again")
             record.code_hash, record.code_state = hash_code(code), ISSUED
             record.status, record.updated_at = "PENDING", self._clock.now()
             await repo.save_local_connection(session=session, record=record)

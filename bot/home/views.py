@@ -82,7 +82,9 @@ def describe(row: Row, now: datetime, *, reminder_max: int) -> str:
         row.partner,
         f"{waited(row.created_at, now)} old",
     ]
-    if row.status == "PENDING":
+    if row.status == "PENDING" and row.invitation_id is None:
+        parts.append("no invitation code: accepted on the destination")
+    elif row.status == "PENDING":
         parts.append(f"{row.reminders_sent} of {reminder_max} reminders")
         parts.append(f"next reminder {when(row.next_reminder_at, 'none')}")
     if row.activated_at and row.status == "ACTIVE":
@@ -142,6 +144,10 @@ def _admin_blocks(
         blocks.append(context(texts.NONE_WAITING))
     for row in in_flight:
         blocks.append(section(describe(row, now, reminder_max=reminder_max)))
+        if row.invitation_id is None:  # no code: nothing to remind of or resend
+            cancel = m.cancel_button(str(row.id), code=False)
+            blocks.append(actions(f"connection_{row.id}", cancel))
+            continue
         row_actions = m.admin_actions(row.id, invitation_id=row.invitation_id)
         remind = button(HomeId.REMIND_ACTION, texts.REMIND_NOW, str(row.id))
         row_actions["elements"][0:0] = [remind]

@@ -58,7 +58,14 @@ class AdminActions(Transitions):
         `invitation_id` is the invitation the button was for, when it came from one."""
         async with self.s.sessions() as session:
             latest = await repo.newest_invitation_id(session=session, connection_id=connection_id)
-        if latest is None:
+            connection = (
+                await repo.find_connection(session=session, connection_id=connection_id)
+                if latest is None
+                else None
+            )
+        if latest is None:  # none ever: no connection, or one without a code
+            if connection is not None and connection.team_id == team_id:
+                raise Refused(t.no_code_to_resend(connection.name))
             raise Refused(t.NO_CONNECTION)
         if invitation_id is not None and invitation_id != latest:
             raise Refused(t.ALREADY_RESENT)

@@ -15,6 +15,9 @@ class InvitationIds(StrEnum):
     # the escalation and expiry DMs' buttons (the admin's), and the Home tab's
     RESEND = "admin_resend"
     CANCEL = "admin_cancel"
+    # the admin's DM about a connection without a code (embedded node): they accepted it on
+    # the destination themselves
+    ACCEPTED_ON_DESTINATION = "admin_accepted_on_destination"
     # the partner's modals
     ACCEPT_VIEW = "exalate_accept"
     DECLINE_VIEW = "exalate_decline"

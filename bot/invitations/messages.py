@@ -9,12 +9,13 @@ a mention (`<@U…>`) in a workspace where that person can be seen, else their n
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.backend.base import ConnectionBackend
 from bot.invitations.ids import InvitationIds as Ids
-from bot.slack.blocks import actions, button, fields, message, section
-from bot.slack.text import escape, quote
+from bot.slack.blocks import actions, button, context, fields, message, section
+from bot.slack.text import escape, quote, slack_date
 from bot.wizard.rules import MODES
 
 HOW_TO_ACCEPT = (
@@ -24,6 +25,18 @@ HOW_TO_ACCEPT = (
     "3. Choose the project for incoming sync on your side.\n"
     "4. Click *Confirm*: the connection turns Active on both sides."
 )
+PRIVATE_SIDE = (
+    "Your instance is the private side of this connection (it has no URL the other side "
+    "reaches), and the private side is the one that accepts the invitation."
+)
+BOTS_RULE = "this Slack bot's rule, not Exalate's"
+
+
+def expiry_note(expires_at: datetime) -> str:
+    return (
+        f"I remind you until {slack_date(expires_at)}, when this invitation expires here: "
+        f"the reminders and the expiry are {BOTS_RULE}."
+    )
 
 
 def build_invitation_dm(
@@ -37,9 +50,12 @@ def build_invitation_dm(
     invitation_id: int,
     note: str = "",
     accept_here: bool = True,
+    private: bool = False,
+    expires_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The partner's invitation: who, what, the code in a code block, how to accept, and the
-    buttons to accept, snooze or decline."""
+    """The partner's invitation: who, what, the code in a code block, how to accept (on the
+    private side, when theirs is), until when, and the buttons to accept, snooze or
+    decline."""
     name = escape(connection_name)
     blocks: list[dict[str, Any]] = [
         section(f":wave: {initiator} invites you to the Exalate connection `{name}`."),
@@ -54,7 +70,12 @@ def build_invitation_dm(
     ]
     if note:
         blocks.append(section(f"*Note from {initiator}*\n{quote(note)}"))
-    blocks += [section(HOW_TO_ACCEPT), partner_actions(invitation_id, accept_here=accept_here)]
+    blocks.append(section(HOW_TO_ACCEPT))
+    if private:
+        blocks.append(context(PRIVATE_SIDE))
+    if expires_at is not None:
+        blocks.append(context(expiry_note(expires_at)))
+    blocks.append(partner_actions(invitation_id, accept_here=accept_here))
     text = f"{initiator} invites you to the Exalate connection {name}"
     return {"text": text, "blocks": blocks}
 
@@ -83,16 +104,23 @@ def admin_actions(
     value = f"{connection_id}:{invitation_id}" if invitation_id else str(connection_id)
     elements = [button(Ids.RESEND, "Resend (fresh code)", value, "primary")]
     if cancel:
-        cancel_button = button(Ids.CANCEL, "Cancel invitation", value, "danger")
-        cancel_button["confirm"] = {
-            "title": {"type": "plain_text", "text": "Cancel the invitation?"},
-            "text": {"type": "mrkdwn", "text": "The code stops working and the partner is told."},
-            "confirm": {"type": "plain_text", "text": "Cancel it"},
-            "deny": {"type": "plain_text", "text": "Keep it"},
-            "style": "danger",
-        }
-        elements.append(cancel_button)
+        elements.append(cancel_button(value))
     return actions(f"connection_{connection_id}", *elements)
+
+
+def cancel_button(value: str, *, code: bool = True) -> dict[str, Any]:
+    """Cancel, asking first; `code`: the connection has an invitation code to stop."""
+    said = "The code stops working and the partner is told." if code else "It is cancelled here."
+    cancel = button(Ids.CANCEL, "Cancel invitation" if code else "Cancel connection", value)
+    cancel["style"] = "danger"
+    cancel["confirm"] = {
+        "title": {"type": "plain_text", "text": "Cancel the invitation?" if code else "Cancel it?"},
+        "text": {"type": "mrkdwn", "text": said},
+        "confirm": {"type": "plain_text", "text": "Cancel it"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+    return cancel
 
 
 def build_reminder_dm(
@@ -195,19 +223,38 @@ def dm_escalation(
     )
 
 
-def dm_expired_partner(*, name: str, age: str, admin: str) -> dict[str, Any]:
+def dm_expired_partner(*, name: str, age: str, admin: str, on_node: bool = False) -> dict[str, Any]:
+    """`on_node`: a real node, where the bot can't stop the code (only the console can)."""
+    code = (
+        f"I've stopped reminding you; ask {admin} for a current invitation if you still want "
+        "to connect."
+        if on_node
+        else f"Its code no longer works; {admin} can send you a new one."
+    )
     return message(
         f":hourglass: The invitation to the Exalate connection `{escape(name)}` expired after "
-        f"{age}; its code no longer works. {admin} can send you a new one."
+        f"{age} ({BOTS_RULE}). {code}"
     )
 
 
 def dm_expired_admin(
-    *, name: str, age: str, partner: str, connection_id: int, invitation_id: int
+    *,
+    name: str,
+    age: str,
+    partner: str,
+    connection_id: int,
+    invitation_id: int,
+    on_node: bool = False,
 ) -> dict[str, Any]:
+    node = (
+        " On the Exalate node it is still Pending, and its code still works there: delete the "
+        "connection in the console if it shouldn't."
+        if on_node
+        else ""
+    )
     return message(
         f":hourglass: The invitation for `{escape(name)}` expired after {age} without an answer "
-        f"from {partner}. Resend it with a fresh code?",
+        f"from {partner} ({BOTS_RULE}).{node} Resend it with a fresh code?",
         admin_actions(connection_id, invitation_id=invitation_id, cancel=False),
     )
 

@@ -157,6 +157,8 @@ async def enqueue_invitation(
         invitation_id=invitation.id,
         note=invitation.note,
         accept_here=accept_here,
+        private=connection.destination == "private",
+        expires_at=invitation.expires_at,
     )
     row = partner_row(
         connection,

@@ -7,8 +7,10 @@ from bot.invitations.admin import AdminActions
 from bot.invitations.partner import PartnerActions
 from bot.invitations.status import StatusPoll
 from bot.invitations.sweep import Sweep
+from bot.invitations.without_code import WithoutCode
 
 
-class Invitations(Sweep, PartnerActions, AdminActions, StatusPoll):
-    """The sweep's expiry and reminders, the partner's and the admin's actions, and what the
-    node reports. Its `courier` is the process's one (services.courier)."""
+class Invitations(Sweep, PartnerActions, AdminActions, StatusPoll, WithoutCode):
+    """The sweep's expiry and reminders, the partner's and the admin's actions, what the node
+    reports, and connections without a code. Its `courier` is the process's one
+    (services.courier)."""

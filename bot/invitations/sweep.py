@@ -194,7 +194,10 @@ class Sweep(Transitions):
         name, partner = connection.name, partner_for_admin(connection)
         admin = connection.initiator_user_id
         age, key = waited(invitation.created_at, now), f"expired:{invitation.id}"
-        to_partner = m.dm_expired_partner(name=name, age=age, admin=admin_for_partner(connection))
+        on_node = not self.s.backend.can_redeem  # a real node: only its console stops a code
+        to_partner = m.dm_expired_partner(
+            name=name, age=age, admin=admin_for_partner(connection), on_node=on_node
+        )
         return [
             partner_row(connection, invitation, key, to_partner, now),
             direct_row(
@@ -207,6 +210,7 @@ class Sweep(Transitions):
                     partner=partner,
                     connection_id=connection.id or 0,
                     invitation_id=invitation.id or 0,
+                    on_node=on_node,
                 ),
                 now,
             ),

@@ -56,6 +56,40 @@ def not_reopenable(name: str, status: str, verb: str) -> str:
     )
 
 
+def waits_for_code(name: str) -> str:
+    return (
+        f"`{escape(name)}` waits for its partner to accept an invitation code, not for you "
+        "on the destination."
+    )
+
+
+def already_active(name: str) -> str:
+    return f"`{escape(name)}` is already active; nothing changed."
+
+
+def not_pending(name: str, status: str) -> str:
+    return f"`{escape(name)}` is {status.lower()}, not pending; nothing changed."
+
+
+def node_reports(name: str) -> str:
+    return (
+        f"The Exalate node reports `{escape(name)}` Active once it is accepted on the "
+        "destination: I follow it there and tell you."
+    )
+
+
+def no_code_to_resend(name: str) -> str:
+    return (
+        f"`{escape(name)}` has no invitation code to resend: you accept it on the destination "
+        "yourself, with your admin access there."
+    )
+
+
+ACCEPTED_ON_DESTINATION = (
+    ":white_check_mark: The connection is now *Active*; I've DM'd you what comes next."
+)
+
+
 # the answers to the buttons and modals (handlers/partner.py)
 RESENT = ":incoming_envelope: Resent with a fresh code; the old one no longer works."
 ACCEPTED_TITLE = "Invitation accepted"

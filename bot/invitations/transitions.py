@@ -16,8 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import BackendError, NotSupported
 from bot.delivery.courier import Courier
-from bot.delivery.rows import enqueue_many
+from bot.delivery.rows import enqueue, enqueue_many
 from bot.invitations import messages as m
+from bot.invitations import next_steps as ns
 from bot.invitations.notices import (
     audit_row,
     direct,
@@ -31,7 +32,7 @@ from bot.invitations.people import admin_for_partner, partner_for_admin
 from bot.invitations.policy import next_reminder, waited
 from bot.services import Services
 from storage import repo
-from storage.models import Connection, ConnectionState, Invitation, InvitationState
+from storage.models import Connection, ConnectionState, Invitation, InvitationState, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -217,22 +218,56 @@ class Transitions:
         )
         partner, name = partner_for_admin(connection), connection.name
         after = waited(connection.created_at, now)
+        without_code = invitation is None and not await repo.newest_invitation_id(
+            session=session, connection_id=connection.id or 0
+        )
+        if without_code:  # Visual, or Basic with admin access: no partner accepted a code
+            said = told = ns.active_without_code(name=name, after=after)
+        else:
+            said = m.notice_active(partner=partner, name=name, after=after)
+            told = m.dm_active(
+                name=name, partner=partner, after=after, project=connection.partner_project
+            )
         return outbox_ids(
-            await notice(
-                session,
-                connection,
-                "active",
-                m.notice_active(partner=partner, name=name, after=after),
-                now,
-            ),
+            await notice(session, connection, "active", said, now),
+            await direct(session, connection, connection.initiator_user_id, "active", told, now),
+            *await self._next_steps(session, connection, invitation, now, both=without_code),
+        )
+
+    async def _next_steps(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        invitation: Invitation | None,
+        now: datetime,
+        *,
+        both: bool,
+    ) -> list[Outbox | None]:
+        """What comes after acceptance: in the thread, to the admin, and to the partner when
+        Slack reaches them (in their workspace, named as it names them)."""
+        console = self.s.backend.console_url
+
+        def steps(side: ns.Side) -> dict[str, Any]:
+            return ns.build_next_steps(
+                name=connection.name, mode=connection.mode, side=side, console_url=console
+            )
+
+        admin = connection.initiator_user_id
+        rows = [
+            await notice(session, connection, "next_steps", steps("thread"), now),
             await direct(
                 session,
                 connection,
-                connection.initiator_user_id,
-                "active",
-                m.dm_active(
-                    name=name, partner=partner, after=after, project=connection.partner_project
-                ),
+                admin,
+                "next_steps:admin",
+                steps("both" if both else "admin"),
                 now,
             ),
-        )
+        ]
+        if invitation is not None:
+            to_partner = partner_row(
+                connection, invitation, "next_steps:partner", steps("partner"), now
+            )
+            if to_partner is not None:
+                rows.append(await enqueue(session, to_partner))
+        return rows

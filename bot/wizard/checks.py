@@ -42,7 +42,12 @@ async def check_destination(
     update, errors = rules.validate_destination(values)
     if not errors and update["destination"] != answers.get("destination"):
         # a new destination: the modes offered and the derived names change with it
-        update |= {"mode": None, "remote_short_name": None, "connection_name": None}
+        update |= {
+            "mode": None,
+            "admin_access": None,
+            "remote_short_name": None,
+            "connection_name": None,
+        }
     return update, errors
 
 
@@ -63,6 +68,24 @@ async def check_project(ask: Asking, values: Values, answers: Answers) -> tuple[
     page = await ask.services.backend.search_projects(key, limit=100) if key else None
     known = {p.key: p.name for p in page.projects} if page else {}
     return rules.validate_project(values, known)
+
+
+async def check_access(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:
+    """Basic mode with a URL. Yes: no partner step follows, so the names are derived here,
+    from the URL; no: the partner step derives them, as before."""
+    update, errors = rules.validate_access(values)
+    if not errors and update["admin_access"] == "yes":
+        update |= await _basic_mode_names(ask, answers, "")
+    return update, errors
+
+
+async def check_notices(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:
+    update, errors = rules.validate_notices(values)
+    if update["notice_channel"]:
+        channel_error = await check_notice_channel(ask.client, update["notice_channel"])
+        if channel_error:
+            errors["notice_channel"] = channel_error
+    return update, errors
 
 
 async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:

@@ -29,8 +29,9 @@ from bot.wizard import steps, texts
 from bot.wizard.checks import Asking
 from bot.wizard.initiate import Initiation
 from bot.wizard.metadata import WizardMetadata, view_key
+from bot.wizard.review import build_result_view
 from bot.wizard.rules import Answers, Errors, Step
-from bot.wizard.views import build_project_options, build_result_view, build_wizard_message_view
+from bot.wizard.views import build_project_options, build_wizard_message_view
 from storage import repo
 from storage.db import one_statement, transaction
 
@@ -252,6 +253,9 @@ class ConnectWizard:
                 answers, error=result["error"], console_url=self._console_url()
             )
             return Outcome(_update(await self._carry(review, key, Step.REVIEW, answers, **who)))
+        if "connection_id" in result:  # no code: where the admin finishes it
+            created = initiation.created_view(answers, active=bool(result["active"]))
+            return Outcome(_update(created), after=self._send(result["outbox"]) if ran else None)
         code = await initiation.code(result["invitation_id"])
         if not ran:
             return Outcome(_update(build_result_view(answers, code=code, delivery=texts.SEEN)))
@@ -263,6 +267,12 @@ class ConnectWizard:
             outbox_ids=result["outbox"],
         )
         return Outcome(_update(build_result_view(answers, code=code)), after=after)
+
+    def _send(self, outbox_ids: list[int]) -> Callable[[], Awaitable[None]]:
+        async def send() -> None:
+            await self.s.courier.run(ids=outbox_ids)
+
+        return send
 
 
 def _values(view: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ class WizardId(StrEnum):
     DESTINATION = "destination"
     DESTINATION_URL = "destination_url"
     MODE = "mode"
+    ADMIN_ACCESS = "admin_access"  # Basic mode with a URL: admin access to the destination?
     LOCAL_SHORT_NAME = "local_short_name"
     REMOTE_SHORT_NAME = "remote_short_name"
     CONNECTION_NAME = "connection_name"

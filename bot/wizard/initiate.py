@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
-from bot.backend.base import BackendError, ConnectionSpec
+from bot.backend.base import BackendError, ConnectionRef, ConnectionSpec
 from bot.idempotency import Once
 from bot.installs.oauth import install_url
 from bot.invitations.notices import enqueue_invitation
@@ -24,10 +24,11 @@ from bot.security import hash_code, remember_secret
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack.errors import SLACK_FAILURES, slack_error
+from bot.slack.text import escape
 from bot.wizard import rules, steps, texts
 from bot.wizard.checks import name_taken
+from bot.wizard.review import build_created_view, build_result_view
 from bot.wizard.rules import Answers
-from bot.wizard.views import build_result_view
 from storage import repo
 from storage.db import transaction
 
@@ -53,8 +54,9 @@ class Initiation:
         team_id: str,
         user_id: str,
     ) -> tuple[bool, dict[str, Any]]:
-        """(whether this call initiated, the result): the invitation and outbox ids, a
-        missing step ({"step": …}), or the error to show ({"error": …, "field": …})."""
+        """(whether this call initiated, the result): the invitation and outbox ids (without a
+        code: the connection's id, the outbox ids, whether it is already Active), a missing
+        step ({"step": …}), or the error to show ({"error": …, "field": …})."""
         return await Once(self.s).run(
             f"initiate:{key}", lambda: self._initiate(client, answers, values, team_id, user_id)
         )
@@ -76,8 +78,8 @@ class Initiation:
     ) -> dict[str, Any]:
         if not await self.s.permissions.is_admin(client, team_id=team_id, user_id=user_id):
             return {"error": self.s.permissions.refusal("initiate a connection")}
-        pasted = None
-        if not self.s.backend.can_initiate:
+        sends_code, pasted = rules.sends_code(answers), None
+        if sends_code and not self.s.backend.can_initiate:
             pasted, error = rules.check_pasted_code(values.get("code"))
             if error:
                 return {"error": error, "field": "code"}
@@ -99,9 +101,12 @@ class Initiation:
             remote_short_name=answers["remote_short_name"],
             description=answers.get("description") or "",
             project_key=answers["project_key"],
-            partner_user_id=answers.get("partner_user_id") or "",
-            partner_team_id=answers.get("partner_team_id") or team_id,
+            # no code, no partner: the admin accepts it on the destination themselves
+            partner_user_id=(answers.get("partner_user_id") or "") if sends_code else "",
+            partner_team_id=(answers.get("partner_team_id") or team_id) if sends_code else team_id,
         )
+        if not sends_code:
+            return await self._without_code(spec, answers, user_id)
         try:
             if pasted is None:
                 initiated = await self.s.backend.initiate(spec)
@@ -155,6 +160,67 @@ class Initiation:
             spec.partner_user_id,
         )
         return {"invitation_id": invitation.id, "outbox": outbox_ids}
+
+    async def _without_code(
+        self, spec: ConnectionSpec, answers: Answers, user_id: str
+    ) -> dict[str, Any]:
+        """Visual mode, or Basic mode with admin access to the destination: no invitation code,
+        no partner. The embedded node makes a Pending connection; on a real node the admin made
+        it in the console, and the node must list it (Pending, or Active already)."""
+        backend, active = self.s.backend, False
+        try:
+            if backend.can_initiate:
+                backend_id: str | None = await backend.initiate_without_code(spec)
+            else:  # the node's id is found by the name on the first status poll
+                backend_id, active = None, await self._made_in_console(spec.name)
+        except BackendError as exc:
+            return {"error": str(exc)}
+        now = self.s.clock.now()
+        try:
+            async with transaction(self.s.sessions) as session:
+                connection = await repo.create_connection_without_code(
+                    session=session,
+                    team_id=spec.team_id,
+                    answers=answers,
+                    backend=backend.kind,
+                    backend_id=backend_id,
+                    initiator_user_id=user_id,
+                    partner_label=f"<@{user_id}> on the destination",
+                    now=now,
+                )
+                outbox = await Invitations(self.s).created_without_code(
+                    session, connection, now, active=active
+                )
+        except IntegrityError:
+            return {"error": texts.name_just_taken(spec.name)}
+        log.info(
+            "connection %s (#%s) created by %s without a code (%s mode)",
+            connection.name,
+            connection.id,
+            user_id,
+            connection.mode,
+        )
+        return {"connection_id": connection.id, "outbox": outbox, "active": active}
+
+    async def _made_in_console(self, name: str) -> bool:
+        """Whether the node's connection of that name is Active already (else Pending)."""
+        ref = ConnectionRef(backend_id=None, name=name)
+        status = (await self.s.backend.statuses([ref])).get(ref.key)
+        if status is None:
+            raise BackendError(texts.not_on_node(name))
+        if status not in ("PENDING", "ACTIVE"):
+            raise BackendError(texts.not_pending_on_node(name, status))
+        return status == "ACTIVE"
+
+    def created_view(self, answers: Answers, *, active: bool) -> dict[str, Any]:
+        """The last view of a connection without a code: where the admin finishes it."""
+        name = escape(str(answers.get("connection_name") or ""))
+        backend = self.s.backend
+        if backend.can_initiate:
+            finish = texts.finish_local(name)
+        else:
+            finish = texts.finish_on_node(name, backend.console_url or "", active=active)
+        return build_created_view(answers, finish=finish, active=active)
 
     def delivery(
         self,

@@ -6,6 +6,7 @@ Answers are a flat dict (stored as JSON in the draft):
     destination        "public" | "private"
     destination_url    str (public only)
     mode               "basic" | "visual" | "script"
+    admin_access       "yes" | "no" (Basic mode with a URL: admin access to the destination?)
     local_short_name, remote_short_name, connection_name, description
     project_key, project_name
     partner_user_id, partner_email, partner_name, notice_channel, note
@@ -30,7 +31,8 @@ from bot.slack.text import check_text, clean, escape, has_control_chars
 
 CONNECTION_NAME_MAX = 100
 URL_MAX = 2000
-DEFAULT_RULES = ("summary", "description", "comments", "labels", "attachments")
+# what Basic mode's fixed rules sync (Exalate's "Set up a connection in Basic mode")
+BASIC_RULES = ("summary", "description", "comments", "attachments", "issue types")
 
 
 class Step(StrEnum):
@@ -38,7 +40,9 @@ class Step(StrEnum):
     MODE = "mode"
     INFO = "info"
     PROJECT = "project"
-    PARTNER = "partner"
+    ACCESS = "access"  # Basic mode with a URL: "Do you have admin access to the destination?"
+    PARTNER = "partner"  # when a code goes to a partner
+    NOTICES = "notices"  # when none does: only the channel
     REVIEW = "review"
 
 
@@ -55,6 +59,22 @@ Errors = dict[str, str]
 def modes_for(destination: str | None) -> list[str]:
     """Visual needs admin access on both sides, so a private destination never offers it."""
     return ["basic", "visual", "script"] if destination == "public" else ["basic", "script"]
+
+
+def asks_admin_access(answers: Answers) -> bool:
+    """Basic mode asks "Do you have admin access to the destination instance?" when the
+    destination has a URL. Without one the console goes straight to the invitation code: the
+    private side is the one that accepts it."""
+    return answers.get("mode") == "basic" and answers.get("destination") == "public"
+
+
+def sends_code(answers: Answers) -> bool:
+    """Whether an invitation code goes to a partner. Visual mode never makes one (the admin,
+    with admin access on both sides, accepts on the destination); Basic mode makes none when
+    the admin has admin access to the destination; Script always does."""
+    if answers.get("mode") == "visual":
+        return False
+    return not (asks_admin_access(answers) and answers.get("admin_access") == "yes")
 
 
 # --- single-field checks -------------------------------------------------------------
@@ -157,6 +177,18 @@ def validate_mode(values: dict[str, Any], answers: Answers) -> tuple[Answers, Er
     return {"mode": mode}, {}
 
 
+def validate_access(values: dict[str, Any]) -> tuple[Answers, Errors]:
+    access = values.get("admin_access")
+    if access not in ("yes", "no"):
+        return {}, {"admin_access": "Choose whether you have admin access to the destination."}
+    return {"admin_access": access}, {}
+
+
+def validate_notices(values: dict[str, Any]) -> tuple[Answers, Errors]:
+    """The notice channel alone (no partner: no code goes to anyone)."""
+    return {"notice_channel": clean(values.get("notice_channel")) or None}, {}
+
+
 def validate_info(values: dict[str, Any]) -> tuple[Answers, Errors]:
     errors: Errors = {}
     local, err = check_short_name(values.get("local_short_name"), what="local instance short name")
@@ -248,13 +280,19 @@ def missing_for_review(answers: Answers) -> list[Step]:
         missing.append(Step.DESTINATION)
     if answers.get("mode") not in modes_for(answers.get("destination")):
         missing.append(Step.MODE)
+    if asks_admin_access(answers) and answers.get("admin_access") not in ("yes", "no"):
+        missing.append(Step.ACCESS)
+    code = sends_code(answers)
     if not answers.get("connection_name"):
-        missing.append(Step.INFO if answers.get("mode") != "basic" else Step.PARTNER)
+        if answers.get("mode") != "basic":
+            missing.append(Step.INFO)
+        else:  # Basic mode derives the names where it learns the destination
+            missing.append(Step.PARTNER if code else Step.ACCESS)
     if not answers.get("project_key"):
         missing.append(Step.PROJECT)
-    if not answers.get("partner_user_id") and not answers.get("partner_by_hand"):
+    if code and not answers.get("partner_user_id") and not answers.get("partner_by_hand"):
         missing.append(Step.PARTNER)
-    return missing
+    return sorted(set(missing), key=list(Step).index)
 
 
 def partner_shown(answers: Answers) -> str:

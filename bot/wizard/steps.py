@@ -14,7 +14,7 @@ from typing import Any
 from bot.backend.base import Project
 from bot.services import Services
 from bot.slack.text import check_text
-from bot.wizard import checks, rules
+from bot.wizard import checks, review, rules
 from bot.wizard import views as v
 from bot.wizard.checks import Asking, Values
 from bot.wizard.ids import WizardId as Id
@@ -55,6 +55,10 @@ def _mode_wrong(answers: Answers) -> bool:
 def _project_wrong(answers: Answers) -> bool:
     key = answers.get("project_key")
     return not key or bool(check_text(key, limit=255)[1])
+
+
+def _access_wrong(answers: Answers) -> bool:
+    return bool(rules.validate_access(answers)[1])
 
 
 def _partner_wrong(answers: Answers) -> bool:
@@ -103,6 +107,16 @@ STEPS: tuple[StepSpec, ...] = (
         load=checks.project_inputs,
     ),
     StepSpec(
+        Step.ACCESS,
+        "Admin access",
+        v.build_access_view,
+        fields=(Id.ADMIN_ACCESS,),
+        validate=lambda values, answers: rules.validate_access(values),
+        check=checks.check_access,
+        wrong=_access_wrong,
+        shown=rules.asks_admin_access,
+    ),
+    StepSpec(
         Step.PARTNER,
         "Partner and notices",
         v.build_partner_view,
@@ -110,8 +124,18 @@ STEPS: tuple[StepSpec, ...] = (
         validate=lambda values, answers: rules.validate_partner(values),
         check=checks.check_partner,
         wrong=_partner_wrong,
+        shown=rules.sends_code,
     ),
-    StepSpec(Step.REVIEW, "Review", v.build_review_view),
+    StepSpec(
+        Step.NOTICES,
+        "Notices",
+        v.build_notices_view,
+        fields=(Id.NOTICE_CHANNEL,),
+        validate=lambda values, answers: rules.validate_notices(values),
+        check=checks.check_notices,
+        shown=lambda answers: not rules.sends_code(answers),
+    ),
+    StepSpec(Step.REVIEW, "Review", review.build_review_view),
 )
 SPECS = {spec.step: spec for spec in STEPS}
 assert list(SPECS) == list(Step), "every step has one row, in the order of Step"
@@ -121,7 +145,9 @@ assert list(SPECS) == list(Step), "every step has one row, in the order of Step"
 
 
 def steps_for(answers: Answers) -> list[Step]:
-    """The steps shown for these answers, in order (Basic mode skips connection info)."""
+    """The steps shown for these answers, in order: Basic mode skips connection info and,
+    with a URL, asks about admin access; without a code for a partner, the partner step is
+    only the notice channel."""
     return [spec.step for spec in STEPS if spec.shown(answers)]
 
 

@@ -19,7 +19,6 @@ from bot.slack.blocks import (
     build_message_view,
     button,
     context,
-    fields,
     input_block,
     modal,
     option,
@@ -27,21 +26,27 @@ from bot.slack.blocks import (
     section,
     text_input,
 )
-from bot.slack.text import TEXT_MAX, escape
+from bot.slack.text import TEXT_MAX
 from bot.wizard.ids import WizardId as Id
 from bot.wizard.rules import (
     CONNECTION_NAME_MAX,
-    DEFAULT_RULES,
     MODES,
     SHORT_NAME_MAX,
     Answers,
     Step,
     default_connection_name,
     modes_for,
-    partner_shown,
     short_name_from_url,
 )
-from bot.wizard.texts import MODE_HELP, TITLE, sending
+from bot.wizard.texts import (
+    ACCESS_HELP,
+    MODE_HELP,
+    MODE_NOTE,
+    MODE_NOTE_PRIVATE,
+    PRIVATE_ACCEPTS,
+    RULES_NOTE,
+    TITLE,
+)
 
 STATIC_SELECT_MAX = 100  # Slack's limit for a static_select; beyond it, type-ahead
 
@@ -59,7 +64,7 @@ class ViewInputs:
     error: str | None = None  # the review's "Could not initiate"
 
 
-def _modal(
+def wizard_modal(
     step: Step | str,
     blocks: list[Block],
     *,
@@ -78,7 +83,7 @@ def _modal(
     )
 
 
-def _back() -> Block:
+def back_row() -> Block:
     return actions(Id.NAV_BLOCK, button(Id.BACK, "◀ Back", "back"))
 
 
@@ -88,7 +93,7 @@ def build_destination_view(answers: Answers, inputs: ViewInputs) -> Block:
         option(
             "private",
             "I don't have a URL",
-            "The destination is private or behind a firewall: it shows as unknown.",
+            "The destination is private: its admin accepts the invitation code there.",
         ),
     ]
     radio: Block = {"type": "radio_buttons", "action_id": Id.DESTINATION, "options": options}
@@ -109,8 +114,9 @@ def build_destination_view(answers: Answers, inputs: ViewInputs) -> Block:
             optional=True,
             hint="Only with “I have a URL”, e.g. https://partner.atlassian.net",
         ),
+        context(PRIVATE_ACCEPTS),
     ]
-    return _modal(Step.DESTINATION, blocks)
+    return wizard_modal(Step.DESTINATION, blocks)
 
 
 def build_mode_view(answers: Answers, inputs: ViewInputs) -> Block:
@@ -122,8 +128,12 @@ def build_mode_view(answers: Answers, inputs: ViewInputs) -> Block:
     blocks: list[Block] = [context(inputs.heading)]
     if answers.get("destination") != "public":
         blocks.append(context("Visual mode needs the destination's URL, so it is not offered."))
-    blocks += [input_block(Id.MODE, "Connection mode", radio), _back()]
-    return _modal(Step.MODE, blocks)
+    blocks += [
+        input_block(Id.MODE, "Connection mode", radio),
+        context(MODE_NOTE if "visual" in modes else MODE_NOTE_PRIVATE),
+        back_row(),
+    ]
+    return wizard_modal(Step.MODE, blocks)
 
 
 def build_info_view(answers: Answers, inputs: ViewInputs) -> Block:
@@ -163,9 +173,9 @@ def build_info_view(answers: Answers, inputs: ViewInputs) -> Block:
             multiline=True,
             optional=True,
         ),
-        _back(),
+        back_row(),
     ]
-    return _modal(Step.INFO, blocks)
+    return wizard_modal(Step.INFO, blocks)
 
 
 def build_project_view(answers: Answers, inputs: ViewInputs) -> Block:
@@ -194,23 +204,16 @@ def build_project_view(answers: Answers, inputs: ViewInputs) -> Block:
         if chosen:
             name = answers.get("project_name") or chosen
             element["initial_option"] = option(chosen, f"{name} ({chosen})")
-    rules = ", ".join(DEFAULT_RULES)
     blocks = [
         context(inputs.heading),
         input_block(Id.PROJECT, "Project for incoming sync", element),
-        context(f"The default rules sync {rules}. You can change them later in Exalate."),
-        _back(),
+        context(RULES_NOTE.get(str(answers.get("mode")), RULES_NOTE["script"])),
+        back_row(),
     ]
-    return _modal(Step.PROJECT, blocks)
+    return wizard_modal(Step.PROJECT, blocks)
 
 
-def build_partner_view(answers: Answers, inputs: ViewInputs) -> Block:
-    user: Block = {"type": "users_select", "action_id": Id.PARTNER_USER}
-    if answers.get("partner_user_id") and not answers.get("partner_email"):
-        user["initial_user"] = answers["partner_user_id"]
-    email: Block = {"type": "email_text_input", "action_id": Id.PARTNER_EMAIL}
-    if answers.get("partner_email"):
-        email["initial_value"] = str(answers["partner_email"])[:254]
+def notice_channel_input(answers: Answers, inputs: ViewInputs, *, hint: str) -> Block:
     channel: Block = {
         "type": "conversations_select",
         "action_id": Id.NOTICE_CHANNEL,
@@ -220,6 +223,16 @@ def build_partner_view(answers: Answers, inputs: ViewInputs) -> Block:
     initial_channel = answers.get("notice_channel", inputs.default_channel)
     if initial_channel:
         channel["initial_conversation"] = initial_channel
+    return input_block(Id.NOTICE_CHANNEL, "Channel for notices", channel, optional=True, hint=hint)
+
+
+def build_partner_view(answers: Answers, inputs: ViewInputs) -> Block:
+    user: Block = {"type": "users_select", "action_id": Id.PARTNER_USER}
+    if answers.get("partner_user_id") and not answers.get("partner_email"):
+        user["initial_user"] = answers["partner_user_id"]
+    email: Block = {"type": "email_text_input", "action_id": Id.PARTNER_EMAIL}
+    if answers.get("partner_email"):
+        email["initial_value"] = str(answers["partner_email"])[:254]
     blocks = [
         context(inputs.heading),
         input_block(
@@ -236,12 +249,8 @@ def build_partner_view(answers: Answers, inputs: ViewInputs) -> Block:
             optional=True,
             hint="They need a Slack account with this address that the bot can reach.",
         ),
-        input_block(
-            Id.NOTICE_CHANNEL,
-            "Channel for notices",
-            channel,
-            optional=True,
-            hint="Sent, reminded, accepted, expired: never the code.",
+        notice_channel_input(
+            answers, inputs, hint="Sent, reminded, accepted, expired: never the code."
         ),
         text_input(
             Id.NOTE,
@@ -251,113 +260,42 @@ def build_partner_view(answers: Answers, inputs: ViewInputs) -> Block:
             multiline=True,
             optional=True,
         ),
-        _back(),
+        back_row(),
     ]
-    return _modal(Step.PARTNER, blocks)
+    return wizard_modal(Step.PARTNER, blocks)
 
 
-def review_pairs(answers: Answers) -> list[tuple[str, str]]:
-    destination = (
-        escape(str(answers["destination_url"]))  # Slack links it; never a hand-made <link>
-        if answers.get("destination") == "public" and answers.get("destination_url")
-        else "Unknown (no URL)"
-    )
-    known = answers.get("partner_user_id") or answers.get("partner_email")
-    partner = partner_shown(answers) if known else "—"
-    if known and answers.get("partner_where"):
-        partner += f", {escape(str(answers['partner_where']))[:200]}"
-    channel = f"<#{answers['notice_channel']}>" if answers.get("notice_channel") else "No notices"
-    return [
-        ("Destination", destination),
-        ("Mode", MODES.get(answers.get("mode") or "", "—")),
-        ("Local instance", f"`{escape(answers.get('local_short_name') or '—')}`"),
-        ("Destination instance", f"`{escape(answers.get('remote_short_name') or '—')}`"),
-        ("Connection name", f"`{escape(answers.get('connection_name') or '—')}`"),
-        (
-            "Project",
-            escape(f"{answers.get('project_name') or '—'} ({answers.get('project_key') or '—'})"),
-        ),
-        ("Partner", partner),
-        ("Notices", channel),
-    ]
-
-
-def build_review_view(answers: Answers, inputs: ViewInputs) -> Block:
-    """Every answer on one view. With a node that has no initiate API (`console_url` set),
-    the admin creates the connection in the Exalate console and pastes its code here."""
-    blocks: list[Block] = [context(inputs.heading)]
-    if inputs.error:
-        blocks.append(section(f":warning: *Could not initiate:* {escape(inputs.error)}"))
-    blocks += fields(review_pairs(answers))
-    if answers.get("description"):
-        blocks.append(section(f"*Description*\n{escape(answers['description'])}"))
-    if answers.get("note"):
-        blocks.append(section(f"*Note to the partner*\n{escape(answers['note'])}"))
-    if inputs.console_url:
-        blocks += _console_steps(answers, inputs.console_url)
-        return _modal(Step.REVIEW, [*blocks, _back()], submit="Send to partner")
-    blocks.append(
-        context(
-            "*Initiate* creates the connection as Pending and DMs the invitation code "
-            "to the partner."
-        )
-    )
-    blocks.append(_back())
-    return _modal(Step.REVIEW, blocks, submit="Initiate")
-
-
-def _console_steps(answers: Answers, console_url: str) -> list[Block]:
-    destination = (
-        "I have a URL: " + escape(answers.get("destination_url") or "")
-        if answers.get("destination") == "public"
-        else "I don't have a URL"
-    )
-    values = [
-        ("Destination", destination),
-        ("Connection mode", MODES.get(answers.get("mode") or "", "—")),
-        ("Local instance short name", f"`{escape(answers.get('local_short_name') or '')}`"),
-        ("Destination instance short name", f"`{escape(answers.get('remote_short_name') or '')}`"),
-        ("Connection name", f"`{escape(answers.get('connection_name') or '')}`"),
-        ("Description", escape(answers.get("description") or "—")),
-        ("Project", escape(f"{answers.get('project_name')} ({answers.get('project_key')})")),
-    ]
-    lines = "\n".join(f"• {label}: {value}" for label, value in values)
-    steps = (
-        f"*Create it in the Exalate console* (<{console_url}|open the node>, then "
-        f"*Connections → Initiate connection*) with these values:\n{lines}\n"
-        "Then copy the invitation code the console shows and paste it below: I check that the "
-        "Pending connection exists on the node, then DM the code to the partner."
-    )
-    return [
-        {"type": "divider"},
-        section(steps),
-        text_input(
-            Id.CODE,
-            "Invitation code from the console",
-            multiline=True,
-            max_length=3000,
-            placeholder="Paste the whole code",
-        ),
-    ]
-
-
-def build_result_view(answers: Answers, *, code: str, delivery: str | None = None) -> Block:
-    """The last view: the code (copyable) and where it went. Shown only to the admin.
-
-    The answers come back from Slack (the view's metadata, or its draft): whatever they hold,
-    this builds a view (no KeyError), mentions only a user id of Slack's shape, and clips."""
-    delivery = delivery or sending(partner_shown(answers))
-    name = str(answers.get("connection_name") or "—")[:CONNECTION_NAME_MAX]
+def build_access_view(answers: Answers, inputs: ViewInputs) -> Block:
+    """Basic mode with a URL: the console's "Do you have admin access to the destination
+    instance?" Yes: the admin accepts on the destination, no code. No: a code for a partner."""
+    options = [option(value, label, help_) for value, (label, help_) in ACCESS_HELP.items()]
+    radio: Block = {"type": "radio_buttons", "action_id": Id.ADMIN_ACCESS, "options": options}
+    if answers.get("admin_access") in ACCESS_HELP:
+        radio["initial_option"] = options[list(ACCESS_HELP).index(answers["admin_access"])]
     blocks = [
-        section(f":white_check_mark: Connection `{escape(name)}` is *Pending*."),
-        section(f"*Invitation code*\n```{code}```"),
-        section(delivery),
-        context(
-            "The connection turns Active when the partner accepts the code on their side. "
-            "Keep the code out of channels: it is a secret."
+        context(inputs.heading),
+        input_block(
+            Id.ADMIN_ACCESS, "Do you have admin access to the destination instance?", radio
         ),
+        back_row(),
     ]
-    return _modal("result", blocks, submit=None, close="Done", title="Connection initiated")
+    return wizard_modal(Step.ACCESS, blocks)
+
+
+def build_notices_view(answers: Answers, inputs: ViewInputs) -> Block:
+    """When no code goes to a partner (Visual; Basic with admin access): only the channel."""
+    return wizard_modal(
+        Step.NOTICES,
+        [
+            context(inputs.heading),
+            section(
+                "No invitation code goes to a partner: you accept the connection on the "
+                "destination yourself, with your admin access there."
+            ),
+            notice_channel_input(answers, inputs, hint="Created, active, what comes next."),
+            back_row(),
+        ],
+    )
 
 
 def build_wizard_message_view(title: str, text: str) -> Block:

@@ -85,6 +85,7 @@ from storage.repo.outbox import (
     put_back_message,
     thread_roots,
 )
+from storage.repo.without_code import create_connection_without_code
 
 __all__ = [
     "add_audit",
@@ -107,6 +108,7 @@ __all__ = [
     "count_connections",
     "count_connections_in",
     "create_connection",
+    "create_connection_without_code",
     "delete_draft",
     "draft_answers",
     "enqueue_message",
