@@ -217,10 +217,21 @@ class World:
         return [msg for msg in self.slack.messages if msg["channel"] == channel]
 
     def thread(self) -> list[dict[str, Any]]:
+        """The replies in the connection's thread, under its status card."""
         notices = [msg for msg in self.slack.messages if msg["channel"] == "CNOTICE"]
         root = notices[0]
         assert all(n["thread_ts"] == root["ts"] for n in notices[1:]), notices
-        return notices
+        return notices[1:]
+
+    def card(self) -> dict[str, Any]:
+        """The connection's status card: the first message in the notice channel."""
+        [card, *_] = [msg for msg in self.slack.messages if msg["channel"] == "CNOTICE"]
+        assert card.get("thread_ts") in (None, card["ts"])
+        return card
+
+    def with_buttons(self, user: str) -> list[dict[str, Any]]:
+        """The user's DMs that still have buttons."""
+        return [dm for dm in self.dms(user) if any(b["type"] == "actions" for b in dm["blocks"])]
 
     async def click(self, action_id: str, message: dict[str, Any], user: str, **kw: Any) -> None:
         """Click a button, then wait for the bot's visible answer after its ack: a modal

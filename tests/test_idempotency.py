@@ -64,7 +64,7 @@ async def assert_one_effect(bot: RunningBot, slack: SlackEmulator, responses: li
     await asyncio.sleep(0.2)  # anything doubled would show up by now
     dms = [m for m in slack.messages if m["channel"].startswith("D")]
     notices = [m for m in slack.messages if m["channel"] == "CNOTICE"]
-    assert (len(dms), len(notices)) == (1, 1)
+    assert (len(dms), len(notices)) == (1, 2)  # the connection's card, and "Invitation sent"
 
 
 async def test_a_double_clicked_initiate_initiates_once(world: World, slack: SlackEmulator) -> None:
@@ -78,7 +78,7 @@ async def test_initiate_submitted_again_later_shows_the_same_code(
 ) -> None:
     view_id, review = await to_review([world.bot], slack)
     first = await world.sender.submit_view(view_id, {}, user_id="UADMIN")
-    await eventually(lambda: len(slack.messages) == 2)
+    await eventually(lambda: len(slack.messages) == 3)  # the DM, the card, "Invitation sent"
     slack.views[view_id] = review  # a stale client sends the review again
     second = await world.sender.submit_view(view_id, {}, user_id="UADMIN")
     assert code_in(first.json["view"]) == code_in(second.json["view"])

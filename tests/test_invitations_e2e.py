@@ -46,8 +46,10 @@ async def test_cadence_in_the_partners_hours_then_escalation(world: World) -> No
     assert len(world.dms("UPARTNER")) == 1  # the invitation only
 
     report = await world.sweep(at(3, 14))
-    assert (report.reminded, report.sent) == (1, 2)
+    # the reminder, its line in the thread, the card edited, the first DM's buttons gone
+    assert (report.reminded, report.sent) == (1, 4)
     reminder = world.dms("UPARTNER")[-1]
+    assert world.with_buttons("UPARTNER") == [reminder]
     assert "Reminder 1 of 2" in reminder["text"] and "1 day ago" in reminder["text"]
     assert "EXA1-" not in json.dumps(reminder)  # reminders don't repeat the code
     reminder_text = json.dumps(reminder["blocks"])
@@ -122,7 +124,8 @@ async def test_accept_by_button(world: World) -> None:
     code = await world.initiate()
     await world.sweep(at(3, 14))
     world.clock.set(at(4, 15))
-    await world.click("partner_accept", world.dms("UPARTNER")[0], "UPARTNER")
+    assert "partner_accept" not in json.dumps(world.dms("UPARTNER")[0]["blocks"])
+    await world.click("partner_accept", world.with_buttons("UPARTNER")[-1], "UPARTNER")
     opened = world.slack.calls_to("views.open")[-1].response["view"]
     assert opened["callback_id"] == "exalate_accept"
     body = await world.accept_modal("UPARTNER", code, project="PARTNER-SUP")
@@ -139,7 +142,9 @@ async def test_accept_by_button(world: World) -> None:
     admin_dm, admin_next = await eventually(lambda: world.dms("UADMIN")[1:] and world.dms("UADMIN"))
     assert "is active" in admin_dm["text"] and "PARTNER-SUP" in admin_dm["text"]
     assert "edit this side's" in json.dumps(admin_next["blocks"])
-    partner_next = await eventually(lambda: world.dms("UPARTNER")[-1:])
+    partner_next = await eventually(
+        lambda: [dm for dm in world.dms("UPARTNER") if "What comes next" in dm["text"]]
+    )
     assert "edit your side's" in json.dumps(partner_next[0]["blocks"])
     assert (await world.sweep(at(5, 14))).reminded == 0  # reminders stopped
     audit = await db_rows(world.bot, AuditEvent)
@@ -297,6 +302,7 @@ async def test_seed_path_runs_to_the_end(world: World) -> None:
     await eventually(lambda: "What comes next" in world.thread()[-1]["text"])
     texts = [n["text"] for n in world.thread()]
     assert texts[0].startswith(":incoming_envelope: Invitation sent to <@UPARTNER>")
+    assert "Active" in world.card()["text"] and code not in json.dumps(world.card())
     assert ["(1 of 2)" in texts[1], "(2 of 2)" in texts[2]] == [True, True]
     assert "accepted by <@UPARTNER> after 2 days" in texts[3]
     assert texts[4] == "What comes next for acme_to_partnerco"
@@ -320,7 +326,9 @@ async def test_slack_errors_leave_the_reminder_due_neither_lost_nor_doubled(
     world.slack.fail_next("chat.postMessage", **fault)
     report = await world.sweep(at(3, 14))
     waiting = 2 if paused else 1  # else the notice went out
-    assert (report.reminded, report.sent, report.failed) == (1, 2 - waiting, waiting)
+    # before the reminder (a connection's messages go in order): the first DM's buttons
+    # gone and the card edited, both chat.update
+    assert (report.reminded, report.sent, report.failed) == (1, 4 - waiting, waiting)
     assert len(world.dms("UPARTNER")) == 1
     pending = [o for o in await db_rows(world.bot, Outbox) if o.sent_at is None]
     assert [o.purpose for o in pending] == ["reminder", "notice"][:waiting]
@@ -347,7 +355,8 @@ async def test_a_crash_between_claim_and_send_sends_once_after_the_lease(
     monkeypatch.setattr(Courier, "_send", real_send)
     assert len(world.dms("UPARTNER")) == 1
     assert (await world.sweep(at(3, 14, 1))).sent == 0  # still leased by the dead process
-    assert (await world.sweep(at(3, 14, 2))).sent == 2  # the reminder and its notice
+    # the reminder and its notice, the card and the first DM edited
+    assert (await world.sweep(at(3, 14, 2))).sent == 4
     assert (await world.sweep(at(3, 14, 5))).sent == 0
     assert sum("Reminder 1" in m["text"] for m in world.dms("UPARTNER")) == 1
 

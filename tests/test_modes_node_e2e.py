@@ -59,7 +59,8 @@ def dms(slack: SlackEmulator, user: str) -> list[dict[str, Any]]:
 
 
 def thread(slack: SlackEmulator) -> list[dict[str, Any]]:
-    return [m for m in slack.messages if m["channel"] == "CNOTICE"]
+    """The replies under the connection's status card (the channel's first message)."""
+    return [m for m in slack.messages if m["channel"] == "CNOTICE"][1:]
 
 
 def nothing_to_the_partner(slack: SlackEmulator) -> None:

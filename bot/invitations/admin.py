@@ -10,10 +10,11 @@ from bot.backend.base import BackendError
 from bot.delivery.rows import enqueue
 from bot.idempotency import Once
 from bot.installs.oauth import install_url
+from bot.invitations import following
 from bot.invitations import messages as m
 from bot.invitations import texts as t
 from bot.invitations.errors import Refused
-from bot.invitations.notices import enqueue_invitation, notice, outbox_ids, partner_row
+from bot.invitations.notices import Thread, enqueue_invitation, outbox_ids, partner_row
 from bot.invitations.people import admin_for_partner, mention
 from bot.invitations.transitions import CS, Transitions
 from bot.security import hash_code
@@ -95,7 +96,8 @@ class AdminActions(Transitions):
             current = await self._reopenable(session, connection_id, team_id, "resent")
             old = await repo.newest_invitation(session=session, connection_id=connection_id)
             assert old is not None
-            await self._revoke_pending(session, connection_id, now)
+            closed = outbox_ids(await following.ended(session, current, old, "replaced", now))
+            await self._revoke_pending(session, current, now, ended_as=None)
             invitation = await repo.add_invitation(
                 session=session,
                 team_id=current.team_id,
@@ -127,7 +129,7 @@ class AdminActions(Transitions):
                 to=CS.PENDING,
                 detail="a fresh code",
             )
-            return await enqueue_invitation(
+            return closed + await enqueue_invitation(
                 session,
                 connection=current,
                 invitation=invitation,
@@ -137,6 +139,7 @@ class AdminActions(Transitions):
                 resent_by=user_id,
                 accept_here=self.s.backend.can_redeem,
                 install_link=install_url(self.settings) if self.settings.oauth else None,
+                thread=Thread.of(self.settings),
             )
 
     async def cancel(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
@@ -147,7 +150,7 @@ class AdminActions(Transitions):
             if not await self._set_state(session, connection, CS.CANCELLED, now, frm=previous):
                 raise Refused(t.CHANGED_NOT_CANCELLED)
             newest = await repo.newest_invitation(session=session, connection_id=connection_id)
-            await self._revoke_pending(session, connection_id, now)
+            closed = await self._revoke_pending(session, connection, now, ended_as="cancelled")
             await self._audit(
                 session, connection, "cancelled", now, actor=user_id, frm=previous, to=CS.CANCELLED
             )
@@ -155,8 +158,9 @@ class AdminActions(Transitions):
             withdrawn = m.dm_withdrawn(admin=admin_for_partner(connection, user_id), name=name)
             to_partner = newest and partner_row(connection, newest, "withdrawn", withdrawn, now)
             rows = outbox_ids(
+                closed,
                 await enqueue(session, to_partner) if to_partner else None,
-                await notice(
+                await self.thread.tell(
                     session,
                     connection,
                     "cancelled",

@@ -14,9 +14,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.invitations.policy import zone
+from bot.invitations.people import mention, partner_for_admin
+from bot.invitations.policy import waited, zone
 from bot.slack.blocks import context, fields, message, section
 from bot.slack.text import escape, slack_date
+from storage.models import Connection, Invitation
 
 # how an invitation ended, as a partner's DM tells it
 ENDED = {
@@ -80,6 +82,7 @@ def superseded_invitation(invitation_dm: dict[str, Any], *, when: datetime) -> d
 
 STATE_SHOWN = {
     "PENDING": ":hourglass_flowing_sand: Pending: waiting for the partner",
+    "PENDING_IN_CONSOLE": ":hourglass_flowing_sand: Pending: to finish in the Exalate console",
     "ACTIVE": ":white_check_mark: Active",
     "DECLINED": ":no_entry: Declined",
     "EXPIRED": ":hourglass: Expired",
@@ -135,3 +138,25 @@ def status_card(
         context("This card follows the connection; its thread keeps the history."),
     ]
     return {"text": f"Exalate connection {name}: {shown}", "blocks": blocks}
+
+
+def card_message(
+    connection: Connection, invitation: Invitation | None, now: datetime, *, reminder_max: int
+) -> dict[str, Any]:
+    """The card as things stand: the connection and its newest invitation."""
+    state = str(connection.status)
+    if invitation is None and state == "PENDING":  # no code: the admin finishes it
+        state = "PENDING_IN_CONSOLE"
+    return status_card(
+        name=connection.name,
+        partner=partner_for_admin(connection) if invitation else "none (no invitation code)",
+        state=state,
+        sent_at=(invitation.created_at if invitation else connection.created_at),
+        by=mention(connection.initiator_user_id),
+        age=waited(connection.created_at, now),
+        reminders_sent=invitation.reminders_sent if invitation else 0,
+        reminders_max=reminder_max,
+        next_reminder=invitation.next_reminder_at if invitation else None,
+        partner_tz=invitation.partner_tz if invitation else None,
+        node_status=connection.node_status,
+    )

@@ -3,21 +3,28 @@ notice in the connection's thread) and its audit rows."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.rows import enqueue, outbox_row
+from bot.delivery.rows import enqueue, enqueue_edit, outbox_row
 from bot.invitations import messages as m
+from bot.invitations.followups import card_message
 from bot.invitations.people import admin_for_partner, mention, partner_for_admin
 from bot.security import Vault, mask
+from bot.settings import Settings
+from storage import repo
 from storage.models import Connection, Invitation, Outbox
 
 
-def outbox_ids(*rows: Outbox | None) -> list[int]:
-    """The ids of the rows enqueued (None: a message that was there already, or no channel)."""
-    return [row.id for row in rows if row is not None and row.id is not None]
+def outbox_ids(*rows: Outbox | list[Outbox | None] | None) -> list[int]:
+    """The ids of the rows enqueued (None: a message that was there already, or no channel),
+    lists of them flattened."""
+    flat = [r for row in rows for r in (row if isinstance(row, list) else [row])]
+    return [row.id for row in flat if row is not None and row.id is not None]
 
 
 def notice_row(
@@ -111,9 +118,82 @@ def audit_row(
 async def notice(
     session: AsyncSession, connection: Connection, key: str, message: dict[str, Any], now: datetime
 ) -> Outbox | None:
-    """A notice in the connection's thread in its notice channel (the first starts the thread)."""
+    """A notice in the connection's thread in its notice channel (the first starts the thread).
+    A change is told through `Thread.tell`, which keeps the card too."""
     row = notice_row(connection, key, message, now)
     return None if row is None else await enqueue(session, row)
+
+
+# the changes a thread keeps with EXALATE_THREAD_REPLIES=milestones (a notice key's first part)
+# ("next_steps" comes with "active": what to do now that it is accepted)
+MILESTONES = frozenset({"active", "next_steps", "declined", "expired", "cancelled", "escalated"})
+
+
+@dataclass(frozen=True)
+class Thread:
+    """How a connection's changes are told in its channel: the status card (its first notice,
+    the thread's root) posted, then edited on each change; the thread's replies, all of them
+    or (EXALATE_THREAD_REPLIES=milestones) only the milestones."""
+
+    replies: str
+    reminder_max: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Thread:
+        return cls(replies=settings.exalate_thread_replies, reminder_max=settings.reminder_max)
+
+    def keeps(self, key: str) -> bool:
+        return self.replies == "all" or key.split(":", 1)[0] in MILESTONES
+
+    async def tell(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        key: str,
+        message: dict[str, Any],
+        now: datetime,
+    ) -> list[Outbox | None]:
+        """The card brought up to date, then the change in its thread (if kept)."""
+        card = await self.card(session, connection, now)
+        kept = await notice(session, connection, key, message, now) if self.keeps(key) else None
+        return [card, kept]
+
+    async def card(
+        self, session: AsyncSession, connection: Connection, now: datetime
+    ) -> Outbox | None:
+        """Post the connection's card (with its first change), or edit it to what stands."""
+        if not connection.notice_channel or connection.id is None:
+            return None
+        invitation = await repo.newest_invitation(session=session, connection_id=connection.id)
+        shown = card_message(connection, invitation, now, reminder_max=self.reminder_max)
+        card = await repo.card_of(session=session, connection_id=connection.id)
+        where = {"team_id": connection.team_id, "channel": connection.notice_channel}
+        if card is None:
+            key, purpose = f"card:{connection.id}", "card"
+            return await enqueue(
+                session,
+                outbox_row(
+                    **where,
+                    key=key,
+                    purpose=purpose,
+                    message=shown,
+                    now=now,
+                    connection_id=connection.id,
+                    in_thread=True,
+                ),
+            )
+        return await enqueue_edit(
+            session,
+            outbox_row(
+                **where,
+                key=f"card:{card}:{secrets.token_hex(8)}",
+                purpose="card_edit",
+                message=shown,
+                now=now,
+                connection_id=connection.id,
+                edit_of=card,
+            ),
+        )
 
 
 async def direct(
@@ -129,6 +209,30 @@ async def direct(
     return await enqueue(session, direct_row(connection, user_id, key, message, now, **options))
 
 
+def invitation_dm(
+    connection: Connection,
+    invitation: Invitation,
+    code: str,
+    *,
+    sender: str | None = None,
+    accept_here: bool = True,
+) -> dict[str, Any]:
+    """The partner's invitation DM, with its code."""
+    return m.build_invitation_dm(
+        initiator=admin_for_partner(connection, sender),
+        connection_name=connection.name,
+        local_short_name=connection.local_short_name,
+        remote_short_name=connection.remote_short_name,
+        mode=connection.mode,
+        code=code,
+        invitation_id=invitation.id or 0,
+        note=invitation.note,
+        accept_here=accept_here,
+        private=connection.destination == "private",
+        expires_at=invitation.expires_at,
+    )
+
+
 async def enqueue_invitation(
     session: AsyncSession,
     *,
@@ -142,24 +246,13 @@ async def enqueue_invitation(
     dm_key: str | None = None,
     notice_key: str | None = None,
     install_link: str | None = None,
+    thread: Thread,
 ) -> list[int]:
     """The partner's DM with the code (sealed until sent), and the channel notice (never the
     code)."""
     assert invitation.id is not None
     sender = resent_by or connection.initiator_user_id
-    dm = m.build_invitation_dm(
-        initiator=admin_for_partner(connection, sender),
-        connection_name=connection.name,
-        local_short_name=connection.local_short_name,
-        remote_short_name=connection.remote_short_name,
-        mode=connection.mode,
-        code=code,
-        invitation_id=invitation.id,
-        note=invitation.note,
-        accept_here=accept_here,
-        private=connection.destination == "private",
-        expires_at=invitation.expires_at,
-    )
+    dm = invitation_dm(connection, invitation, code, sender=sender, accept_here=accept_here)
     row = partner_row(
         connection,
         invitation,
@@ -172,7 +265,7 @@ async def enqueue_invitation(
     )
     if row is None:  # Slack reaches the partner nowhere: the admin passes the code on
         return await _by_hand(
-            session, connection, invitation, code, now, vault, sender, install_link
+            session, connection, invitation, code, now, vault, sender, install_link, thread
         )
     sent = m.notice_sent(
         partner=partner_for_admin(connection),
@@ -182,7 +275,7 @@ async def enqueue_invitation(
     )
     return outbox_ids(
         await enqueue(session, row),
-        await notice(session, connection, notice_key or f"sent:{invitation.id}", sent, now),
+        await thread.tell(session, connection, notice_key or f"sent:{invitation.id}", sent, now),
     )
 
 
@@ -195,6 +288,7 @@ async def _by_hand(
     vault: Vault,
     sender: str,
     install_link: str | None,
+    thread: Thread,
 ) -> list[int]:
     """The code to the admin (sealed until sent), and the notice that they pass it on."""
     partner = partner_for_admin(connection)
@@ -213,7 +307,7 @@ async def _by_hand(
             purpose="code_by_hand",
             seal_with=vault,
         ),
-        await notice(
+        await thread.tell(
             session,
             connection,
             f"sent:{invitation.id}",

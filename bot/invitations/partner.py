@@ -10,10 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backend.base import BackendError, CodeRejected
 from bot.idempotency import Once
+from bot.invitations import following
 from bot.invitations import messages as m
 from bot.invitations import texts as t
 from bot.invitations.errors import Refused, Unavailable
-from bot.invitations.notices import direct, notice, outbox_ids
+from bot.invitations.notices import direct, outbox_ids
 from bot.invitations.people import admin_for_partner, partner_for_admin
 from bot.invitations.policy import snooze_until
 from bot.invitations.transitions import CS, IS, Transitions
@@ -147,6 +148,7 @@ class PartnerActions(Transitions):
                 session, invitation, state=IS.REVOKED, next_reminder_at=None
             ):
                 raise Refused(t.NOT_OPEN)
+            closed = await following.ended(session, connection, invitation, "declined", now)
             await self._set_state(session, connection, CS.DECLINED, now, frm=CS.PENDING)
             await self._audit(
                 session,
@@ -160,6 +162,7 @@ class PartnerActions(Transitions):
                 detail=reason,
             )
             rows = outbox_ids(
+                closed,
                 await direct(
                     session,
                     connection,
@@ -170,7 +173,7 @@ class PartnerActions(Transitions):
                     ),
                     now,
                 ),
-                await notice(
+                await self.thread.tell(
                     session,
                     connection,
                     f"declined:{invitation.id}",

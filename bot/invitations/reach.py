@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.rows import enqueue_many
 from bot.invitations import messages as m
-from bot.invitations.notices import audit_row, direct_row, enqueue_invitation, notice_row
+from bot.invitations.notices import Thread, audit_row, direct_row, enqueue_invitation, notice_row
 from bot.invitations.people import partner_for_admin
 from bot.invitations.transitions import Transitions
 from bot.slack.directory import resolve_partner
@@ -152,6 +152,7 @@ class Reach(Transitions):
                     accept_here=self.s.backend.can_redeem,
                     dm_key=key,
                     notice_key=f"sent:{key}",
+                    thread=Thread.of(self.settings),
                 )
             rows = [
                 notice_row(

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import ConnectionRef, Reported
 from bot.invitations import messages as m
 from bot.invitations import node_messages as nm
-from bot.invitations.notices import direct, notice
+from bot.invitations.notices import direct
 from bot.invitations.transitions import CS, IS, Transitions
 from storage import repo
 from storage.db import transaction
@@ -110,10 +110,10 @@ class StatusPoll(Transitions):
         if not await self._set_state(session, connection, to, now, frm=previous):
             return False
         await self._clear_node_status(session, connection)
-        await self._revoke_pending(session, connection.id or 0, now)
+        await self._revoke_pending(session, connection, now)
         await self._audit(session, connection, action, now, actor="node", frm=previous, to=to)
         key = f"{action}:{int(now.timestamp())}"
-        await notice(session, connection, key, notice_of(name=connection.name), now)
+        await self.thread.tell(session, connection, key, notice_of(name=connection.name), now)
         await direct(
             session, connection, connection.initiator_user_id, key, dm_of(connection.name), now
         )
@@ -149,7 +149,7 @@ class StatusPoll(Transitions):
         )
         key = f"node_status:{status}:{int(now.timestamp())}"
         if connection.notice_channel:
-            await notice(session, connection, key, told, now)
+            await self.thread.tell(session, connection, key, told, now)
         else:
             await direct(session, connection, connection.initiator_user_id, key, told, now)
         return True

@@ -19,12 +19,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import BackendError, NotSupported
 from bot.delivery.outcomes import RATE_LIMITED, Delivery
 from bot.delivery.rows import enqueue_many
+from bot.invitations import following
 from bot.invitations import messages as m
 from bot.invitations.notices import (
     audit_row,
     direct,
     direct_row,
-    notice,
     notice_row,
     partner_row,
 )
@@ -126,7 +126,7 @@ class Sweep(Transitions):
             now,
             invitation_id=invitation.id,
         )
-        await notice(
+        await self.thread.tell(
             session,
             connection,
             f"escalated:{invitation.id}",
@@ -161,6 +161,10 @@ class Sweep(Transitions):
             audits, partners = [], defaultdict(set)
             for invitation in won:
                 connection = connections[invitation.connection_id]
+                if connection.status == CS.PENDING:  # as expire_pending_connections left it
+                    connection.status = CS.EXPIRED
+                await following.ended(session, connection, invitation, "expired", now)
+                await self.thread.card(session, connection, now)
                 rows += self._expiry_messages(connection, invitation, now)
                 audits.append(
                     audit_row(

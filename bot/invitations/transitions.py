@@ -17,13 +17,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import BackendError, NotSupported
 from bot.delivery.courier import Courier
 from bot.delivery.rows import enqueue, enqueue_many
+from bot.invitations import following
 from bot.invitations import messages as m
 from bot.invitations import next_steps as ns
 from bot.invitations.notices import (
+    Thread,
     audit_row,
     direct,
     direct_row,
-    notice,
     notice_row,
     outbox_ids,
     partner_row,
@@ -43,6 +44,11 @@ class Transitions:
     def __init__(self, services: Services) -> None:
         self.s = services
         self.settings = services.settings
+
+    @property
+    def thread(self) -> Thread:
+        """How changes are told in a connection's channel (its card, its thread)."""
+        return Thread.of(self.settings)
 
     @property
     def courier(self) -> Courier:
@@ -100,9 +106,22 @@ class Transitions:
         )
 
     async def _revoke_pending(
-        self, session: AsyncSession, connection_id: int, now: datetime
-    ) -> None:
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        now: datetime,
+        *,
+        ended_as: str | None = "cancelled",
+    ) -> list[Outbox | None]:
+        """The connection's pending invitation stops; its DMs say how (`ended_as`; None: the
+        caller tells them)."""
+        connection_id = connection.id or 0
+        pending = await repo.pending_invitation(session=session, connection_id=connection_id)
+        closed = []
+        if pending is not None and ended_as is not None:
+            closed = await following.ended(session, connection, pending, ended_as, now)
         await repo.revoke_pending_invitations(session=session, connection_id=connection_id, now=now)
+        return closed
 
     async def _revoke_quietly(self, backend_id: str | None) -> None:
         if not backend_id:
@@ -148,7 +167,16 @@ class Transitions:
                 invitation_id=invitation.id,
                 purpose="reminder",
             )
-            if reminder is None:  # Slack reaches them nowhere: the admin nudges them
+            if reminder is not None:  # the DM before it loses its buttons, pointing to it
+                await following.reminded(
+                    session,
+                    connection,
+                    invitation,
+                    now,
+                    vault=self.s.vault,
+                    accept_here=self.s.backend.can_redeem,
+                )
+            else:  # Slack reaches them nowhere: the admin nudges them
                 reminder = direct_row(
                     connection,
                     connection.initiator_user_id,
@@ -167,14 +195,18 @@ class Transitions:
                     purpose="reminder",
                 )
             rows.append(reminder)
-            rows.append(
-                notice_row(
-                    connection,
-                    f"reminded:{key}",
-                    m.notice_reminded(partner=partner, name=connection.name, number=number, of=of),
-                    now,
+            await self.thread.card(session, connection, now)
+            if self.thread.keeps("reminded"):
+                rows.append(
+                    notice_row(
+                        connection,
+                        f"reminded:{key}",
+                        m.notice_reminded(
+                            partner=partner, name=connection.name, number=number, of=of
+                        ),
+                        now,
+                    )
                 )
-            )
             audits.append(
                 audit_row(
                     connection,
@@ -204,6 +236,9 @@ class Transitions:
         """Pending → Active: the notice and the admin's DM, once, whoever gets here first."""
         if not await self._set_state(session, connection, CS.ACTIVE, now, frm=CS.PENDING):
             return []
+        closed = []  # the partner's DMs, without their buttons now
+        if invitation is not None:
+            closed = await following.ended(session, connection, invitation, "accepted", now)
         connection.activated_at = now
         session.add(connection)
         await self._audit(
@@ -229,7 +264,8 @@ class Transitions:
                 name=name, partner=partner, after=after, project=connection.partner_project
             )
         return outbox_ids(
-            await notice(session, connection, "active", said, now),
+            closed,
+            await self.thread.tell(session, connection, "active", said, now),
             await direct(session, connection, connection.initiator_user_id, "active", told, now),
             *await self._next_steps(session, connection, invitation, now, both=without_code),
         )
@@ -254,7 +290,7 @@ class Transitions:
 
         admin = connection.initiator_user_id
         rows = [
-            await notice(session, connection, "next_steps", steps("thread"), now),
+            await self.thread.tell(session, connection, "next_steps", steps("thread"), now),
             await direct(
                 session,
                 connection,

@@ -13,7 +13,7 @@ from bot.backend.base import BackendError, NotSupported
 from bot.invitations import next_steps as ns
 from bot.invitations import texts as t
 from bot.invitations.errors import Refused, Unavailable
-from bot.invitations.notices import direct, notice, outbox_ids
+from bot.invitations.notices import direct, outbox_ids
 from bot.invitations.people import mention
 from bot.invitations.transitions import CS, Transitions
 from storage import repo
@@ -30,7 +30,7 @@ class WithoutCode(Transitions):
         admin = connection.initiator_user_id
         here = self.s.backend.can_initiate  # the embedded node: the admin's word finishes it
         rows = outbox_ids(
-            await notice(
+            await self.thread.tell(
                 session,
                 connection,
                 "created",

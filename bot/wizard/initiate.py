@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.backend.base import BackendError, ConnectionRef, ConnectionSpec
 from bot.idempotency import Once
 from bot.installs.oauth import install_url
-from bot.invitations.notices import enqueue_invitation
+from bot.invitations.notices import Thread, enqueue_invitation
 from bot.invitations.service import Invitations
 from bot.security import hash_code, remember_secret
 from bot.services import Services
@@ -149,6 +149,7 @@ class Initiation:
                     vault=self.s.vault,
                     accept_here=self.s.backend.can_redeem,
                     install_link=install_link(self.s.settings),
+                    thread=Thread.of(self.s.settings),
                 )
         except IntegrityError:
             return {"error": texts.name_just_taken(name)}

@@ -72,16 +72,16 @@ async def move_message(*, session: AsyncSession, outbox_id: int, channel: str, t
 
 
 async def partner_dms(
-    *, session: AsyncSession, invitation_id: int, team_id: str, user_id: str
+    *, session: AsyncSession, invitation_id: int, team_id: str, admin_id: str
 ) -> list[Outbox]:
-    """The invitation's DMs to its partner (the invitation and its reminders, not edits), in
-    the order they were written."""
+    """The invitation's DMs to its partner in `team_id` (the invitation and its reminders,
+    not edits, nor the reminders that went to the admin instead), in the order written."""
     rows = await session.exec(
         select(Outbox)
         .where(
             col(Outbox.invitation_id) == invitation_id,
             col(Outbox.team_id) == team_id,
-            col(Outbox.channel) == user_id,
+            col(Outbox.channel) != admin_id,
             col(Outbox.purpose).in_(("invitation_dm", "reminder")),
             col(Outbox.edit_of).is_(None),
         )
