@@ -16,6 +16,7 @@ from typing import Any
 from bot.home import texts
 from bot.home.ids import HomeId
 from bot.invitations import messages as m
+from bot.invitations.followups import STATE_SHOWN, partner_time
 from bot.invitations.people import admin_for_partner, partner_for_admin
 from bot.invitations.policy import waited
 from bot.slack.blocks import Block, actions, button, context, header, section
@@ -42,6 +43,7 @@ class Row:
     activated_at: datetime | None = None
     invitation_id: int | None = None
     invited_by: str = ""  # the initiator, as the partner's workspace shows them
+    partner_tz: str | None = None
 
 
 def divider() -> Block:
@@ -65,6 +67,7 @@ def rows(connections: list[Connection], invitations: dict[int, Invitation]) -> l
                 next_reminder_at=invitation.next_reminder_at if invitation else None,
                 activated_at=c.activated_at,
                 invitation_id=invitation.id if invitation else None,
+                partner_tz=invitation.partner_tz if invitation else None,
             )
         )
     return result
@@ -75,10 +78,15 @@ def when(moment: datetime | None, fallback: str = "—") -> str:
 
 
 def describe(row: Row, now: datetime, *, reminder_max: int) -> str:
-    """`name` · PENDING · @partner · 3 days old · 2 of 5 reminders · next Tue 09:00."""
+    """`name` · Pending: waiting for the partner · @partner · 3 days old · 2 of 5 reminders ·
+    next Tue 1 Dec, 09:00 (America/New_York): the state and the next reminder as the
+    connection's card in the channel says them (bot/invitations/followups.py)."""
+    state = row.status
+    if state == "PENDING" and row.invitation_id is None:
+        state = "PENDING_IN_CONSOLE"
     parts = [
         f"*`{escape(row.name)}`*",
-        row.status.lower(),
+        STATE_SHOWN.get(state, state.title()),
         row.partner,
         f"{waited(row.created_at, now)} old",
     ]
@@ -86,7 +94,9 @@ def describe(row: Row, now: datetime, *, reminder_max: int) -> str:
         parts.append("no invitation code: accepted on the destination")
     elif row.status == "PENDING":
         parts.append(f"{row.reminders_sent} of {reminder_max} reminders")
-        parts.append(f"next reminder {when(row.next_reminder_at, 'none')}")
+        upcoming = row.next_reminder_at
+        shown = partner_time(upcoming, row.partner_tz) if upcoming else "none"
+        parts.append(f"next reminder {shown}, the partner's time")
     if row.activated_at and row.status == "ACTIVE":
         parts.append(f"active since {when(row.activated_at)}")
     return " · ".join(parts)

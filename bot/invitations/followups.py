@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.invitations.node_messages import shown_status
 from bot.invitations.people import mention, partner_for_admin
 from bot.invitations.policy import waited, zone
 from bot.slack.blocks import context, fields, message, section
@@ -48,7 +49,7 @@ def ended_dm(
     blocks = [section(line), context(about)]
     if first:
         blocks.insert(1, section(f"*Invitation code*\nNo longer works: {CODE_ENDED[how]}."))
-    return {"text": f"{what}: {connection_name}", "blocks": blocks}
+    return {"text": f"{what}: {escape(connection_name)}", "blocks": blocks}
 
 
 def superseded_reminder(
@@ -117,14 +118,10 @@ def status_card(
     reminders so far and the next one in the partner's local time, its age. Never a code."""
     shown = STATE_SHOWN.get(state, state.title())
     if node_status:
-        shown += f" (the node says {escape(node_status)})"
+        shown += f" (the node says {shown_status(node_status)})"
+    reminders = f"{reminders_sent} of {reminders_max} sent"
     if next_reminder is not None and state == "PENDING":
-        reminders = (
-            f"{reminders_sent} of {reminders_max} sent; next "
-            f"{partner_time(next_reminder, partner_tz)}, the partner's time"
-        )
-    else:
-        reminders = f"{reminders_sent} sent" if reminders_sent else "none"
+        reminders += f"; next {partner_time(next_reminder, partner_tz)}, the partner's time"
     blocks = [
         section(f"*Exalate connection `{escape(name)}`*\n{shown}"),
         *fields(
@@ -137,7 +134,7 @@ def status_card(
         ),
         context("This card follows the connection; its thread keeps the history."),
     ]
-    return {"text": f"Exalate connection {name}: {shown}", "blocks": blocks}
+    return {"text": f"Exalate connection {escape(name)}: {shown}", "blocks": blocks}
 
 
 def card_message(
