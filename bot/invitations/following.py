@@ -18,6 +18,16 @@ from storage import repo
 from storage.models import Connection, Invitation, Outbox
 
 
+def theirs(connection: Connection, invitation: Invitation, rows: list[Outbox]) -> list[Outbox]:
+    """Of an invitation's DM rows, those to its partner (not the reminders that went to the
+    admin because Slack reaches the partner nowhere)."""
+    return [
+        row
+        for row in rows
+        if row.team_id == invitation.reach_team_id and row.channel != connection.initiator_user_id
+    ]
+
+
 async def _dms(
     session: AsyncSession, connection: Connection, invitation: Invitation
 ) -> list[Outbox]:
@@ -88,10 +98,11 @@ async def reminded(
     *,
     vault: Vault,
     accept_here: bool,
+    dms: list[Outbox],
 ) -> None:
-    """A reminder is about to go out: the partner's newest DM so far loses its buttons and
-    points to it (the first DM keeping its code, sealed again in the edit)."""
-    dms = await _dms(session, connection, invitation)
+    """A reminder is about to go out: the partner's newest DM so far (of `dms`, theirs as
+    `theirs` keeps them) loses its buttons and points to it (the first DM keeping its code,
+    sealed again in the edit)."""
     if not dms:
         return
     newest = dms[-1]

@@ -146,6 +146,9 @@ class Transitions:
         of = self.settings.reminder_max
         rows: list[dict[str, Any] | None] = []
         audits, partners = [], defaultdict(set)
+        dms = await repo.partner_dms_of(
+            session=session, invitation_ids=[i.id for _, i in due if i.id is not None]
+        )
         for connection, invitation in due:
             number = invitation.reminders_sent
             key = f"{invitation.id}:{number}"
@@ -175,6 +178,7 @@ class Transitions:
                     now,
                     vault=self.s.vault,
                     accept_here=self.s.backend.can_redeem,
+                    dms=following.theirs(connection, invitation, dms.get(invitation.id or 0, [])),
                 )
             else:  # Slack reaches them nowhere: the admin nudges them
                 reminder = direct_row(

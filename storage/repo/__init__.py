@@ -28,6 +28,7 @@ from storage.repo.edits import (
     messages_to_edit,
     move_message,
     partner_dms,
+    partner_dms_of,
     supersede_edits,
 )
 from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
@@ -145,6 +146,7 @@ __all__ = [
     "newest_invitation",
     "newest_invitation_id",
     "partner_dms",
+    "partner_dms_of",
     "pending_invitation",
     "purge_drafts",
     "purge_keys",

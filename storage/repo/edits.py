@@ -104,3 +104,24 @@ async def card_of(*, session: AsyncSession, connection_id: int) -> int | None:
             .limit(1)
         )
     ).first()
+
+
+async def partner_dms_of(
+    *, session: AsyncSession, invitation_ids: Collection[int]
+) -> dict[int, list[Outbox]]:
+    """`partner_dms` of many invitations in one query (a reminder batch's): every invitation
+    DM and reminder of theirs, not edits, by invitation, in the order written. The caller
+    keeps those in the partner's workspace, not to the admin."""
+    rows = await session.exec(
+        select(Outbox)
+        .where(
+            col(Outbox.invitation_id).in_(list(invitation_ids)),
+            col(Outbox.purpose).in_(("invitation_dm", "reminder")),
+            col(Outbox.edit_of).is_(None),
+        )
+        .order_by(col(Outbox.id))
+    )
+    found: dict[int, list[Outbox]] = {}
+    for row in rows.all():
+        found.setdefault(row.invitation_id or 0, []).append(row)
+    return found
