@@ -219,6 +219,7 @@ async def test_the_project_step_with_projects_that_have_a_name_alone(
     await admin.walk(view_id, *PRIVATE[:3])
     [select] = [b["element"] for b in slack.views[view_id]["blocks"] if b["type"] == "input"]
     assert [o["value"] for o in select["options"]] == ["Support", "Development"]
+    assert [o["text"]["text"] for o in select["options"]] == ["Support", "Development"]  # once
     await admin.walk(view_id, {"project_key": "Development"}, PRIVATE[4])
     assert "Development" in json.dumps(slack.views[view_id])
     node.add_connection(NAME, status="PENDING", id=3)

@@ -184,7 +184,7 @@ def build_project_view(answers: Answers, inputs: ViewInputs) -> Block:
     total = inputs.total_projects
     element: Block
     if total <= STATIC_SELECT_MAX:
-        options = [option(p.key, f"{p.name} ({p.key})") for p in inputs.projects]
+        options = [option(p.key, project_label(p)) for p in inputs.projects]
         element = {
             "type": "static_select",
             "action_id": Id.PROJECT,
@@ -307,4 +307,11 @@ def build_wizard_message_view(title: str, text: str) -> Block:
 
 def build_project_options(projects: list[Project]) -> dict[str, Any]:
     """The answer to a block_suggestion for the type-ahead project picker."""
-    return {"options": [option(p.key, f"{p.name} ({p.key})") for p in projects[:100]]}
+    return {"options": [option(p.key, project_label(p)) for p in projects[:100]]}
+
+
+def project_label(project: Project) -> str:
+    """`Support (SUP)`; a project known by its name alone (a node that gave no key), once."""
+    if project.key == project.name:
+        return project.name
+    return f"{project.name} ({project.key})"
