@@ -208,10 +208,10 @@ class Story:
         say = self.say
         self.clock.advance(timedelta(hours=2))
         say.heading(self.clock.now(), "Pat at Globex accepts, in Globex's Slack")
-        first_dm = self._dms(GLOBEX, PARTNER)[0]
-        say.act(PARTNER, "clicks [ Accept invitation ] in the invitation DM")
+        newest = self._dms(GLOBEX, PARTNER)[-1]  # the earlier DMs' buttons are gone by now
+        say.act(PARTNER, "clicks [ Accept invitation ] in the newest reminder")
         opened = len(self.slack.calls_to("views.open"))
-        await sender.click(action_id="partner_accept", message=first_dm, user_id=PARTNER)
+        await sender.click(action_id="partner_accept", message=newest, user_id=PARTNER)
         await eventually(lambda: len(self.slack.calls_to("views.open")) > opened)
         view_id = self.slack.calls_to("views.open")[-1].response["view"]["id"]
         say.view(view_id, PARTNER)

@@ -53,11 +53,17 @@ async def test_the_two_company_story_runs_to_an_active_connection_within_slacks_
         assert acme.installed and globex.installed
         posted = [c for c in slack.calls if c.method.startswith("chat.") and not c.failed]
         notices = [c for c in posted if c.params["channel"] == demo.CHANNEL]
-        assert len(notices) == 5  # sent, reminded twice, accepted, what comes next
+        new = [c for c in notices if c.method == "chat.postMessage"]
+        assert len(new) == 6  # the card; sent, reminded twice, accepted, what comes next
+        card = new[0].response["ts"]
+        edits = [c for c in notices if c.method == "chat.update"]
+        assert edits and {c.params["ts"] for c in edits} == {card}  # the card, kept current
         assert {(c.team_id, c.token) for c in notices} == {(demo.ACME, acme.bot_token)}
         pat_im = globex._ims[demo.PARTNER]
         to_pat = [c for c in posted if c.response.get("channel") == pat_im]
-        assert len(to_pat) == 4  # the invitation, two reminders, what comes next
+        posts = [c for c in to_pat if c.method == "chat.postMessage"]
+        assert len(posts) == 4  # the invitation, two reminders, what comes next
+        assert any(c.method == "chat.update" for c in to_pat)  # buttons taken away
         assert {(c.team_id, c.token) for c in to_pat} == {(demo.GLOBEX, globex.bot_token)}
         assert demo.PARTNER not in acme._ims and demo.ADMIN not in globex._ims
         for call in slack.calls:  # neither Slack hears of the other's people or channel
@@ -71,7 +77,13 @@ async def test_the_two_company_story_runs_to_an_active_connection_within_slacks_
         carried = {
             (c.method, c.team_id) for c in slack.calls if code.group() in json.dumps(c.params)
         }
-        assert carried == {("chat.postMessage", demo.GLOBEX), ("views.update", demo.ACME)}
+        # the DM to Pat, and that DM edited when the first reminder took its buttons away
+        # (its code still works, so it stays readable); the admin's result view in Acme
+        assert carried == {
+            ("chat.postMessage", demo.GLOBEX),
+            ("chat.update", demo.GLOBEX),
+            ("views.update", demo.ACME),
+        }
         secrets = [a.code for a in slack.authorizations] + [a.state for a in slack.authorizations]
         secrets += [acme.bot_token, globex.bot_token]
     assert status == "ACTIVE"
@@ -84,12 +96,15 @@ async def test_the_two_company_story_runs_to_an_active_connection_within_slacks_
     assert "Pat Parker (Globex), in Globex's Slack" in transcript  # the review
     # whose Slack each message appears in
     assert transcript.count(PAT_DM + ":") == 4
-    assert transcript.count(NOTICE) == 5
+    card_edits = transcript.count(f"{NOTICE} (edited)")
+    assert transcript.count(NOTICE) - card_edits == 6  # the card, then 5 lines in its thread
+    assert card_edits >= 3  # the card kept current: reminders, acceptance
     assert "[Acme's Slack] DM to Pat" not in transcript
     assert "[Globex's Slack] #" not in transcript
     assert "[Globex's Slack] modal for Pat Parker: Accept invitation" in transcript
     # the code: only in Pat's DM and Ada's modal, never a channel
-    assert sections_showing(transcript, code.group()) == {PAT_DM, ADA_MODAL}
+    # (Pat's DM still shows it once the first reminder took its buttons: the code works)
+    assert sections_showing(transcript, code.group()) == {PAT_DM, f"{PAT_DM} (edited)", ADA_MODAL}
     assert all(s and s not in transcript for s in secrets)
     assert "Reminder 1 of 5" in transcript and "Reminder 2 of 5" in transcript
     assert "Reminder 3" not in transcript

@@ -162,7 +162,7 @@ async def test_a_crash_between_the_code_and_its_dm_still_delivers_once(
     second = await start_bot(slack, settings, clock=clock)
     try:
         world = World(second, slack, clock)
-        assert (await world.sweep()).sent == 2  # the DM and the notice
+        assert (await world.sweep()).sent == 3  # the DM, the connection's card, the notice
         assert (await world.sweep()).sent == 0
         dms = [m for m in slack.messages if m["channel"].startswith("D")]
         assert len(dms) == 1 and "EXA1-" in json.dumps(dms[0])

@@ -72,7 +72,7 @@ async def test_metrics(bot: RunningBot, slack: SlackEmulator) -> None:
     assert acks == [6]  # the six wizard steps
     assert seen[("exalate_ack_seconds_count", (("kind", "command"),))] == 1
 
-    await world.click("partner_accept", world.dms("UPARTNER")[0], "UPARTNER")
+    await world.click("partner_accept", world.with_buttons("UPARTNER")[-1], "UPARTNER")
     await world.accept_modal("UPARTNER", code)
     seen = await scrape(bot)  # a state left empty reads 0, not its last count
     assert by_state(seen, "exalate_connections")["PENDING"] == 0

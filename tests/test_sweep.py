@@ -177,13 +177,14 @@ async def test_notices_keep_one_thread_per_connection_in_order(
         clock.advance(timedelta(days=1, minutes=1))
         assert (await sweep(bot.services)).escalated == 12
         notices = [m for m in slack.messages if m["channel"] == "CNOTICE"]
-        roots = [m for m in notices if m["thread_ts"] is None]
-        assert len(roots) == 12 and len(notices) == 24
+        roots = [m for m in notices if m["thread_ts"] is None]  # each connection's card
+        assert len(roots) == 12 and len(notices) == 36
         replies = Counter(m["thread_ts"] for m in notices if m["thread_ts"] is not None)
-        assert set(replies) == {m["ts"] for m in roots} and set(replies.values()) == {1}
+        assert set(replies) == {m["ts"] for m in roots} and set(replies.values()) == {2}
         for root in roots:  # the reminder's notice first, then the escalation's
-            reply = next(m for m in notices if m["thread_ts"] == root["ts"])
-            assert "(1 of 1)" in root["text"] and "reminders" in reply["text"]
+            first, then = [m for m in notices if m["thread_ts"] == root["ts"]]
+            assert "(1 of 1)" in first["text"] and "reminders" in then["text"]
+            assert "Exalate connection" in root["text"] and "1 of 1 sent" in str(root["blocks"])
         connections = await _rows(bot, Connection)
         assert {c.notice_ts for c in connections} == {m["ts"] for m in roots}
     finally:
@@ -284,7 +285,7 @@ async def test_replicas_on_postgresql_claim_disjoint_batches(
         assert sum(await asyncio.gather(*(remind(r) for r in replicas * 2))) == 260
         async with bots[0].services.sessions() as session:
             outbox = list((await session.exec(select(Outbox))).all())
-        assert len(outbox) == 2 * 260  # a reminder and a notice each, enqueued once
+        assert len(outbox) == 3 * 260  # a reminder, the card and a notice each, enqueued once
         assert {i.reminders_sent for i in await _rows(bots[0], Invitation)} == {1}
 
         async def claim(invitations: Invitations) -> list[int]:
@@ -395,7 +396,8 @@ async def test_an_expiry_sweep_closes_every_invitation_once(
         assert {(a.from_state, a.to_state) for a in audits} == {("PENDING", "EXPIRED")}
         said = Counter(_posted(slack))
         admin_dm = slack._ims["UADMIN"]
-        assert said.pop("CNOTICE") == count and said.pop(admin_dm) == count
+        assert said.pop("CNOTICE") == 2 * count  # each connection's card, and its notice
+        assert said.pop(admin_dm) == count
         assert sorted(said.values()) == [1] * count  # one DM to each partner
     finally:
         await bot.stop()

@@ -117,10 +117,10 @@ async def test_seed_path_private_script_to_dm_and_notice(
         "Confirm",
     ):
         assert shown in dm_text, shown
-    notice = await eventually(lambda: [m for m in slack.messages if m["channel"] == "CNOTICE"])
+    notice = await eventually(lambda: [m for m in slack.messages if m["channel"] == "CNOTICE"][1:])
     assert (
         "Invitation sent to <@UPARTNER> for `acme_to_partnerco` by <@UADMIN>" in (notice[0]["text"])
-    )
+    )  # under the connection's card
     await eventually(lambda: "Sent to <@UPARTNER> by DM" in json.dumps(slack.views[view_id]))
 
     # Stored: the connection Pending, its invitation with the code's hash, an audit trail.
@@ -132,7 +132,8 @@ async def test_seed_path_private_script_to_dm_and_notice(
         "private",
     )
     assert (connection.team_id, connection.partner_user_id) == ("T0001", "UPARTNER")
-    assert connection.notice_ts == notice[0]["ts"]
+    card = next(m for m in slack.messages if m["channel"] == "CNOTICE")
+    assert connection.notice_ts == card["ts"] and notice[0]["thread_ts"] == card["ts"]
     [invitation] = await db_rows(bot, Invitation)
     assert invitation.code_hash == hash_code(code)
     assert (invitation.dm_channel, invitation.dm_ts) == (dm[0]["channel"], dm[0]["ts"])
@@ -143,6 +144,7 @@ async def test_seed_path_private_script_to_dm_and_notice(
     assert [(a.action, a.actor, a.to_state) for a in audit] == [
         ("initiated", "UADMIN", "PENDING"),
         ("invitation_dm_sent", "system", None),
+        ("card_sent", "system", None),
         ("notice_sent", "system", None),
     ]
     assert await db_rows(bot, WizardDraft) == []  # the answers travelled with the view
@@ -514,7 +516,7 @@ async def test_a_failed_dm_is_reported_to_the_admin(bot: RunningBot, slack: Slac
     await eventually(lambda: "couldn't DM" in json.dumps(slack.views[view_id]))
     assert "cannot_dm_bot" in json.dumps(slack.views[view_id])
     actions = [a.action for a in await db_rows(bot, AuditEvent)]
-    assert actions == ["initiated", "invitation_dm_failed", "notice_sent"]
+    assert actions == ["initiated", "invitation_dm_failed", "card_sent", "notice_sent"]
 
 
 async def test_project_type_ahead_when_the_node_has_many(
@@ -623,7 +625,7 @@ async def test_seed_path_on_postgresql(
         assert await admin.back(view_id) == "project"
         await admin.walk(view_id, PROJECT, PARTNER, {})
         code = _code_in(slack.views[view_id])
-        await eventually(lambda: len(slack.messages) == 2)
+        await eventually(lambda: len(slack.messages) == 3)  # the DM, the card, the notice
         [connection] = await db_rows(bot, Connection)
         [invitation] = await db_rows(bot, Invitation)
         assert connection.name == "acme_to_partnerco" and connection.status == "PENDING"

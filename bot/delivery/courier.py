@@ -65,6 +65,7 @@ DEFER_OVER = 0.0  # a workspace paused (a 429) this long or more: its messages w
 FLOWING = 2 * BATCH  # the sweep's messages on their way at once...
 HORIZON = 1.0  # ...no workspace more than this many seconds of its pace...
 REFILL = 2  # ...and after a claim that found nothing, this many tried before the next one
+CARD_WAIT = 2.0  # a notice whose thread's card another replica has yet to post: seconds
 CANT_EDIT = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 
@@ -262,6 +263,8 @@ class Courier:
             if where is None:
                 channel = await self.places.channel(client, row)
                 thread_ts = self.places.thread(row) if row.in_thread else None
+                if self.places.awaits_card(row):  # another replica is posting it: soon
+                    return await self._put_back(row, CARD_WAIT)
             async with windows.held(row.team_id, row.id):
                 if where is not None:
                     return await self._edit(client, row, message, where[1], where[2])

@@ -29,6 +29,7 @@ class Places:
         self._opening: dict[tuple[str, str], asyncio.Lock] = {}
         self._roots: dict[int, str] = {}  # connection id → its notice thread's ts
         self._edited: dict[int, Where] = {}  # row id → where its message is (for its edits)
+        self._carded: set[int] = set()  # connections whose thread starts at their card
 
     async def look_up(self, rows: list[Outbox]) -> None:
         """A claim's known DM channels, thread roots and messages to edit, in a few queries
@@ -53,6 +54,11 @@ class Places:
                 )
             if threads:
                 self._roots |= await repo.thread_roots(session=session, connection_ids=threads)
+                rootless = threads - set(self._roots)
+                if rootless:
+                    self._carded |= await repo.connections_with_a_card(
+                        session=session, connection_ids=rootless
+                    )
             if edits:
                 if len(self._edited) > 10_000:
                     self._edited.clear()
@@ -84,6 +90,16 @@ class Places:
         claim's roots; a root posted meanwhile is added as it goes out, before the
         connection's later messages (they wait for it)."""
         return self._roots.get(row.connection_id) if row.connection_id is not None else None
+
+    def awaits_card(self, row: Outbox) -> bool:
+        """A notice whose thread is to start at its connection's card, not posted yet (by
+        another replica, say): it waits rather than start a thread of its own."""
+        return (
+            row.in_thread
+            and row.purpose != "card"
+            and row.connection_id in self._carded
+            and self.thread(row) is None
+        )
 
     def started(self, connection_id: int, ts: str) -> None:
         self._roots.setdefault(connection_id, ts)

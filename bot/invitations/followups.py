@@ -46,9 +46,8 @@ def ended_dm(
     icon, what = ENDED[how]
     line = f"{icon} {what} on {slack_date(when)}."
     about = f"{initiator}'s invitation to the Exalate connection `{escape(connection_name)}`."
-    blocks = [section(line), context(about)]
-    if first:
-        blocks.insert(1, section(f"*Invitation code*\nNo longer works: {CODE_ENDED[how]}."))
+    code = [section(f"*Invitation code*\nNo longer works: {CODE_ENDED[how]}.")] if first else []
+    blocks = [section(line), *code, context(about)]
     return {"text": f"{what}: {escape(connection_name)}", "blocks": blocks}
 
 

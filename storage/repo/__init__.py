@@ -25,6 +25,7 @@ from storage.repo.dm_channels import get_dm_channels, save_dm_channel
 from storage.repo.drafts import delete_draft, draft_answers, get_draft, purge_drafts, save_draft
 from storage.repo.edits import (
     card_of,
+    connections_with_a_card,
     messages_to_edit,
     move_message,
     partner_dms,
@@ -103,6 +104,7 @@ __all__ = [
     "connection_name_taken",
     "connection_names_with_prefix",
     "connections_by_id",
+    "connections_with_a_card",
     "count_all_by_status",
     "count_all_invitations_by_state",
     "count_by_status",

@@ -125,3 +125,16 @@ async def partner_dms_of(
     for row in rows.all():
         found.setdefault(row.invitation_id or 0, []).append(row)
     return found
+
+
+async def connections_with_a_card(
+    *, session: AsyncSession, connection_ids: Collection[int]
+) -> set[int]:
+    """Of these connections, those whose status card is written (sent or not): their
+    thread starts at the card, never at a notice."""
+    rows = await session.exec(
+        select(Outbox.connection_id)
+        .where(col(Outbox.connection_id).in_(list(connection_ids)), col(Outbox.purpose) == "card")
+        .distinct()
+    )
+    return {cid for cid in rows.all() if cid is not None}
