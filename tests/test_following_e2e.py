@@ -161,3 +161,17 @@ async def test_milestones_keep_the_thread_short_and_the_card_current(world: Worl
     await world.sweep(MONDAY + timedelta(days=14))
     assert "expired" in world.thread()[-1]["text"] and len(world.thread()) == 2
     assert "Expired" in world.card()["text"]
+
+
+async def test_the_home_tab_says_what_the_card_says(world: World) -> None:
+    await world.initiate()
+    await world.sweep(at(3, 14))
+    published = len(world.slack.calls_to("views.publish"))
+    event = {"type": "app_home_opened", "user": "UADMIN", "channel": "D0HOME", "tab": "home"}
+    assert (await world.sender.event(event)).status == 200
+    await eventually(lambda: len(world.slack.calls_to("views.publish")) > published)
+    home = text_of(world.slack.home_views["UADMIN"])
+    card = text_of(world.card())
+    # the state, and the next reminder in the partner's own time (Wednesday 09:00 New York)
+    for said in ("Pending: waiting for the partner", "Wed 4 Mar, 09:00 (America/New_York)"):
+        assert said in home and said in card

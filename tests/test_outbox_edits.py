@@ -180,3 +180,25 @@ async def test_the_emulator_paces_edits_with_posts(slack: SlackEmulator) -> None
     with pytest.raises(SlackApiError) as refused:
         await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="too soon")
     assert refused.value.response.status_code == 429
+
+
+async def test_an_edit_takes_a_turn_in_its_channel_like_a_post(
+    bot: RunningBot, slack: SlackEmulator, clock: FakeClock
+) -> None:
+    """The bot's pacer counts edits with posts: a post, then an edit of it in the same
+    channel, get turns a channel's second apart."""
+    booked: list[tuple[str, float]] = []
+    pacer = bot.services.courier.pacer
+    real_wait = pacer.wait
+
+    async def wait(team_id: str, channel: str, **kw: Any) -> float:
+        waited = await real_wait(team_id, channel, **kw)
+        booked.append((channel, pacer._channel_next[(team_id, channel)]))
+        return waited
+
+    pacer.wait = wait  # type: ignore[method-assign]
+    target = await _post(bot, clock, "card")
+    await bot.services.courier.run(ids=[await _edit(bot, clock, target, 1, "v2")])
+    (first_channel, first), (second_channel, second) = booked
+    assert first_channel == second_channel == CHANNEL
+    assert second - first >= pacer.per_channel_seconds
