@@ -353,7 +353,10 @@ def notice_reached(*, partner: str, workspace: str) -> dict[str, Any]:
 
 def cancelled_text(backend: ConnectionBackend) -> str:
     """What the admin reads once an invitation is cancelled."""
-    text = ":x: Cancelled: the code no longer works, the partner was told, the reminders stop."
+    text = (
+        ":x: Cancelled. Where there was an invitation code, it no longer works, the partner was "
+        "told and the reminders stop."
+    )
     if not backend.can_redeem and backend.console_url:
         text += (
             f" Delete the connection in the Exalate console too (<{backend.console_url}"
