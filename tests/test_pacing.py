@@ -51,6 +51,19 @@ async def test_one_workspaces_429_holds_back_no_other() -> None:
     assert await pacer.wait("T0ACME", "C9") == 0.0  # Acme's next turn was due already
 
 
+def test_the_pacer_says_which_workspaces_wait_out_a_429() -> None:
+    """The courier claims none of their messages meanwhile (no claim and put back)."""
+    clock = Time()
+    pacer = Pacer(per_minute=60, monotonic=clock.monotonic, sleep=clock.sleep)
+    pacer.pause("T0GLOBEX", 30)
+    pacer.pause("T0INITECH", 5)
+    assert pacer.paused() == {"T0GLOBEX", "T0INITECH"}
+    clock.now += 5
+    assert pacer.paused() == {"T0GLOBEX"}
+    clock.now += 25
+    assert pacer.paused() == set()
+
+
 async def test_ten_thousand_at_once_would_keep_to_the_budget() -> None:
     clock = Time()
     pacer = Pacer(per_minute=300, monotonic=clock.monotonic, sleep=clock.sleep)

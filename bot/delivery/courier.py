@@ -167,6 +167,7 @@ class Courier:
         busy = {row.channel for row in self._flowing_rows.values()}
         per_team = max(1, min(BATCH, math.ceil(HORIZON / self.pacer.gap)))
         room = {team: per_team - n for team, n in holding.items()}
+        room |= dict.fromkeys(self.pacer.paused(), 0)  # a 429's wait: not even read
         claimed = await self._claim(ids=None, limit=limit, room=room, busy=busy)
         self._claimed_some, self._tried_since = bool(claimed), 0
         for row, task in zip(claimed, await self._start(claimed, self._windows), strict=True):

@@ -87,6 +87,11 @@ class Pacer:
         self._turns[team_id] = turns
         return turn
 
+    def paused(self) -> set[str]:
+        """The workspaces waiting out a 429 now."""
+        now = self._now()
+        return {team for team, (_, until) in self._pauses.items() if until > now}
+
     def pause(self, team_id: str, seconds: float) -> None:
         """Slack said 429: nobody in this workspace sends before Retry-After has passed."""
         resume = self._now() + seconds
