@@ -15,6 +15,8 @@ from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
 from bot.delivery.courier import Courier
 from bot.installs.workspaces import OneWorkspace, Workspaces
+from bot.mail.courier import MailCourier
+from bot.mail.sender import Sender, SmtpSender
 from bot.metrics import Metrics
 from bot.permissions import Permissions
 from bot.security import Vault
@@ -35,6 +37,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     pacer: Pacer | None = None  # set from the settings in __post_init__
     workspaces: Workspaces | None = None  # OAuth mode: set by the app; else the one workspace
+    mail_sender: Sender | None = None  # default: SMTP_URL's server (tests may give their own)
 
     def __post_init__(self) -> None:
         if self.workspaces is None:
@@ -62,6 +65,22 @@ class Services:
             metrics=self.metrics,
             client_for=self.slack_client,
             forget=self.forget_workspace,
+        )
+
+    @cached_property
+    def mail_courier(self) -> MailCourier | None:
+        """The process's one mail courier (the outbox's e-mail rows), or None without
+        SMTP_URL: then no row is ever written for e-mail."""
+        target, sender_address = self.settings.smtp, self.settings.smtp_from
+        if target is None or sender_address is None:
+            return None
+        return MailCourier(
+            sessions=self.sessions,
+            vault=self.vault,
+            clock=self.clock,
+            sender=self.mail_sender or SmtpSender(target),
+            sender_address=sender_address,
+            per_minute=self.settings.smtp_messages_per_minute,
         )
 
     def track(self, task: asyncio.Task[object] | None = None) -> None:

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.backend.base import SHORT_NAME_MAX, SHORT_NAME_RE
+from bot.mail.config import SmtpTarget, check_address, parse_smtp_url
 from bot.setting_values import normalize_database_url, parse_duration, parse_hours, split_ids
 
 __all__ = [
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     exalate_thread_replies: str = "all"  # or "milestones": the thread thinned, the card kept
     log_level: str = "INFO"
     log_format: str = "text"
+    smtp_url: SecretStr | None = None  # e-mail for partners outside Slack (bot/mail/)
+    smtp_from: str | None = None
+    smtp_messages_per_minute: int = Field(default=30, ge=1, le=10_000)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -86,6 +90,7 @@ class Settings(BaseSettings):
         "exalate_node_password",
         "exalate_secret_key",
         "slack_client_secret",
+        "smtp_url",
         mode="before",
     )
     @classmethod
@@ -98,6 +103,7 @@ class Settings(BaseSettings):
         "exalate_node_user",
         "slack_client_id",
         "exalate_public_url",
+        "smtp_from",
         mode="before",
     )
     @classmethod
@@ -148,6 +154,18 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("not an http(s) URL")
         return v.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            parse_smtp_url(v.get_secret_value())  # its errors never hold the URL
+        return v
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, v: str | None) -> str | None:
+        return None if v is None else check_address(v)
 
     @field_validator("database_url")
     @classmethod
@@ -234,7 +252,15 @@ class Settings(BaseSettings):
                 raise ValueError(_MISSING_NODE_CREDENTIALS)
         if self.exalate_secret_key is None and self.sqlite_path is None:
             raise ValueError(_MISSING_SECRET_KEY)
+        if self.smtp_url is not None and self.smtp_from is None:
+            raise ValueError(_MISSING_SMTP_FROM)
         return self
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        """The SMTP server (SMTP_URL), or None: no e-mail, partners outside Slack get the code
+        through the admin."""
+        return parse_smtp_url(self.smtp_url.get_secret_value()) if self.smtp_url else None
 
     @property
     def socket_mode(self) -> bool:
@@ -276,6 +302,7 @@ _MISSING_CLIENT_SECRET = "SLACK_CLIENT_SECRET is missing"
 _MISSING_NODE_CREDENTIALS = "EXALATE_NODE_TOKEN is missing"
 _MISSING_NODE_PASSWORD = "EXALATE_NODE_PASSWORD is missing"
 _MISSING_SECRET_KEY = "EXALATE_SECRET_KEY is missing"
+_MISSING_SMTP_FROM = "SMTP_FROM is missing"
 
 _FIXES = {
     "SLACK_BOT_TOKEN": "set it to the app's Bot User OAuth Token (xoxb-…) from OAuth & "
@@ -315,6 +342,10 @@ _FIXES = {
     "EXALATE_LOCAL_PROJECTS": "use KEY=Name pairs separated by commas, like SUP=Support",
     "LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
     "LOG_FORMAT": "use text or json",
+    "SMTP_URL": "use smtp://host:25, smtp://user:password@host:587?starttls=true or "
+    "smtps://host:465 (a password's special characters %-encoded), or unset it for no e-mail",
+    "SMTP_FROM": "with SMTP_URL set, give the sender's address, like exalate-bot@example.com",
+    "SMTP_MESSAGES_PER_MINUTE": "use a whole number from 1 to 10000",
     "EXALATE_THREAD_REPLIES": "use all (every change in the thread) or milestones (only "
     "accepted, declined, expired, cancelled and escalated)",
 }
@@ -345,6 +376,7 @@ def describe(exc: ValidationError) -> str:
             _MISSING_NODE_CREDENTIALS,
             _MISSING_NODE_PASSWORD,
             _MISSING_SECRET_KEY,
+            _MISSING_SMTP_FROM,
         ):
             if missing in message:
                 return f"{missing}: {_FIXES[missing.split()[0]]}."

@@ -201,6 +201,8 @@ class Outbox(SQLModel, table=True):
     sealed: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
     # an edit (chat.update) of the message this outbox row posted; None: a new message
     edit_of: int | None = Field(default=None, index=True)
+    # an e-mail to this address (bot/mail/: the mail courier's, never the Slack courier's)
+    email_to: str | None = Field(default=None, max_length=254)
     attempts: int = 0
     not_before: datetime = _ts(index=True)  # due from; a claim moves it forward (a lease)
     sent_at: datetime | None = _ts(nullable=True, index=True)

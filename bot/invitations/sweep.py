@@ -77,6 +77,8 @@ class Sweep(Transitions):
                     break
         finally:
             deliveries += await self.courier.settle()  # the rest of what is on its way
+        if (mail := self.s.mail_courier) is not None:  # e-mail: its own budget, not Slack's
+            deliveries += await mail.run()
         sent = sum(d.ok for d in deliveries)
         return Swept(expired, reminded, escalated, sent, len(deliveries) - sent)
 

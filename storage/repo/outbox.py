@@ -64,6 +64,7 @@ async def claim_due_messages(
     skip: Collection[int] = (),
     room: Mapping[str, int] | None = None,
     busy_channels: Collection[str] = (),
+    email: bool = False,
 ) -> list[Outbox]:
     """Claim up to `limit` due messages (only `ids`, when given; never those in `skip`), no
     more than `per_channel` for one channel, chosen from the `candidates` oldest due: each
@@ -72,13 +73,17 @@ async def claim_due_messages(
     Workspaces take turns: of the candidates, the claim takes one of each workspace's in
     turn, no more than an even share each, so a workspace with a backlog fills no batch the
     others' messages would wait behind. With `room`, a workspace takes no more than its room
-    (none at 0: its rows are not even read), and a channel in `busy_channels` none."""
+    (none at 0: its rows are not even read), and a channel in `busy_channels` none.
+
+    Slack's messages only, or (`email`) e-mails only: each courier claims its own."""
     still_due = (
         col(Outbox.sent_at).is_(None),
         col(Outbox.failed_at).is_(None),
         col(Outbox.not_before) <= now,
     )
-    mine: list[Any] = []
+    mine: list[Any] = [
+        col(Outbox.email_to).is_not(None) if email else col(Outbox.email_to).is_(None)
+    ]
     if ids is not None:
         mine.append(col(Outbox.id).in_(ids))
     if skip:
