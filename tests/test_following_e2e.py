@@ -61,6 +61,7 @@ async def test_after_acceptance_no_dm_has_buttons_and_the_card_says_active(world
     assert code not in text_of(first) and "No longer works: it was used to accept" in text_of(first)
     assert "You accepted this invitation" in text_of(reminder)
     assert code not in text_of(world.card()) and "acme_to_partnerco" in world.card()["text"]
+    await eventually(lambda: "What comes next" in world.thread()[-1]["text"])
     assert "accepted by <@UPARTNER>" in world.thread()[-2]["text"]  # the history stays
 
 
