@@ -20,6 +20,7 @@ from bot.clock import FakeClock
 from bot.settings import normalize_database_url
 from storage.db import create_engine, migrate
 from tests.harness import MONDAY, RunningBot, World, make_settings, start_bot
+from tests.node_emulator import NodeEmulator
 from tests.published_specs import need_specs
 from tests.slack_emulator import SlackEmulator
 
@@ -107,6 +108,14 @@ async def slack() -> AsyncIterator[SlackEmulator]:
         emulator.add_channel("CARCHIVED", name="old", is_archived=True)
         yield emulator
         assert emulator.problems == [], emulator.problems
+
+
+@pytest.fixture
+async def node() -> AsyncIterator[NodeEmulator]:
+    """An Exalate node's REST API (tests/node_emulator.py); a module points the bot at it by
+    overriding `bot_settings` with `node.bot_settings()`."""
+    async with NodeEmulator() as emulator:
+        yield emulator
 
 
 @pytest.fixture

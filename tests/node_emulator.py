@@ -207,6 +207,14 @@ class NodeEmulator:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def bot_settings(self) -> dict[str, str]:
+        """The settings that point the bot at this node (the `bot_settings` fixture's)."""
+        return {
+            "exalate_node_url": self.base_url,
+            "exalate_node_user": self.user,
+            "exalate_node_password": self.password,
+        }
+
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``, no trailing slash; the API is under /rest/issuehub/4.0/."""

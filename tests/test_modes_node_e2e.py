@@ -8,8 +8,6 @@ console for the admin and the thread; expiry, this bot's rule, doesn't stop a no
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from bot.clock import FakeClock
 from bot.invitations.service import Invitations
 from bot.sweep import sweep
 from storage.models import Connection, Invitation
-from tests.harness import Admin, RunningBot, at, db_rows, eventually, make_settings, start_bot
+from tests.harness import Admin, RunningBot, at, db_rows, eventually
 from tests.node_emulator import NodeEmulator
 from tests.slack_emulator import SlackEmulator
 
@@ -32,25 +30,9 @@ CODE = "eyJub2RlIjoiYWNtZSJ9.Q29kZUZyb21UaGVDb25zb2xl+/=="
 
 
 @pytest.fixture
-async def node() -> AsyncIterator[NodeEmulator]:
-    async with NodeEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def bot(
-    slack: SlackEmulator, node: NodeEmulator, tmp_path: Path, clock: FakeClock
-) -> AsyncIterator[RunningBot]:
-    settings = make_settings(
-        slack,
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        exalate_node_url=node.base_url,
-        exalate_node_user=node.user,
-        exalate_node_password=node.password,
-    )
-    running = await start_bot(slack, settings, clock=clock)
-    yield running
-    await running.stop()
+def bot_settings(node: NodeEmulator) -> dict[str, Any]:
+    """The bot (conftest's `bot`) on this real node's REST API."""
+    return node.bot_settings()
 
 
 def dms(slack: SlackEmulator, user: str) -> list[dict[str, Any]]:

@@ -28,12 +28,6 @@ async def _no_sleep(_: float) -> None:
 
 
 @pytest.fixture
-async def node() -> AsyncIterator[NodeEmulator]:
-    async with NodeEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 async def exalate(node: NodeEmulator) -> AsyncIterator[ExalateNode]:
     client = ExalateNode(
         base_url=node.base_url,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -32,12 +31,6 @@ SPEC = ConnectionSpec(
 
 async def _no_sleep(_: float) -> None:
     return None
-
-
-@pytest.fixture
-async def node() -> AsyncIterator[NodeEmulator]:
-    async with NodeEmulator() as emulator:
-        yield emulator
 
 
 def client(node: NodeEmulator, **kwargs: Any) -> ExalateNode:

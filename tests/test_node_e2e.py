@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -42,25 +41,9 @@ PAGES = (
 
 
 @pytest.fixture
-async def node() -> AsyncIterator[NodeEmulator]:
-    async with NodeEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def bot(
-    slack: SlackEmulator, node: NodeEmulator, tmp_path: Path, clock: FakeClock
-) -> AsyncIterator[RunningBot]:
-    settings = make_settings(
-        slack,
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        exalate_node_url=node.base_url,
-        exalate_node_user=node.user,
-        exalate_node_password=node.password,
-    )
-    running = await start_bot(slack, settings, clock=clock)
-    yield running
-    await running.stop()
+def bot_settings(node: NodeEmulator) -> dict[str, Any]:
+    """The bot (conftest's `bot`) on this real node's REST API."""
+    return node.bot_settings()
 
 
 async def _to_review(bot: RunningBot, slack: SlackEmulator) -> tuple[Admin, str]:

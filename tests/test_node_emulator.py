@@ -19,12 +19,6 @@ JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-async def node() -> AsyncIterator[NodeEmulator]:
-    async with NodeEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +14,11 @@ import pytest
 from bot import scheduler as scheduling
 from bot.backend.base import BackendError
 from bot.backend.node import PAGE_SIZE
-from bot.clock import FakeClock
 from bot.invitations.service import Invitations
 from bot.sweep import sweep
 from storage.db import transaction
 from storage.models import AuditEvent, Connection
-from tests.harness import Admin, RunningBot, db_rows, make_settings, start_bot
+from tests.harness import Admin, RunningBot, db_rows
 from tests.node_emulator import NodeEmulator
 from tests.slack_emulator import SlackEmulator
 
@@ -43,25 +40,9 @@ PUBLIC = (
 
 
 @pytest.fixture
-async def node() -> AsyncIterator[NodeEmulator]:
-    async with NodeEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def bot(
-    slack: SlackEmulator, node: NodeEmulator, tmp_path: Path, clock: FakeClock
-) -> AsyncIterator[RunningBot]:
-    settings = make_settings(
-        slack,
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        exalate_node_url=node.base_url,
-        exalate_node_user=node.user,
-        exalate_node_password=node.password,
-    )
-    running = await start_bot(slack, settings, clock=clock)
-    yield running
-    await running.stop()
+def bot_settings(node: NodeEmulator) -> dict[str, Any]:
+    """The bot (conftest's `bot`) on this real node's REST API."""
+    return node.bot_settings()
 
 
 async def initiated(
