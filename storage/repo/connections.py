@@ -56,6 +56,46 @@ async def connection_names_with_prefix(
     return set((await session.exec(statement)).all())
 
 
+def connection_from(
+    answers: dict[str, Any],
+    *,
+    team_id: str,
+    backend: str,
+    backend_id: str | None,
+    initiator_user_id: str,
+    partner_user_id: str,
+    partner_team_id: str,
+    partner_label: str,
+    initiator_label: str = "",
+    now: datetime,
+) -> Connection:
+    """A new PENDING connection from the wizard's answers (not added to a session yet)."""
+    return Connection(
+        team_id=team_id,
+        name=answers["connection_name"],
+        name_key=answers["connection_name"].lower(),
+        destination=answers["destination"],
+        destination_url=answers.get("destination_url"),
+        mode=answers["mode"],
+        local_short_name=answers["local_short_name"],
+        remote_short_name=answers["remote_short_name"],
+        description=answers.get("description") or "",
+        project_key=answers["project_key"],
+        project_name=answers.get("project_name") or answers["project_key"],
+        backend=backend,
+        backend_id=backend_id,
+        status=ConnectionState.PENDING,
+        initiator_user_id=initiator_user_id,
+        partner_user_id=partner_user_id,
+        partner_team_id=partner_team_id,
+        partner_label=partner_label[:255],
+        initiator_label=initiator_label[:255],
+        notice_channel=answers.get("notice_channel"),
+        created_at=now,
+        updated_at=now,
+    )
+
+
 async def create_connection(
     *,
     session: AsyncSession,
@@ -82,29 +122,17 @@ async def create_connection(
     partner is reached through `reach_team_id`'s installation (default: the admin's own
     workspace), or nowhere when `by_hand` (the admin passes the code on)."""
     reach_team_id = None if by_hand else (reach_team_id or team_id)
-    connection = Connection(
+    connection = connection_from(
+        answers,
         team_id=team_id,
-        name=answers["connection_name"],
-        name_key=answers["connection_name"].lower(),
-        destination=answers["destination"],
-        destination_url=answers.get("destination_url"),
-        mode=answers["mode"],
-        local_short_name=answers["local_short_name"],
-        remote_short_name=answers["remote_short_name"],
-        description=answers.get("description") or "",
-        project_key=answers["project_key"],
-        project_name=answers.get("project_name") or answers["project_key"],
         backend=backend,
         backend_id=backend_id,
-        status=ConnectionState.PENDING,
         initiator_user_id=initiator_user_id,
         partner_user_id=partner_user_id,
         partner_team_id=partner_team_id,
-        partner_label=partner_label[:255],
-        initiator_label=initiator_label[:255],
-        notice_channel=answers.get("notice_channel"),
-        created_at=now,
-        updated_at=now,
+        partner_label=partner_label,
+        initiator_label=initiator_label,
+        now=now,
     )
     session.add(connection)
     await session.flush()

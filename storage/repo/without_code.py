@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Connection, ConnectionState
 from storage.repo.audit import add_audit
+from storage.repo.connections import connection_from
 
 
 async def create_connection_without_code(
@@ -26,28 +27,16 @@ async def create_connection_without_code(
 ) -> Connection:
     """A PENDING connection with no invitation, and the audit row that says so. There is no
     partner: `partner_label` names who accepts it on the destination (the admin)."""
-    connection = Connection(
+    connection = connection_from(
+        answers,
         team_id=team_id,
-        name=answers["connection_name"],
-        name_key=answers["connection_name"].lower(),
-        destination=answers["destination"],
-        destination_url=answers.get("destination_url"),
-        mode=answers["mode"],
-        local_short_name=answers["local_short_name"],
-        remote_short_name=answers["remote_short_name"],
-        description=answers.get("description") or "",
-        project_key=answers["project_key"],
-        project_name=answers.get("project_name") or answers["project_key"],
         backend=backend,
         backend_id=backend_id,
-        status=ConnectionState.PENDING,
         initiator_user_id=initiator_user_id,
         partner_user_id="",
         partner_team_id=team_id,
-        partner_label=partner_label[:255],
-        notice_channel=answers.get("notice_channel"),
-        created_at=now,
-        updated_at=now,
+        partner_label=partner_label,
+        now=now,
     )
     session.add(connection)
     await session.flush()
