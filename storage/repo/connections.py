@@ -57,8 +57,8 @@ async def connection_names_with_prefix(
 
 
 def connection_from(
-    answers: dict[str, Any],
     *,
+    answers: dict[str, Any],
     team_id: str,
     backend: str,
     backend_id: str | None,
@@ -123,7 +123,7 @@ async def create_connection(
     workspace), or nowhere when `by_hand` (the admin passes the code on)."""
     reach_team_id = None if by_hand else (reach_team_id or team_id)
     connection = connection_from(
-        answers,
+        answers=answers,
         team_id=team_id,
         backend=backend,
         backend_id=backend_id,

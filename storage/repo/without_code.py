@@ -28,7 +28,7 @@ async def create_connection_without_code(
     """A PENDING connection with no invitation, and the audit row that says so. There is no
     partner: `partner_label` names who accepts it on the destination (the admin)."""
     connection = connection_from(
-        answers,
+        answers=answers,
         team_id=team_id,
         backend=backend,
         backend_id=backend_id,
