@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import ConnectionBackend
 from bot.clock import Clock
 from bot.delivery.courier import Courier
+from bot.delivery.outcomes import Delivery
 from bot.installs.workspaces import OneWorkspace, Workspaces
 from bot.mail.courier import MailCourier
 from bot.mail.sender import Sender, SmtpSender
@@ -82,6 +83,16 @@ class Services:
             sender_address=sender_address,
             per_minute=self.settings.smtp_messages_per_minute,
         )
+
+    async def deliver(self, ids: list[int]) -> list[Delivery]:
+        """Send these outbox rows now, where they are due: Slack's by the courier, e-mail's by
+        the mail courier (the sweep retries what doesn't go now)."""
+        delivered = await self.courier.run(ids=ids)
+        if self.mail_courier is not None and ids:
+            mailed = await self.mail_courier.run(ids=ids)
+            told = [d.follow_up for d in mailed if d.follow_up is not None]  # a refusal's DM
+            delivered += mailed + (await self.courier.run(ids=told) if told else [])
+        return delivered
 
     def track(self, task: asyncio.Task[object] | None = None) -> None:
         """Count `task` (default: the current one) as in-flight work until it ends (see

@@ -176,7 +176,7 @@ async def accept_submitted(ack: AsyncAck, context: AsyncBoltContext) -> None:
         return
     await ack(response_action="update", view=build_message_view(t.ACCEPTED_TITLE, t.ACCEPTED))
     if ran:
-        await services.courier.run(ids=result["outbox"])
+        await services.deliver(result["outbox"])
 
 
 async def decline_submitted(ack: AsyncAck, context: AsyncBoltContext) -> None:
@@ -198,7 +198,7 @@ async def decline_submitted(ack: AsyncAck, context: AsyncBoltContext) -> None:
         await ack(response_action="errors", errors={Ids.REASON: str(refused)})
         return
     await ack(response_action="update", view=build_message_view(t.DECLINED_TITLE, t.DECLINED))
-    await services.courier.run(ids=outbox)
+    await services.deliver(outbox)
 
 
 async def _admin_action(
@@ -231,7 +231,7 @@ async def _admin_action(
                 outbox = await invitations.cancel(
                     connection_id=connection_id, user_id=user_id, team_id=team_id
                 )
-            await services.courier.run(ids=outbox)
+            await services.deliver(outbox)
             answer = t.RESENT if what == "resend" else cancelled_text(services.backend)
         except Refused as refused:
             answer = str(refused)
@@ -281,7 +281,7 @@ async def accepted_on_destination_clicked(
             outbox = await Invitations(services).accepted_on_destination(
                 connection_id=_clicked(clicked) or 0, user_id=user_id, team_id=team_id
             )
-            await services.courier.run(ids=outbox)
+            await services.deliver(outbox)
             answer = t.ACCEPTED_ON_DESTINATION
         except Refused as refused:
             answer = str(refused)

@@ -122,6 +122,10 @@ class Invitation(SQLModel, table=True):
     # for a Slack Connect member); None: no installation does, the admin passes the code on.
     reach_team_id: str | None = Field(default=None, max_length=32)
     partner_email: str | None = Field(default=None, max_length=254)
+    # the invitation and its reminders go to partner_email by e-mail (SMTP_URL), Slack
+    # reaching the partner nowhere or the admin choosing it; reply_to: the admin's address
+    by_email: bool = False
+    reply_to: str | None = Field(default=None, max_length=254)
     code_hash: str = Field(max_length=64, unique=True)
     code_sealed: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
     state: str = _state(InvitationState.PENDING)  # an InvitationState

@@ -154,9 +154,33 @@ def test_partner_step_rules() -> None:
     assert answers == {
         "partner_user_id": None,
         "partner_email": "pat@partner.com",
+        "partner_how": "slack",
+        "partner_zone": None,
         "notice_channel": "C1",
         "note": "Welcome!",
     }
+
+
+def test_partner_step_by_e_mail_rules() -> None:
+    """E-mail chosen needs an address; the zone is an IANA name; the address is read by
+    email-validator (normalized, and refused with its reason)."""
+    answers, errors = rules.validate_partner(
+        {"partner_email": "Pat@Globex.COM", "partner_how": "email", "partner_zone": "Asia/Tokyo"}
+    )
+    assert errors == {}
+    assert answers["partner_email"] == "Pat@globex.com"  # the domain lower-cased
+    assert (answers["partner_how"], answers["partner_zone"]) == ("email", "Asia/Tokyo")
+    _, errors = rules.validate_partner({"partner_how": "email", "partner_user_id": "U1"})
+    assert errors == {
+        "partner_email": "Enter the partner's e-mail address: the invitation goes there."
+    }
+    _, errors = rules.validate_partner({"partner_email": "pat@globex.com", "partner_zone": "Mars"})
+    assert errors["partner_zone"].startswith("Enter a time zone by its IANA name")
+    _, errors = rules.validate_partner({"partner_email": "pat@globex", "partner_how": "carrier"})
+    assert errors["partner_how"] == "Choose how the invitation goes."
+    assert "should have a period" in errors["partner_email"]
+    _, errors = rules.validate_partner({"partner_email": "pat@globex.com\r\nBcc: x@evil.com"})
+    assert errors["partner_email"] == "An e-mail address has no control characters."
 
 
 def test_basic_mode_names_and_uniqueness() -> None:
@@ -434,10 +458,14 @@ def test_the_table_has_one_row_a_step() -> None:
     assert [spec.step for spec in table.STEPS] == list(Step)
     assert [spec.step for spec in table.STEPS if spec.check is None] == [Step.REVIEW]
     for spec in table.STEPS:
-        view = build_step_view(spec.step, {}, local_instance="acme")
+        view = build_step_view(spec.step, {}, local_instance="acme", email_on=True)
         assert f"*{spec.title}*" in str(view["blocks"][0])
         asked = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
         assert asked == set(spec.fields), spec.step
+    # without SMTP_URL the partner step asks nothing about e-mail
+    view = build_step_view(Step.PARTNER, {}, local_instance="acme")
+    asked = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
+    assert asked == set(table.SPECS[Step.PARTNER].fields) - {"partner_how", "partner_zone"}
 
 
 def test_back_keeps_only_the_steps_valid_fields() -> None:

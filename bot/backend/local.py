@@ -134,7 +134,8 @@ class LocalNode(ConnectionBackend):
             return await repo.local_statuses(session=session, backend_ids=backend_ids)
 
     async def redeem(self, backend_id: str, code: str, *, partner_user_id: str) -> None:
-        """A code redeems once, only for its partner, only while issued; then Active."""
+        """A code redeems once, only for its partner (a code issued to nobody in Slack, sent
+        by e-mail: for whoever holds it), only while issued; then Active."""
         async with transaction(self._sessions) as session:
             record = await repo.get_local_connection(
                 session=session, backend_id=backend_id, for_update=True
@@ -143,7 +144,7 @@ class LocalNode(ConnectionBackend):
                 raise CodeRejected("unknown")
             if not same_hash(record.code_hash, hash_code(code)):
                 raise CodeRejected("unknown")
-            if record.partner_user_id != partner_user_id:
+            if record.partner_user_id and record.partner_user_id != partner_user_id:
                 raise CodeRejected("other_partner")
             if record.code_state == REDEEMED:
                 raise CodeRejected("used")

@@ -134,7 +134,7 @@ async def _resend(services: Services, name: str, team_id: str, user_id: str) -> 
         )
     except Refused as refused:
         return {"text": str(refused)}
-    await invitations.courier.run(ids=outbox)
+    await services.deliver(outbox)
     return {"text": texts.resent(escape(connection.name), partner_for_admin(connection))}
 
 
@@ -174,5 +174,5 @@ async def cancel(
         )
     except Refused as refused:
         return {"text": str(refused), "replace_original": True}
-    await invitations.courier.run(ids=outbox)
+    await services.deliver(outbox)
     return {"text": m.cancelled_text(services.backend), "replace_original": True}

@@ -32,6 +32,7 @@ class Delivery:
     retrying: bool = False
     channel: str | None = None
     ts: str | None = None
+    follow_up: int | None = None  # an outbox row this outcome wrote, to send next (a DM)
 
 
 def retry_after_of(exc: SlackApiError) -> float:

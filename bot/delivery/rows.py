@@ -44,6 +44,7 @@ def outbox_row(
         "blocks": [] if seal_with else message.get("blocks") or [],
         "sealed": seal_with.seal(json.dumps(message)) if seal_with else None,
         "edit_of": edit_of,
+        "email_to": None,  # a Slack message (bot/mail/courier.py's mail_row: an e-mail)
         "not_before": now,
         "created_at": now,
     }

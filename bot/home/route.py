@@ -97,7 +97,7 @@ async def remind_now(
         outbox = await invitations.remind_now(
             connection_id=connection_id or 0, user_id=user_id, team_id=team_id
         )
-        await invitations.courier.run(ids=outbox)
+        await services.deliver(outbox)
     except Refused as refused:
         said = str(refused)
     else:

@@ -10,9 +10,10 @@ from bot.backend.base import BackendError
 from bot.delivery.rows import enqueue
 from bot.idempotency import Once
 from bot.installs.oauth import install_url
-from bot.invitations import following
+from bot.invitations import by_email, following
 from bot.invitations import messages as m
 from bot.invitations import texts as t
+from bot.invitations.by_email import goes_by_email
 from bot.invitations.errors import Refused
 from bot.invitations.notices import Thread, enqueue_invitation, outbox_ids, partner_row
 from bot.invitations.people import admin_for_partner, mention
@@ -107,6 +108,8 @@ class AdminActions(Transitions):
                 partner_tz=old.partner_tz,
                 reach_team_id=old.reach_team_id,
                 partner_email=old.partner_email,
+                by_email=old.by_email,
+                reply_to=old.reply_to,
                 code_hash=hash_code(initiated.code),
                 code_sealed=self.s.vault.seal(initiated.code),
                 note=old.note,
@@ -140,6 +143,7 @@ class AdminActions(Transitions):
                 accept_here=self.s.backend.can_redeem,
                 install_link=install_url(self.settings) if self.settings.oauth else None,
                 thread=Thread.of(self.settings),
+                mail_on=self.mail_on,
             )
 
     async def cancel(self, *, connection_id: int, user_id: str, team_id: str) -> list[int]:
@@ -157,6 +161,9 @@ class AdminActions(Transitions):
             name = connection.name
             withdrawn = m.dm_withdrawn(admin=admin_for_partner(connection, user_id), name=name)
             to_partner = newest and partner_row(connection, newest, "withdrawn", withdrawn, now)
+            if not to_partner and goes_by_email(newest, mail_on=self.mail_on):
+                assert newest is not None
+                to_partner = by_email.withdrawn_row(connection, newest, now, vault=self.s.vault)
             rows = outbox_ids(
                 closed,
                 await enqueue(session, to_partner) if to_partner else None,

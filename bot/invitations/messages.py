@@ -154,19 +154,24 @@ def build_reminder_dm(
 # --- channel notices: one line each, never a code ----------------------------------------
 
 
-def notice_sent(*, partner: str, name: str, by: str, resent: bool = False) -> dict[str, Any]:
+def notice_sent(
+    *, partner: str, name: str, by: str, resent: bool = False, how: str = ""
+) -> dict[str, Any]:
+    """`how`: " by e-mail", or "" (a Slack DM)."""
     if resent:
         return message(
-            f":incoming_envelope: Invitation re-sent to {partner} for `{escape(name)}` by "
+            f":incoming_envelope: Invitation re-sent to {partner}{how} for `{escape(name)}` by "
             f"{by}, with a fresh code."
         )
     return message(
-        f":incoming_envelope: Invitation sent to {partner} for `{escape(name)}` by {by}."
+        f":incoming_envelope: Invitation sent to {partner}{how} for `{escape(name)}` by {by}."
     )
 
 
-def notice_reminded(*, partner: str, name: str, number: int, of: int) -> dict[str, Any]:
-    return message(f":bell: Reminded {partner} about `{escape(name)}` ({number} of {of}).")
+def notice_reminded(
+    *, partner: str, name: str, number: int, of: int, how: str = ""
+) -> dict[str, Any]:
+    return message(f":bell: Reminded {partner}{how} about `{escape(name)}` ({number} of {of}).")
 
 
 def notice_escalated(*, partner: str, count: int, admin: str) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.rows import enqueue, enqueue_edit, outbox_row
+from bot.invitations import by_email
 from bot.invitations import messages as m
+from bot.invitations.by_email import goes_by_email
 from bot.invitations.followups import card_message
 from bot.invitations.people import admin_for_partner, mention, partner_for_admin
 from bot.security import Vault, mask
@@ -247,9 +249,10 @@ async def enqueue_invitation(
     notice_key: str | None = None,
     install_link: str | None = None,
     thread: Thread,
+    mail_on: bool = False,
 ) -> list[int]:
-    """The partner's DM with the code (sealed until sent), and the channel notice (never the
-    code)."""
+    """The partner's DM with the code (sealed until sent), or their e-mail (`mail_on`: SMTP_URL
+    is set; bot/invitations/by_email.py), and the channel notice (never the code)."""
     assert invitation.id is not None
     sender = resent_by or connection.initiator_user_id
     dm = invitation_dm(connection, invitation, code, sender=sender, accept_here=accept_here)
@@ -263,6 +266,14 @@ async def enqueue_invitation(
         purpose="invitation_dm",
         seal_with=vault,
     )
+    how = ""
+    if row is None and goes_by_email(invitation, mail_on=mail_on):
+        key = dm_key or str(invitation.id)
+        fresh, embedded = resent_by is not None, accept_here
+        row = by_email.invitation_row(
+            connection, invitation, code, now, vault=vault, key=key, fresh=fresh, embedded=embedded
+        )
+        how = " by e-mail"
     if row is None:  # Slack reaches the partner nowhere: the admin passes the code on
         return await _by_hand(
             session, connection, invitation, code, now, vault, sender, install_link, thread
@@ -272,6 +283,7 @@ async def enqueue_invitation(
         name=connection.name,
         by=mention(sender),
         resent=resent_by is not None,
+        how=how,
     )
     return outbox_ids(
         await enqueue(session, row),

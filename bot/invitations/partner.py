@@ -94,8 +94,15 @@ class PartnerActions(Transitions):
         except BackendError as exc:
             raise Unavailable(t.node_unavailable(exc)) from None
         async with transaction(self.s.sessions) as session:
+            # an e-mailed partner who turned up in Slack: who accepted is kept
+            who = {"partner_user_id": user_id, "partner_team_id": team_id}
             if not await self._invitation_moves(
-                session, invitation, state=IS.REDEEMED, redeemed_at=now, next_reminder_at=None
+                session,
+                invitation,
+                state=IS.REDEEMED,
+                redeemed_at=now,
+                next_reminder_at=None,
+                **(who if _emailed(invitation) else {}),
             ):
                 raise Refused(t.REJECTED["used"])
             current = await repo.find_connection(session=session, connection_id=connection.id or 0)
@@ -126,7 +133,7 @@ class PartnerActions(Transitions):
         connection: Connection, invitation: Invitation, user_id: str, now: datetime
     ) -> None:
         admin = admin_for_partner(connection)
-        if invitation.partner_user_id != user_id:
+        if invitation.partner_user_id != user_id and not _emailed(invitation):
             raise Refused(t.REJECTED["other_partner"])
         if invitation.state == IS.REDEEMED:
             raise Refused(t.REJECTED["used"])
@@ -186,7 +193,16 @@ class PartnerActions(Transitions):
         return rows
 
 
+def _emailed(invitation: Invitation) -> bool:
+    """An invitation e-mailed to a partner Slack knows nobody for: its code is all they have,
+    so whoever holds it may accept it with `/exalate accept`, from any workspace with the app
+    (as Exalate's console takes it from whoever pastes it)."""
+    return invitation.by_email and not invitation.partner_user_id
+
+
 def _from_partner_side(invitation: Invitation, team_id: str) -> bool:
     """A partner answers from the workspace that reaches them (their own, or the admin's for
-    a Slack Connect member): never from a third workspace."""
+    a Slack Connect member): never from a third workspace; an e-mailed code from any."""
+    if _emailed(invitation):
+        return True
     return team_id in (invitation.reach_team_id, invitation.partner_team_id, invitation.team_id)

@@ -21,7 +21,7 @@ from bot.invitations import messages as m
 from bot.invitations.notices import Thread, audit_row, direct_row, enqueue_invitation, notice_row
 from bot.invitations.people import partner_for_admin
 from bot.invitations.transitions import Transitions
-from bot.slack.directory import resolve_partner
+from bot.slack.directory import Partner, resolve_partner
 from storage import repo
 from storage.db import transaction
 from storage.models import Invitation
@@ -103,8 +103,8 @@ class Reach(Transitions):
 
     async def _member(
         self, client: AsyncWebClient, invitation: Invitation, team_id: str
-    ) -> tuple[str, str] | None:
-        """(user id, name) of the invitation's partner in this workspace, if they are in it."""
+    ) -> Partner | None:
+        """The invitation's partner in this workspace, if they are in it."""
         known = invitation.partner_team_id == team_id and invitation.partner_user_id
         partner, _ = await resolve_partner(
             client,
@@ -114,15 +114,16 @@ class Reach(Transitions):
         )
         if partner is None or (partner.team_id and partner.team_id != team_id):
             return None
-        return partner.user_id, partner.full_name or partner.name
+        return partner
 
     async def _reach(
-        self, invitation: Invitation, team_id: str, user: tuple[str, str], workspace: str
+        self, invitation: Invitation, team_id: str, user: Partner, workspace: str
     ) -> list[int]:
         """Reach the invitation's partner through `team_id`: the outbox rows to send (none
-        if another replica, or an answer, got there first)."""
+        if another replica, or an answer, got there first). Their reminders follow their
+        Slack time zone from now on (an e-mailed partner's was the wizard's guess)."""
         now = self.s.clock.now()
-        user_id, user_name = user
+        user_id, user_name = user.user_id, user.full_name or user.name
         async with transaction(self.s.sessions) as session:
             moved = await repo.reach_invitation(
                 session=session,
@@ -131,6 +132,7 @@ class Reach(Transitions):
                 partner_user_id=user_id,
                 now=now,
                 partner_label=f"{user_name} ({workspace})",
+                partner_tz=user.tz,
             )
             if moved is None:  # another replica got there first, or it is answered
                 return []

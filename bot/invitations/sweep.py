@@ -78,7 +78,9 @@ class Sweep(Transitions):
         finally:
             deliveries += await self.courier.settle()  # the rest of what is on its way
         if (mail := self.s.mail_courier) is not None:  # e-mail: its own budget, not Slack's
-            deliveries += await mail.run()
+            mailed = await mail.run()
+            told = [d.follow_up for d in mailed if d.follow_up is not None]  # refusals' DMs
+            deliveries += mailed + (await self.courier.run(ids=told) if told else [])
         sent = sum(d.ok for d in deliveries)
         return Swept(expired, reminded, escalated, sent, len(deliveries) - sent)
 

@@ -17,9 +17,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import BackendError, NotSupported
 from bot.delivery.courier import Courier
 from bot.delivery.rows import enqueue, enqueue_many
-from bot.invitations import following
+from bot.invitations import by_email, following
 from bot.invitations import messages as m
 from bot.invitations import next_steps as ns
+from bot.invitations.by_email import goes_by_email
 from bot.invitations.notices import (
     Thread,
     audit_row,
@@ -49,6 +50,11 @@ class Transitions:
     def thread(self) -> Thread:
         """How changes are told in a connection's channel (its card, its thread)."""
         return Thread.of(self.settings)
+
+    @property
+    def mail_on(self) -> bool:
+        """Whether e-mail reaches partners outside Slack (SMTP_URL is set)."""
+        return self.s.mail_courier is not None
 
     @property
     def courier(self) -> Courier:
@@ -180,6 +186,10 @@ class Transitions:
                     accept_here=self.s.backend.can_redeem,
                     dms=following.theirs(connection, invitation, dms.get(invitation.id or 0, [])),
                 )
+            elif goes_by_email(invitation, mail_on=self.mail_on):
+                reminder = by_email.reminder_row(
+                    connection, invitation, now, vault=self.s.vault, number=number, of=of
+                )
             else:  # Slack reaches them nowhere: the admin nudges them
                 reminder = direct_row(
                     connection,
@@ -206,7 +216,11 @@ class Transitions:
                         connection,
                         f"reminded:{key}",
                         m.notice_reminded(
-                            partner=partner, name=connection.name, number=number, of=of
+                            partner=partner,
+                            name=connection.name,
+                            number=number,
+                            of=of,
+                            how=" by e-mail" if reminder.get("email_to") else "",
                         ),
                         now,
                     )

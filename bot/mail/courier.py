@@ -165,7 +165,7 @@ class MailCourier:
         now = self.clock.now()
         retrying = refused is None and error != "sealed with another key"
         retrying = retrying and row.attempts < MAX_ATTEMPTS
-        retry_at = None
+        retry_at, told = None, None
         if retrying:
             retry_at = now + timedelta(seconds=min(2 ** max(row.attempts - 1, 0) * 30, 3600))
         async with transaction(self.sessions) as session:
@@ -188,7 +188,7 @@ class MailCourier:
                     detail=f"e-mail to {row.email_to}: {error}",
                     now=now,
                 )
-                await self._tell_admin(session, row, error, refused or "an e-mail", now)
+                told = await self._tell_admin(session, row, error, refused or "an e-mail", now)
         log.warning(
             "outbox #%s (%s) e-mail failed: %s%s",
             row.id,
@@ -196,17 +196,25 @@ class MailCourier:
             error,
             " (will retry)" if retrying else "",
         )
-        return Delivery(row.id or 0, row.purpose, ok=False, error=error, retrying=retrying)
+        return Delivery(
+            row.id or 0,
+            row.purpose,
+            ok=False,
+            error=error,
+            retrying=retrying,
+            follow_up=told.id if told is not None else None,
+        )
 
     async def _tell_admin(
         self, session: AsyncSession, row: Outbox, error: str, subject: str, now: datetime
-    ) -> None:
+    ) -> Outbox | None:
+        """The admin's DM saying why (a Slack row: the Slack courier sends it)."""
         if row.connection_id is None:
-            return
+            return None
         connection = await repo.find_connection(session=session, connection_id=row.connection_id)
         if connection is None:
-            return
-        await enqueue(
+            return None
+        return await enqueue(
             session,
             outbox_row(
                 team_id=row.team_id,

@@ -13,7 +13,7 @@ from bot.services import Services
 from bot.slack.directory import check_notice_channel
 from bot.slack.errors import SLACK_FAILURES
 from bot.wizard import rules
-from bot.wizard.partner import find_partner, reach_answers
+from bot.wizard.partner import email_answers, find_partner, reach_answers
 from bot.wizard.rules import Answers, Errors
 from bot.wizard.texts import PARTNER_TWICE, UNREACHABLE_PARTNER, name_in_use
 from storage import repo
@@ -88,12 +88,27 @@ async def check_notices(ask: Asking, values: Values, answers: Answers) -> tuple[
     return update, errors
 
 
+async def partner_inputs(services: Services) -> dict[str, Any]:
+    """The partner step offers e-mail when SMTP_URL is set."""
+    return {"email_on": services.mail_courier is not None}
+
+
 async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:
     update, errors = rules.validate_partner(values)
+    email_on = ask.services.mail_courier is not None
+    if not email_on:  # no e-mail without SMTP_URL, whatever a forged payload says
+        update |= {"partner_how": "slack", "partner_zone": None}
     if update["partner_user_id"] and update["partner_email"]:
         errors.setdefault("partner_email", PARTNER_TWICE)
     if errors:
         return update, errors
+    channel = update["notice_channel"]
+    wrong_channel = await check_notice_channel(ask.client, channel) if channel else None
+    errors = {"notice_channel": wrong_channel} if wrong_channel else {}
+    if update["partner_how"] == "email":  # the admin chose e-mail: Slack isn't asked
+        if errors:
+            return update, errors
+        return update | await _by_email(ask, update, answers, update["partner_email"], None), {}
     field = "partner_user_id" if update["partner_user_id"] else "partner_email"
     reach, error = await find_partner(
         ask.client,
@@ -102,21 +117,26 @@ async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[
         admin_user_id=ask.user_id,
         user_id=update["partner_user_id"],
         email=update["partner_email"],
+        email_on=email_on,
     )
     if error or reach is None:
-        errors[field] = error or UNREACHABLE_PARTNER
-    if update["notice_channel"]:
-        channel_error = await check_notice_channel(ask.client, update["notice_channel"])
-        if channel_error:
-            errors["notice_channel"] = channel_error
-    if errors or reach is None:
+        return update, {**errors, field: error or UNREACHABLE_PARTNER}
+    if errors:
         return update, errors
+    found = reach.partner.email if reach.partner else None
+    if email_on and reach.team_id is None and (update["partner_email"] or found):
+        address = update["partner_email"] or found or ""
+        return update | await _by_email(ask, update, answers, address, reach.refused), {}
     crossing = reach.team_id != ask.team_id or (
         reach.partner is not None and reach.partner.team_id not in ("", ask.team_id)
     )
-    admin, team_name = await _who_asks(ask) if crossing else ("", "")
+    admin = await _who_asks(ask) if crossing else Admin("", "", "", None)
     update |= reach_answers(
-        reach, email=update["partner_email"], elsewhere=crossing, admin=admin, team_name=team_name
+        reach,
+        email=update["partner_email"],
+        elsewhere=crossing,
+        admin=admin.name,
+        team_name=admin.team_name,
     )
     handle = reach.partner.name if reach.partner else update["partner_name"]
     if answers.get("mode") == "basic":
@@ -125,17 +145,53 @@ async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[
     return update, errors
 
 
-async def _who_asks(ask: Asking) -> tuple[str, str]:
-    """The admin's name and their workspace's, for the partner's Slack where a mention of
-    them shows nothing."""
+async def _by_email(
+    ask: Asking, update: Answers, answers: Answers, address: str, refused: str | None
+) -> Answers:
+    """A partner reached by e-mail: their zone (typed, else the admin's), the admin's name
+    and address for the e-mails, and Basic mode's names from the address's domain."""
+    admin = await _who_asks(ask)
+    zone = update.get("partner_zone") or admin.tz or "UTC"
+    said = email_answers(
+        address,
+        zone=zone,
+        refused=refused,
+        admin=admin.name,
+        team_name=admin.team_name,
+        admin_email=admin.email,
+    )
+    if answers.get("mode") == "basic":
+        said |= await _basic_mode_names(ask, answers, address.partition("@")[2].split(".")[0])
+    return said
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The admin who asks, as the other side reads them."""
+
+    name: str
+    team_name: str
+    email: str  # their profile's ("" unknown): the e-mails' Reply-To
+    tz: str | None
+
+
+async def _who_asks(ask: Asking) -> Admin:
+    """The admin's name, address and zone, and their workspace's name, for the partner's
+    Slack (or e-mail) where a mention of them shows nothing."""
     try:
         user = (await ask.client.users_info(user=ask.user_id))["user"]
-        name = str((user.get("profile") or {}).get("real_name") or user.get("real_name") or "")
     except SLACK_FAILURES:
-        name = ""
+        user = {}
+    profile = user.get("profile") or {}
+    name = str(profile.get("real_name") or user.get("real_name") or "")
     workspaces = ask.services.workspaces
     names = await workspaces.names([ask.team_id]) if workspaces is not None else {}
-    return name or "An Exalate admin", names.get(ask.team_id, "")
+    return Admin(
+        name=name or "An Exalate admin",
+        team_name=names.get(ask.team_id, ""),
+        email=str(profile.get("email") or ""),
+        tz=str(user["tz"]) if user.get("tz") else None,
+    )
 
 
 async def _basic_mode_names(ask: Asking, answers: Answers, hint: str) -> Answers:

@@ -270,7 +270,7 @@ class ConnectWizard:
 
     def _send(self, outbox_ids: list[int]) -> Callable[[], Awaitable[None]]:
         async def send() -> None:
-            await self.s.courier.run(ids=outbox_ids)
+            await self.s.deliver(outbox_ids)
 
         return send
 

@@ -24,6 +24,8 @@ class WizardId(StrEnum):
     PROJECT = "project_key"  # also the type-ahead's action (block_suggestion)
     PARTNER_USER = "partner_user_id"
     PARTNER_EMAIL = "partner_email"
+    PARTNER_HOW = "partner_how"  # with SMTP_URL: in Slack (e-mail where it can't), or e-mail
+    PARTNER_ZONE = "partner_zone"  # the e-mailed partner's time zone, as typed
     NOTICE_CHANNEL = "notice_channel"
     NOTE = "note"
     CODE = "code"  # the invitation code pasted from the console (a node without initiate)

@@ -130,8 +130,10 @@ class Initiation:
                     partner_tz=partner_tz,
                     reach_team_id=answers.get("partner_reach_team_id"),
                     by_hand=bool(answers.get("partner_by_hand")),
+                    by_email=bool(answers.get("partner_by_email")),
                     partner_email=answers.get("partner_email")
                     or answers.get("partner_found_email"),
+                    reply_to=answers.get("initiator_email"),
                     partner_label=str(answers.get("partner_label") or ""),
                     initiator_label=str(answers.get("initiator_label") or ""),
                     code_hash=hash_code(initiated.code),
@@ -150,6 +152,7 @@ class Initiation:
                     accept_here=self.s.backend.can_redeem,
                     install_link=install_link(self.s.settings),
                     thread=Thread.of(self.s.settings),
+                    mail_on=self.s.mail_courier is not None,
                 )
         except IntegrityError:
             return {"error": texts.name_just_taken(name)}
@@ -235,10 +238,15 @@ class Initiation:
         async def deliver() -> None:
             """Send the DM and the notice now (the sweep retries what fails), then tell the
             admin in the result view how the DM went."""
-            deliveries = await self.s.courier.run(ids=outbox_ids)
+            deliveries = await self.s.deliver(outbox_ids)
             dm = next((d for d in deliveries if d.purpose == "invitation_dm"), None)
+            mail = next((d for d in deliveries if d.purpose == "invitation_email"), None)
             partner = rules.partner_shown(answers)
-            if answers.get("partner_by_hand"):
+            if answers.get("partner_by_email") and mail and not mail.ok and not mail.retrying:
+                delivery = texts.mail_refused(partner, mail.error)
+            elif answers.get("partner_by_email"):
+                delivery = texts.by_email(partner, sent=mail is not None and mail.ok)
+            elif answers.get("partner_by_hand"):
                 delivery = texts.by_hand(partner, install_link(self.s.settings))
             elif dm is not None and dm.ok:
                 delivery = texts.sent(partner)

@@ -5,7 +5,9 @@
    Slack refuses it the admin reads why, and the search goes on;
 3. a member of another workspace where the app is installed, by e-mail, with that
    workspace's token (OAuth mode);
-4. nowhere (OAuth mode): the admin passes the code on, and the reminders go to them.
+4. nowhere (OAuth mode, or any mode with SMTP_URL and an address): by e-mail with SMTP_URL
+   (bot/invitations/by_email.py), else the admin passes the code on, and the reminders go to
+   them.
 
 What one workspace learns of another: whether an e-mail can be reached there, and the
 partner's name.
@@ -42,9 +44,11 @@ async def find_partner(
     admin_user_id: str,
     user_id: str | None,
     email: str | None,
+    email_on: bool = False,
 ) -> tuple[Reach | None, str | None]:
     """Where the partner can be reached (see the module's order), or the error to show.
-    `client` is the admin's request's, `team_id` their workspace."""
+    `client` is the admin's request's, `team_id` their workspace. `email_on` (SMTP_URL): an
+    address Slack reaches nowhere is an answer too (e-mail), in single-token mode as well."""
     partner, error = await resolve_partner(
         client, user_id=user_id, email=email, admin_user_id=admin_user_id
     )
@@ -58,11 +62,12 @@ async def find_partner(
         email = email or partner.email
     elif error not in NOT_FOUND:
         return None, error  # a bot, a deactivated account, yourself, Slack in trouble
-    if workspaces is None or not workspaces.oauth:
+    oauth = workspaces is not None and workspaces.oauth
+    if not oauth and not (email_on and email):
         if refused is not None:
             return None, f"Slack won't let me DM them through Slack Connect (`{refused}`)."
         return None, error
-    if email:
+    if email and workspaces is not None and oauth:
         found = await _by_email(workspaces, await workspaces.others(team_id), email, admin_user_id)
         if found is not None:
             other, member = found
@@ -94,6 +99,30 @@ async def _by_email(
     return next(((t, m) for t, m in zip(teams, found, strict=True) if m is not None), None)
 
 
+def email_answers(
+    email: str, *, zone: str, refused: str | None, admin: str, team_name: str, admin_email: str
+) -> Answers:
+    """The answers of a partner reached by e-mail: `zone` their time zone (the one typed, or
+    the admin's), `admin_email` the e-mails' Reply-To ("" when the profile has none)."""
+    return {
+        "partner_user_id": None,
+        "partner_team_id": None,
+        "partner_name": email,
+        "partner_tz": zone,
+        "partner_email": email,
+        "partner_found_email": None,
+        "partner_reach_team_id": None,
+        "partner_where": f"by e-mail (reminders in {zone} time)",
+        "partner_refused": refused,
+        "partner_by_hand": False,
+        "partner_by_email": True,
+        "partner_elsewhere": True,
+        "partner_label": email,
+        "initiator_label": f"{admin} ({team_name})" if team_name else admin,
+        "initiator_email": admin_email or None,
+    }
+
+
 def reach_answers(
     reach: Reach, *, email: str | None, elsewhere: bool, admin: str, team_name: str
 ) -> Answers:
@@ -117,6 +146,7 @@ def reach_answers(
         ),
         "partner_refused": reach.refused,
         "partner_by_hand": reach.team_id is None,
+        "partner_by_email": False,
         "partner_elsewhere": elsewhere,  # not a member of the admin's workspace
         "partner_label": f"{name} ({reach.company})" if reach.company else name,
         "initiator_label": f"{admin} ({team_name})" if team_name else admin,

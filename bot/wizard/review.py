@@ -154,7 +154,9 @@ def build_result_view(answers: Answers, *, code: str, delivery: str | None = Non
 
     The answers come back from Slack (the view's metadata, or its draft): whatever they hold,
     this builds a view (no KeyError), mentions only a user id of Slack's shape, and clips."""
-    delivery = delivery or sending(partner_shown(answers))
+    delivery = delivery or sending(
+        partner_shown(answers), by="e-mail" if answers.get("partner_by_email") else "DM"
+    )
     blocks = [
         section(f":white_check_mark: Connection `{_name(answers)}` is *Pending*."),
         section(f"*Invitation code*\n```{code}```"),

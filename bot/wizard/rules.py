@@ -24,8 +24,10 @@ import re
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.backend.base import SHORT_NAME_MAX, SHORT_NAME_RE
+from bot.mail.config import check_address
 from bot.slack.reading import is_user_id
 from bot.slack.text import check_text, clean, escape, has_control_chars
 
@@ -122,14 +124,29 @@ def check_url(value: object) -> tuple[str, str | None]:
 
 
 def check_email(value: object) -> tuple[str, str | None]:
+    """An address as email-validator reads it (normalized), or what is wrong with it."""
     text = clean(value)
     if has_control_chars(text):
         return text, "An e-mail address has no control characters."
-    if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
-        return text, "Enter an e-mail address like name@partner.com."
     if len(text) > 254:
         return text, "An e-mail address has at most 254 characters."
-    return text, None
+    if not text:
+        return text, None
+    try:
+        return check_address(text), None
+    except ValueError as exc:
+        return text, f"Enter an e-mail address like name@partner.com ({exc})"[:300]
+
+
+def check_zone(value: object) -> tuple[str, str | None]:
+    """An IANA time zone name ("Europe/Berlin"), or what is wrong with it; "" is none."""
+    text = clean(value)
+    if not text:
+        return "", None
+    try:
+        return ZoneInfo(text).key, None
+    except (ZoneInfoNotFoundError, ValueError):
+        return text, "Enter a time zone by its IANA name, like Europe/Berlin or America/New_York."
 
 
 def slugify(text: str, *, limit: int = SHORT_NAME_MAX) -> str:
@@ -238,12 +255,22 @@ def validate_partner(values: dict[str, Any]) -> tuple[Answers, Errors]:
         errors["partner_email"] = err
     if not user and not email and not err:
         errors["partner_user_id"] = "Choose the partner, or enter their e-mail address below."
+    how = clean(values.get("partner_how")) or "slack"
+    if how not in ("slack", "email"):
+        errors["partner_how"] = "Choose how the invitation goes."
+    elif how == "email" and not email and not errors.get("partner_email"):
+        errors["partner_email"] = "Enter the partner's e-mail address: the invitation goes there."
+    zone, err = check_zone(values.get("partner_zone"))
+    if err:
+        errors["partner_zone"] = err
     note, err = check_text(values.get("note"))
     if err:
         errors["note"] = err
     answers = {
         "partner_user_id": user or None,
         "partner_email": email or None,
+        "partner_how": how,
+        "partner_zone": zone or None,
         "notice_channel": clean(values.get("notice_channel")) or None,
         "note": note,
     }
@@ -290,7 +317,8 @@ def missing_for_review(answers: Answers) -> list[Step]:
             missing.append(Step.PARTNER if code else Step.ACCESS)
     if not answers.get("project_key"):
         missing.append(Step.PROJECT)
-    if code and not answers.get("partner_user_id") and not answers.get("partner_by_hand"):
+    reached = answers.get("partner_by_hand") or answers.get("partner_by_email")
+    if code and not answers.get("partner_user_id") and not reached:
         missing.append(Step.PARTNER)
     return sorted(set(missing), key=list(Step).index)
 

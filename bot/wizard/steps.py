@@ -120,11 +120,19 @@ STEPS: tuple[StepSpec, ...] = (
         Step.PARTNER,
         "Partner and notices",
         v.build_partner_view,
-        fields=(Id.PARTNER_USER, Id.PARTNER_EMAIL, Id.NOTICE_CHANNEL, Id.NOTE),
+        fields=(
+            Id.PARTNER_USER,
+            Id.PARTNER_EMAIL,
+            Id.PARTNER_HOW,
+            Id.PARTNER_ZONE,
+            Id.NOTICE_CHANNEL,
+            Id.NOTE,
+        ),
         validate=lambda values, answers: rules.validate_partner(values),
         check=checks.check_partner,
         wrong=_partner_wrong,
         shown=rules.sends_code,
+        load=checks.partner_inputs,
     ),
     StepSpec(
         Step.NOTICES,
@@ -187,6 +195,7 @@ def build_step_view(
     default_channel: str | None = None,
     console_url: str | None = None,
     error: str | None = None,
+    email_on: bool = False,
 ) -> View:
     inputs = v.ViewInputs(
         heading=heading(step, answers),
@@ -196,6 +205,7 @@ def build_step_view(
         default_channel=default_channel,
         console_url=console_url,
         error=error,
+        email_on=email_on,
     )
     return SPECS[step].view(answers, inputs)
 

@@ -69,8 +69,8 @@ def cannot_open(error: str) -> str:
     return f":warning: I couldn't open the wizard (`{error}`). Try again."
 
 
-def sending(partner: str) -> str:
-    return f":hourglass_flowing_sand: Sending the invitation to {partner} by DM…"
+def sending(partner: str, *, by: str = "DM") -> str:
+    return f":hourglass_flowing_sand: Sending the invitation to {partner} by {by}…"
 
 
 def sent(partner: str) -> str:
@@ -88,6 +88,26 @@ def slow(partner: str) -> str:
     return (
         f":hourglass_flowing_sand: Slack is slow to answer; the DM to {partner} "
         "goes out as soon as it does."
+    )
+
+
+def by_email(partner: str, *, sent: bool) -> str:
+    if sent:
+        return (
+            f":incoming_envelope: E-mailed to {partner}, with the code and how to accept. "
+            "The reminders go by e-mail too; if the mail server refuses it, I'll tell you here."
+        )
+    return (
+        f":hourglass_flowing_sand: The e-mail to {partner} is on its way: the mail server "
+        "hasn't taken it yet, and I'll keep trying. If it refuses it, I'll tell you here."
+    )
+
+
+def mail_refused(partner: str, reason: str | None) -> str:
+    return (
+        f":warning: The mail server refused the e-mail to {partner}"
+        + (f" (`{reason}`)" if reason else "")
+        + ". Copy the code above and pass it on yourself, or check the address and use Resend."
     )
 
 

@@ -61,6 +61,7 @@ class ViewInputs:
     total_projects: int = 0
     default_channel: str | None = None
     console_url: str | None = None  # a node without an initiate API: the console's URL
+    email_on: bool = False  # SMTP_URL is set: a partner may get the invitation by e-mail
     error: str | None = None  # the review's "Could not initiate"
 
 
@@ -247,8 +248,11 @@ def build_partner_view(answers: Answers, inputs: ViewInputs) -> Block:
             "…or the partner's e-mail address",
             email,
             optional=True,
-            hint="They need a Slack account with this address that the bot can reach.",
+            hint=EMAIL_HINT
+            if inputs.email_on
+            else "They need a Slack account with this address that the bot can reach.",
         ),
+        *(_email_inputs(answers) if inputs.email_on else []),
         notice_channel_input(
             answers, inputs, hint="Sent, reminded, accepted, expired: never the code."
         ),
@@ -263,6 +267,33 @@ def build_partner_view(answers: Answers, inputs: ViewInputs) -> Block:
         back_row(),
     ]
     return wizard_modal(Step.PARTNER, blocks)
+
+
+EMAIL_HINT = "If Slack can't reach them, the invitation goes to this address by e-mail."
+HOW_OPTIONS = {
+    "slack": "In Slack, or by e-mail where Slack can't reach them",
+    "email": "By e-mail",
+}
+
+
+def _email_inputs(answers: Answers) -> list[Block]:
+    """With SMTP_URL: how the invitation goes, and the e-mailed partner's time zone."""
+    options = [option(value, label) for value, label in HOW_OPTIONS.items()]
+    how: Block = {"type": "radio_buttons", "action_id": Id.PARTNER_HOW, "options": options}
+    chosen = answers.get("partner_how") or "slack"
+    how["initial_option"] = options[list(HOW_OPTIONS).index(chosen)]
+    return [
+        input_block(Id.PARTNER_HOW, "Send the invitation", how),
+        text_input(
+            Id.PARTNER_ZONE,
+            "Partner's time zone, for e-mail reminders",
+            initial=answers.get("partner_zone"),
+            max_length=64,
+            optional=True,
+            placeholder="e.g. Europe/Berlin",
+            hint="E-mailed reminders go out during reminder hours in this zone. Empty: yours.",
+        ),
+    ]
 
 
 def build_access_view(answers: Answers, inputs: ViewInputs) -> Block:

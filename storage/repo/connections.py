@@ -109,7 +109,9 @@ async def create_connection(
     partner_tz: str | None = None,
     reach_team_id: str | None = None,
     by_hand: bool = False,
+    by_email: bool = False,
     partner_email: str | None = None,
+    reply_to: str | None = None,
     partner_label: str = "",
     initiator_label: str = "",
     code_hash: str,
@@ -120,8 +122,9 @@ async def create_connection(
 ) -> tuple[Connection, Invitation]:
     """A PENDING connection with its first invitation, and the audit row that says so. The
     partner is reached through `reach_team_id`'s installation (default: the admin's own
-    workspace), or nowhere when `by_hand` (the admin passes the code on)."""
-    reach_team_id = None if by_hand else (reach_team_id or team_id)
+    workspace), or nowhere when `by_hand` (the admin passes the code on) or `by_email` (it
+    goes to `partner_email`, with `reply_to` the admin's address)."""
+    reach_team_id = None if by_hand or by_email else (reach_team_id or team_id)
     connection = connection_from(
         answers=answers,
         team_id=team_id,
@@ -145,6 +148,8 @@ async def create_connection(
         partner_tz=partner_tz,
         reach_team_id=reach_team_id,
         partner_email=partner_email,
+        by_email=by_email,
+        reply_to=reply_to,
         code_hash=code_hash,
         code_sealed=code_sealed,
         note=answers.get("note") or "",

@@ -106,11 +106,14 @@ async def reach_invitation(
     partner_user_id: str,
     now: datetime,
     partner_label: str | None = None,
+    partner_tz: str | None = None,
 ) -> Invitation | None:
     """A pending invitation reached nowhere is now reached through `team_id`'s installation,
     as `partner_user_id` there, a member of it (its connection takes that user and their
-    workspace, and `partner_label` if given). The invitation if this call moved it; None if
-    it is no longer pending or already reached (by another replica, say)."""
+    workspace, and `partner_label` if given; the invitation `partner_tz` if given). The
+    invitation if this call moved it; None if it is no longer pending or already reached (by
+    another replica, say)."""
+    zoned = {"partner_tz": partner_tz[:64]} if partner_tz else {}
     won = await _updated(
         session,
         update(Invitation)
@@ -124,6 +127,7 @@ async def reach_invitation(
             partner_user_id=partner_user_id,
             partner_team_id=team_id,
             updated_at=now,
+            **zoned,
         ),
     )
     if not won:
