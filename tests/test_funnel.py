@@ -96,6 +96,23 @@ NINETY = FunnelFigures(
     reminders_to_accepted=10 + 4 + (3 + 1),
 )
 
+# the report of that history, as its text and as its two columns of fields
+REPORT_TEXT = (
+    "Invitation funnel. Last 30 days: Invitations sent: 10; Accepted: 5 (50%); "
+    "Declined: 1 · Expired: 1 · Cancelled: 1; Time to accept: median 2 d 4 h, "
+    "90th percentile 4 d 12 h; Reminders per acceptance: 2.0. Last 90 days: Invitations "
+    "sent: 14; Accepted: 7 (50%); Declined: 2 · Expired: 2 · Cancelled: 1; Time to "
+    "accept: median 3 d, 90th percentile 22 d; Reminders per acceptance: 2.6."
+)
+REPORT_FIELDS = [
+    "*Last 30 days*\nInvitations sent: 10\nAccepted: 5 (50%)\n"
+    "Declined: 1 · Expired: 1 · Cancelled: 1\n"
+    "Time to accept: median 2 d 4 h, 90th percentile 4 d 12 h\nReminders per acceptance: 2.0",
+    "*Last 90 days*\nInvitations sent: 14\nAccepted: 7 (50%)\n"
+    "Declined: 2 · Expired: 2 · Cancelled: 1\n"
+    "Time to accept: median 3 d, 90th percentile 22 d\nReminders per acceptance: 2.6",
+]
+
 ANSWERS = {
     "destination": "private",
     "mode": "script",
@@ -198,7 +215,7 @@ async def test_the_window_ends_and_a_funnel_without_acceptances(engine: AsyncEng
     ("n", "median", "p90"), [(1, 1, 1), (2, 1, 2), (4, 2, 4), (5, 3, 5), (10, 5, 9), (11, 6, 10)]
 )
 def test_nearest_rank(n: int, median: int, p90: int) -> None:
-    assert (nearest_rank(n, 50), nearest_rank(n, 90)) == (median, p90)
+    assert (nearest_rank(n=n, percent=50), nearest_rank(n=n, percent=90)) == (median, p90)
 
 
 def test_durations_and_the_report_say_the_figures_plainly() -> None:
@@ -212,15 +229,8 @@ def test_durations_and_the_report_say_the_figures_plainly() -> None:
     assert texts.duration(2 * D + 4 * H + 59 * MIN) == "2 d 4 h"  # rounded down
     assert texts.duration(1000 * D) == "1,000 d"
     report = views.build_report([THIRTY, NINETY], now=NOW)
-    assert report["text"] == (
-        "Invitation funnel. Last 30 days: Invitations sent: 10; Accepted: 5 (50%); "
-        "Declined: 1 · Expired: 1 · Cancelled: 1; Time to accept: median 2 d 4 h, "
-        "90th percentile 4 d 12 h; Reminders per acceptance: 2.0. Last 90 days: Invitations "
-        "sent: 14; Accepted: 7 (50%); Declined: 2 · Expired: 2 · Cancelled: 1; Time to "
-        "accept: median 3 d, 90th percentile 22 d; Reminders per acceptance: 2.6."
-    )
-    fields = report["blocks"][1]["fields"]
-    assert [f["text"].splitlines()[0] for f in fields] == ["*Last 30 days*", "*Last 90 days*"]
+    assert report["text"] == REPORT_TEXT
+    assert [f["text"] for f in report["blocks"][1]["fields"]] == REPORT_FIELDS
     assert len(report["blocks"]) == views.BLOCKS
     assert_message_ok(report)
     empty = views.build_report([FunnelFigures(since=NOW - 30 * D, now=NOW)], now=NOW)

@@ -16,7 +16,6 @@ HOW_COUNTED = (
     "acceptance, percentiles by nearest rank. Reminders per acceptance: the accepted "
     "connections' reminders, divided by their number."
 )
-REPORT = "report on invitations"  # for the refusal a non-admin gets (permissions.refusal)
 
 
 def duration(span: timedelta | None) -> str:

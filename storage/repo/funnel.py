@@ -62,7 +62,7 @@ class FunnelFigures:
         return self.reminders_to_accepted / self.accepted if self.accepted else None
 
 
-def nearest_rank(n: int, percent: int) -> int:
+def nearest_rank(*, n: int, percent: int) -> int:
     """The 1-based rank of the `percent`th percentile of n values: ⌈percent·n/100⌉ (n ≥ 1)."""
     return max((percent * n + 99) // 100, 1)
 
@@ -152,7 +152,7 @@ async def _times_to_accept(
         .where(*window, col(Connection.activated_at).is_not(None), with_a_code)
         .subquery()
     )
-    median, p90 = nearest_rank(accepted, 50), nearest_rank(accepted, 90)
+    median, p90 = nearest_rank(n=accepted, percent=50), nearest_rank(n=accepted, percent=90)
     statement = select(ranked.c.rank, ranked.c.created_at, ranked.c.activated_at).where(
         ranked.c.rank.in_({median, p90})
     )
