@@ -25,7 +25,7 @@ What is counted, for the workspace `team_id` and the window [`since`, `now`] (bo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,7 +125,7 @@ async def funnel(
         func.coalesce(func.sum(case((accepted, per_connection.c.reminders), else_=0)), 0),
     ).select_from(per_connection)
     row = (await session.exec(totals)).one()  # type: ignore[call-overload]
-    sent, won, declined, expired, cancelled, reminders = (int(v) for v in row)
+    sent, won, declined, expired, cancelled, reminded = (int(v) for v in row)
     figures = FunnelFigures(
         since=since,
         now=now,
@@ -134,19 +134,20 @@ async def funnel(
         declined=declined,
         expired=expired,
         cancelled=cancelled,
-        reminders_to_accepted=reminders,
+        reminders_to_accepted=reminded,
     )
     if not won:
         return figures
     median, p90 = await _times_to_accept(session, window, won)
-    return FunnelFigures(**(vars(figures) | {"median_to_accept": median, "p90_to_accept": p90}))
+    return replace(figures, median_to_accept=median, p90_to_accept=p90)
 
 
 async def _times_to_accept(
     session: AsyncSession, window: tuple[Any, ...], accepted: int
-) -> tuple[timedelta, timedelta]:
+) -> tuple[timedelta | None, timedelta | None]:
     """The median's and the 90th percentile's time to accept: the accepted connections with a
-    code, ranked by it in SQL, and only the two rows at those ranks read back."""
+    code, ranked by it in SQL, and only the two rows at those ranks read back (None only if
+    the accepted became fewer between the two statements, which the bot never does)."""
     ranked = (
         select(
             col(Connection.created_at).label("created_at"),
@@ -164,4 +165,4 @@ async def _times_to_accept(
     )
     rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
     found = {int(rank): activated - created for rank, created, activated in rows}
-    return found[median], found[p90]
+    return found.get(median), found.get(p90)
