@@ -70,6 +70,17 @@ async def bench_home() -> list[dict[str, Any]]:
     return rows
 
 
+async def bench_funnel() -> list[dict[str, Any]]:
+    from bench import funnel
+
+    rows = []
+    async with databases() as dbs:
+        for label, url in dbs:
+            for row in await funnel.run(url):
+                rows.append({"database": label, **row})
+    return rows
+
+
 async def bench_ack() -> list[dict[str, Any]]:
     from bench import ack
 
@@ -183,6 +194,10 @@ BENCHES: dict[str, tuple[Callable[[], Awaitable[Any]], list[str] | None]] = {
     # a bench whose columns are None prints the tables it returns: (title, rows, columns)
     "sweep-oauth": (bench_sweep_oauth, None),
     "home": (bench_home, ["database", "what", "p50_ms", "p95_ms", "blocks"]),
+    "funnel": (
+        bench_funnel,
+        ["database", "what", "sent", "accepted", "p50_ms", "p95_ms", "seed_s"],
+    ),
     "oversized": (
         bench_oversized,
         [

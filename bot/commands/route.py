@@ -22,6 +22,7 @@ from bot.invitations.people import partner_for_admin
 from bot.invitations.service import Invitations
 from bot.invitations.views import build_accept_view
 from bot.permissions import CannotCheck
+from bot.report.report import report
 from bot.services import Services
 from bot.slack.errors import SLACK_FAILURES, slack_error
 from bot.slack.reading import UNREADABLE
@@ -113,7 +114,9 @@ async def exalate(
 
 
 async def _admin_command(services: Services, name: str, rest: str, team_id: str) -> dict[str, Any]:
-    """list, status and cancel's question: quick database reads, answered in the ack."""
+    """list, status, report and cancel's question: quick database reads, answered in the ack."""
+    if name == "report":
+        return await report(services, team_id=team_id)
     operations = Operations(services)
     if name == "list":
         return await operations.list(team_id=team_id, which=rest.strip() or "all")

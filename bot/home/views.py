@@ -1,7 +1,8 @@
 """The App Home view, one per person, by role, and the rows that lists show.
 
 Admins see counts by state, the invitations in flight with their buttons, the connections
-that turned active last, and a button that starts the wizard. Partners see what waits for
+that turned active last, a button that starts the wizard, and last the invitation funnel
+(bot/report/). Partners see what waits for
 them. Anyone else learns what the bot is and who its admins are. Built from a handful of
 indexed queries (flow.py), so it stays fast and inside Slack's 100 blocks with any number of
 connections.
@@ -19,9 +20,11 @@ from bot.invitations import messages as m
 from bot.invitations.followups import STATE_SHOWN, partner_time
 from bot.invitations.people import admin_for_partner, partner_for_admin
 from bot.invitations.policy import waited
+from bot.report.views import funnel_blocks
 from bot.slack.blocks import Block, actions, button, context, header, section
 from bot.slack.text import escape, slack_date
 from storage.models import Connection, Invitation
+from storage.repo.funnel import FunnelFigures
 
 IN_FLIGHT = 15  # two blocks each
 RECENT = 5
@@ -115,6 +118,7 @@ def build_home_view(
     recent: list[Row] | None = None,
     waiting: list[Row] | None = None,
     banner: str | None = None,
+    funnel: list[FunnelFigures] | None = None,
 ) -> dict[str, Any]:
     blocks: list[Block] = [header(texts.TITLE)]
     if banner:
@@ -131,6 +135,8 @@ def build_home_view(
             blocks.append(m.partner_actions(row.invitation_id or 0, accept_here=accept_here))
     if not is_admin and not waiting:
         blocks.append(section(texts.about(admins)))
+    if is_admin and funnel:
+        blocks += [divider(), *funnel_blocks(funnel, now=now)]
     return {"type": "home", "blocks": blocks[:100]}
 
 

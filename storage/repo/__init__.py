@@ -32,6 +32,7 @@ from storage.repo.edits import (
     partner_dms_of,
     supersede_edits,
 )
+from storage.repo.funnel import FunnelFigures, funnel
 from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
 from storage.repo.installations import (
     installation_names,
@@ -90,6 +91,7 @@ from storage.repo.outbox import (
 from storage.repo.without_code import create_connection_without_code
 
 __all__ = [
+    "FunnelFigures",
     "add_audit",
     "add_audits",
     "add_invitation",
@@ -118,6 +120,7 @@ __all__ = [
     "enqueue_messages",
     "expire_pending_connections",
     "find_connection",
+    "funnel",
     "get_connection_by_name",
     "get_dm_channels",
     "get_draft",

@@ -1,0 +1,1 @@
+"""The invitation funnel: the admin's Home tab section and `/exalate report`."""
