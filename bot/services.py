@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -50,6 +51,9 @@ class Services:
             )
 
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
+    # what a feature keeps for a while in this process (bot/report: each workspace's Home
+    # funnel, a few minutes), by a key of its own
+    kept: dict[Any, Any] = field(default_factory=dict)
 
     @cached_property
     def courier(self) -> Courier:

@@ -4,6 +4,7 @@ the permissions refusal for anyone else, and no funnel on anyone else's Home."""
 
 from __future__ import annotations
 
+from bot.report.report import HOME_FRESH
 from tests.harness import MONDAY, World
 from tests.test_funnel import REPORT_FIELDS, REPORT_TEXT, seed_history
 from tests.test_operations_e2e import open_home, text_of
@@ -55,3 +56,27 @@ async def test_the_admins_home_has_the_funnel_and_no_one_elses(world: World) -> 
 async def test_help_tells_of_report(world: World) -> None:
     body = (await world.sender.command("help", user_id="UOTHER")).json
     assert "• `/exalate report`: the invitation funnel, last 30 and 90 days.\n" in body["text"]
+
+
+async def test_the_homes_funnel_is_read_again_after_five_minutes_the_report_at_once(
+    world: World,
+) -> None:
+    """The Home tab keeps a workspace's funnel for HOME_FRESH (a reading costs tenths of a
+    second at 100,000 connections; bench/README.md) and says as of when; the report reads
+    afresh."""
+    before = await open_home(world, "UADMIN")
+    empty = [f["text"] for f in before["blocks"][-2]["fields"]]
+    assert empty != REPORT_FIELDS and "Invitations sent: 0" in empty[0]
+    await seeded(world)
+    kept = await open_home(world, "UADMIN")
+    assert [f["text"] for f in kept["blocks"][-2]["fields"]] == empty
+    assert kept["blocks"][-1]["elements"] == before["blocks"][-1]["elements"]  # as of then
+    report = (await world.sender.command("report", user_id="UADMIN")).json
+    assert [f["text"] for f in report["blocks"][1]["fields"]] == REPORT_FIELDS
+    world.clock.advance(HOME_FRESH)
+    fresh = await open_home(world, "UADMIN")
+    now = (await world.sender.command("report", user_id="UADMIN")).json
+    assert [f["text"] for f in fresh["blocks"][-2]["fields"]] == [
+        f["text"] for f in now["blocks"][1]["fields"]
+    ]
+    assert [f["text"] for f in fresh["blocks"][-2]["fields"]] != empty

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from bot.home.views import IN_FLIGHT, RECENT, build_home_view, rows
-from bot.report.report import read_funnel
+from bot.report.report import home_funnel
 from bot.services import Services
 from bot.slack.errors import SLACK_FAILURES, slack_error
 from storage import repo
@@ -45,7 +45,7 @@ class Home:
                 session=session, team_id=team_id, partner_user_id=user_id, limit=10
             )
         if is_admin:
-            args["funnel"] = await read_funnel(self.s, team_id=team_id)
+            args["funnel"] = await home_funnel(self.s, team_id=team_id)
         return build_home_view(
             now=self.s.clock.now(),
             is_admin=is_admin,

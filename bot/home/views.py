@@ -136,7 +136,7 @@ def build_home_view(
     if not is_admin and not waiting:
         blocks.append(section(texts.about(admins)))
     if is_admin and funnel:
-        blocks += [divider(), *funnel_blocks(funnel, now=now)]
+        blocks += [divider(), *funnel_blocks(funnel, now=funnel[0].now)]  # as of its reading
     return {"type": "home", "blocks": blocks[:100]}
 
 
