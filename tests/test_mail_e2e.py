@@ -264,3 +264,19 @@ async def test_the_e_mailed_partner_accepts_once_they_turn_up_in_slack(
     assert [a.actor for a in accepted] == ["UOTHER"]
     again = await world.accept_by_command("UOTHER", code)
     assert "errors" in again  # used: once only
+
+
+async def test_expiry_mails_a_note_then_resend_a_fresh_code(world: World, inbox: Inbox) -> None:
+    _, _, code = await initiate(world, *by_email())
+    await arrived(inbox, 1)
+    invitation = await pending(world.bot)
+    await world.sweep(invitation.expires_at + timedelta(minutes=1))
+    expired = [m for m in await arrived(inbox, 2) if m["Subject"].startswith("Expired:")]
+    assert len(expired) == 1 and "Its code no longer works" in text_of(expired[0])
+    assert code not in text_of(expired[0])
+    assert await world.state() == ("EXPIRED", "EXPIRED")
+    await eventually(lambda: any("expired" in dm["text"] for dm in world.dms("UADMIN")))
+    await world.sender.command("resend acme_to_globex", user_id="UADMIN")
+    fresh = (await arrived(inbox, 3))[-1]
+    assert fresh["Subject"] == "A fresh invitation code for the Exalate connection acme_to_globex"
+    assert await world.state() == ("PENDING", "PENDING")

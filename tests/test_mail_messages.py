@@ -12,6 +12,7 @@ from bot.mail.envelope import build_message, message_id
 from bot.mail.messages import (
     EMBEDDED_NODE,
     MailContent,
+    expired_mail,
     invitation_mail,
     reminder_mail,
     withdrawn_mail,
@@ -90,6 +91,17 @@ def test_reminder_and_withdrawn_carry_no_code() -> None:
     withdrawn = withdrawn_mail(inviter="Ada", connection_name="acme-to-globex")
     assert withdrawn.subject.startswith("Withdrawn") and "no longer works" in withdrawn.text
     assert MailContent.from_dict(withdrawn.as_dict()) == withdrawn
+
+
+def test_expired_says_what_stops_on_each_node() -> None:
+    embedded = expired_mail(
+        inviter="Ada\r\nBcc: x@y.z", connection_name="a", age="14 days", on_node=False
+    )
+    assert embedded.subject == "Expired: the invitation to the Exalate connection a"
+    assert "expired after 14 days" in embedded.text and "Its code no longer works" in embedded.text
+    assert "Ada Bcc: x@y.z can send you a new one" in embedded.text  # one line, no header
+    node = expired_mail(inviter="Ada", connection_name="a", age="14 days", on_node=True)
+    assert "stopped reminding you" in node.text and "no longer works" not in node.text
 
 
 def test_a_well_formed_message() -> None:

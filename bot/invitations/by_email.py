@@ -120,3 +120,17 @@ def withdrawn_row(
     content = mails.withdrawn_mail(inviter=inviter(connection), connection_name=connection.name)
     key = f"{invitation.id}:withdrawn"
     return _row(connection, invitation, key, "withdrawn_email", content, now, vault)
+
+
+def expired_row(
+    connection: Connection, invitation: Invitation, now: datetime, *, vault: Vault, on_node: bool
+) -> dict[str, Any]:
+    """The invitation ran out: no more reminders (and, from the embedded node, no code)."""
+    content = mails.expired_mail(
+        inviter=inviter(connection),
+        connection_name=connection.name,
+        age=waited(invitation.created_at, now),
+        on_node=on_node,
+    )
+    key = f"{invitation.id}:expired"
+    return _row(connection, invitation, key, "expired_email", content, now, vault)

@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backend.base import BackendError, NotSupported
 from bot.delivery.outcomes import RATE_LIMITED, Delivery
 from bot.delivery.rows import enqueue_many
-from bot.invitations import following
+from bot.invitations import by_email, following
 from bot.invitations import messages as m
+from bot.invitations.by_email import goes_by_email
 from bot.invitations.notices import (
     audit_row,
     direct,
@@ -206,8 +207,13 @@ class Sweep(Transitions):
         to_partner = m.dm_expired_partner(
             name=name, age=age, admin=admin_for_partner(connection), on_node=on_node
         )
+        told = partner_row(connection, invitation, key, to_partner, now)
+        if told is None and goes_by_email(invitation, mail_on=self.mail_on):
+            told = by_email.expired_row(
+                connection, invitation, now, vault=self.s.vault, on_node=on_node
+            )
         return [
-            partner_row(connection, invitation, key, to_partner, now),
+            told,
             direct_row(
                 connection,
                 admin,

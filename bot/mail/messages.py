@@ -160,3 +160,21 @@ def withdrawn_mail(*, inviter: str, connection_name: str) -> MailContent:
         text="\n\n".join(said),
         html=_html([_p(line) for line in said]),
     )
+
+
+def expired_mail(*, inviter: str, connection_name: str, age: str, on_node: bool) -> MailContent:
+    """The invitation ran out (the bot's rule): no more reminders. `on_node`: a real node,
+    where only its console stops the code."""
+    inviter, name = _one_line(inviter), _one_line(connection_name)
+    said = [
+        f"The invitation to the Exalate connection {name} expired after {age}; {BOTS_RULE}.",
+        f"I've stopped reminding you; ask {inviter} for a current invitation if you still want "
+        "to connect (reply to this e-mail)."
+        if on_node
+        else f"Its code no longer works; {inviter} can send you a new one (reply to this e-mail).",
+    ]
+    return MailContent(
+        subject=f"Expired: the invitation to the Exalate connection {name}",
+        text="\n\n".join(said),
+        html=_html([_p(line) for line in said]),
+    )
