@@ -180,7 +180,9 @@ async def test_the_partners_workspace_installs_later_and_the_invitation_reaches_
 ) -> None:
     acme = slack.workspace(ACME)
     initech = slack.add_workspace(team_id=INITECH, name="Initech", domain="initech")
-    initech.add_user("USAM", name="sam", real_name="Sam Smith", email="sam@initech.example")
+    initech.add_user(
+        "USAM", name="sam", real_name="Sam Smith", email="sam@initech.example", tz="Asia/Tokyo"
+    )
     initech.add_user("UIADMIN", name="ian", is_admin=True)
     pages = [*WIZARD_TO_PAT]
     pages[4] = {"partner_email": "sam@initech.example", "notice_channel": "CNOTICE"}
@@ -195,6 +197,7 @@ async def test_the_partners_workspace_installs_later_and_the_invitation_reaches_
     assert "Initech added the Exalate app" in said(notices) and code not in said(notices)
     [invitation] = await db_rows(bot, Invitation)
     assert (invitation.reach_team_id, invitation.partner_user_id) == (INITECH, "USAM")
+    assert invitation.partner_tz == "Asia/Tokyo"  # their reminders follow their Slack's zone
     [connection] = await db_rows(bot, Connection)
     assert connection.partner_label == "Sam Smith (Initech)"
     # and the next reminder is Sam's, not Ada's
