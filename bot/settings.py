@@ -16,7 +16,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.backend.base import SHORT_NAME_MAX, SHORT_NAME_RE
 from bot.mail.config import SmtpTarget, check_address, parse_smtp_url
-from bot.setting_values import normalize_database_url, parse_duration, parse_hours, split_ids
+from bot.setting_values import (
+    FIXES,
+    normalize_database_url,
+    parse_domains,
+    parse_duration,
+    parse_hours,
+    split_ids,
+)
 
 __all__ = [
     "ConfigError",
@@ -43,6 +50,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///exalate-bot.db"
     port: int = Field(default=3000, ge=0, le=65535)
     exalate_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    exalate_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    exalate_partner_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    approval_ttl: timedelta = timedelta(days=3)
     exalate_notify_channel: str | None = None
     exalate_node_url: str | None = None
     exalate_node_token: SecretStr | None = None
@@ -172,10 +182,15 @@ class Settings(BaseSettings):
     def _database_url(cls, v: str) -> str:
         return normalize_database_url(v)
 
-    @field_validator("exalate_admins", mode="before")
+    @field_validator("exalate_admins", "exalate_approvers", mode="before")
     @classmethod
     def _admins(cls, v: object) -> list[str]:
         return split_ids(v)
+
+    @field_validator("exalate_partner_domains", mode="before")
+    @classmethod
+    def _domains(cls, v: object) -> list[str]:
+        return parse_domains(v)
 
     @field_validator("exalate_local_instance")
     @classmethod
@@ -198,6 +213,7 @@ class Settings(BaseSettings):
         "status_poll_interval",
         "sweep_interval",
         "slack_timeout",
+        "approval_ttl",
         mode="before",
     )
     @classmethod
@@ -304,52 +320,6 @@ _MISSING_NODE_PASSWORD = "EXALATE_NODE_PASSWORD is missing"
 _MISSING_SECRET_KEY = "EXALATE_SECRET_KEY is missing"
 _MISSING_SMTP_FROM = "SMTP_FROM is missing"
 
-_FIXES = {
-    "SLACK_BOT_TOKEN": "set it to the app's Bot User OAuth Token (xoxb-…) from OAuth & "
-    "Permissions, or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install the app in "
-    "several workspaces",
-    "SLACK_CLIENT_ID": "set it with SLACK_CLIENT_SECRET, both from Basic Information → App "
-    "Credentials (like 1234567890.1234567890), or unset both for single-token mode",
-    "SLACK_CLIENT_SECRET": "set it with SLACK_CLIENT_ID, both from Basic Information → App "
-    "Credentials, or unset both for single-token mode",
-    "EXALATE_PUBLIC_URL": "set it to the https URL where Slack reaches the bot's PORT, like "
-    "https://exalate-bot.example.com, or unset it",
-    "SLACK_SIGNING_SECRET": "set it to the Signing Secret from Basic Information "
-    "(HTTP mode), or set SLACK_APP_TOKEN for Socket Mode",
-    "SLACK_APP_TOKEN": "set it to an app-level token (xapp-…) with connections:write, "
-    "or leave it unset for HTTP mode",
-    "SLACK_API_URL": "set it to an http(s) URL like https://slack.com/api/, or unset it",
-    "DATABASE_URL": "use sqlite:///path/to/file.db or postgresql://user@host:5432/db",
-    "PORT": "use a port number from 1 to 65535",
-    "EXALATE_ADMINS": "use comma-separated user (U…) and user-group (S…) IDs, or unset it",
-    "EXALATE_NODE_URL": "set it to the node's base URL like https://node.example.com, or unset "
-    "it for the embedded local node",
-    "EXALATE_NODE_TOKEN": "with EXALATE_NODE_URL set, give the node's JWT in EXALATE_NODE_TOKEN, "
-    "or EXALATE_NODE_USER and EXALATE_NODE_PASSWORD",
-    "EXALATE_NODE_PASSWORD": "set it with EXALATE_NODE_USER, so the bot can authenticate",
-    "EXALATE_SECRET_KEY": "without a SQLite file beside which to keep a key file, give every "
-    "replica the same key; make one with: python -c 'from cryptography.fernet import Fernet; "
-    "print(Fernet.generate_key().decode())'",
-    "REMINDER_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
-    "INVITATION_TTL": "use a duration like 30s, 15m, 24h or 14d",
-    "STATUS_POLL_INTERVAL": "use a duration like 30s, 15m, 24h or 14d",
-    "SWEEP_INTERVAL": "use a duration like 5s",
-    "SLACK_TIMEOUT": "use a duration like 10s",
-    "SLACK_MESSAGES_PER_MINUTE": "use a whole number from 1 to 10000",
-    "REMINDER_MAX": "use a whole number from 0 to 100",
-    "REMINDER_HOURS": "use a window like 09:00-18:00, or set it empty for any time",
-    "EXALATE_LOCAL_INSTANCE": "use letters, digits, - and _ only",
-    "EXALATE_LOCAL_PROJECTS": "use KEY=Name pairs separated by commas, like SUP=Support",
-    "LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
-    "LOG_FORMAT": "use text or json",
-    "SMTP_URL": "use smtp://host:25, smtp://user:password@host:587?starttls=true or "
-    "smtps://host:465 (a password's special characters %-encoded), or unset it for no e-mail",
-    "SMTP_FROM": "with SMTP_URL set, give the sender's address, like exalate-bot@example.com",
-    "SMTP_MESSAGES_PER_MINUTE": "use a whole number from 1 to 10000",
-    "EXALATE_THREAD_REPLIES": "use all (every change in the thread) or milestones (only "
-    "accepted, declined, expired, cancelled and escalated)",
-}
-
 
 class ConfigError(Exception):
     """A configuration problem, already phrased as the one line to print."""
@@ -379,10 +349,10 @@ def describe(exc: ValidationError) -> str:
             _MISSING_SMTP_FROM,
         ):
             if missing in message:
-                return f"{missing}: {_FIXES[missing.split()[0]]}."
+                return f"{missing}: {FIXES[missing.split()[0]]}."
         return message.removeprefix("Value error, ")
     var = loc[0].upper()
-    fix = _FIXES.get(var, "check its value")
+    fix = FIXES.get(var, "check its value")
     if error.get("type") == "missing":
         return f"{var} is missing: {fix}."
     reason = message.removeprefix("Value error, ")

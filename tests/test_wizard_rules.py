@@ -490,3 +490,13 @@ def test_first_invalid_step() -> None:
     # Visual asks no partner: a wrong partner answer left from before doesn't count
     assert table.first_invalid_step(FULL | {"mode": "visual", "partner_email": "nope"}) is None
     assert table.previous_step(Step.INFO, {"mode": "basic"}) is Step.MODE
+
+
+def test_partner_domains() -> None:
+    domains = ["globex.com", "initech.example"]
+    assert rules.domain_allowed("pat@globex.com", domains)
+    assert rules.domain_allowed("pat@EU.Globex.com", domains)  # a subdomain, any case
+    assert not rules.domain_allowed("pat@notglobex.com", domains)  # not a suffix match
+    assert not rules.domain_allowed("pat@globex.com.evil.example", domains)
+    assert not rules.domain_allowed(None, domains) and not rules.domain_allowed("", domains)
+    assert rules.domain_allowed(None, [])  # no list: anyone

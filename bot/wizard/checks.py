@@ -15,7 +15,7 @@ from bot.slack.errors import SLACK_FAILURES
 from bot.wizard import rules
 from bot.wizard.partner import email_answers, find_partner, reach_answers
 from bot.wizard.rules import Answers, Errors
-from bot.wizard.texts import PARTNER_TWICE, UNREACHABLE_PARTNER, name_in_use
+from bot.wizard.texts import PARTNER_TWICE, UNREACHABLE_PARTNER, domain_refused, name_in_use
 from storage import repo
 from storage.db import one_statement
 
@@ -100,6 +100,10 @@ async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[
         update |= {"partner_how": "slack", "partner_zone": None}
     if update["partner_user_id"] and update["partner_email"]:
         errors.setdefault("partner_email", PARTNER_TWICE)
+    domains = ask.services.settings.exalate_partner_domains
+    typed = update["partner_email"]
+    if typed and not rules.domain_allowed(typed, domains):
+        errors["partner_email"] = domain_refused(domains, typed)
     if errors:
         return update, errors
     channel = update["notice_channel"]
@@ -124,6 +128,8 @@ async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[
     if errors:
         return update, errors
     found = reach.partner.email if reach.partner else None
+    if not typed and not rules.domain_allowed(found, domains):  # the profile's address
+        return update, {**errors, field: domain_refused(domains, found)}
     if email_on and reach.team_id is None and (update["partner_email"] or found):
         address = update["partner_email"] or found or ""
         return update | await _by_email(ask, update, answers, address, reach.refused), {}

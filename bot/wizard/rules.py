@@ -138,6 +138,15 @@ def check_email(value: object) -> tuple[str, str | None]:
         return text, f"Enter an e-mail address like name@partner.com ({exc})"[:300]
 
 
+def domain_allowed(address: str | None, domains: list[str]) -> bool:
+    """EXALATE_PARTNER_DOMAINS: whether `address` is at one of `domains` (or a subdomain of
+    one); anyone when the list is empty; nobody whose address is unknown otherwise."""
+    if not domains:
+        return True
+    host = (address or "").rpartition("@")[2].lower()
+    return bool(host) and any(host == d or host.endswith("." + d) for d in domains)
+
+
 def check_zone(value: object) -> tuple[str, str | None]:
     """An IANA time zone name ("Europe/Berlin"), or what is wrong with it; "" is none."""
     text = clean(value)

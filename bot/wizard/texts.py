@@ -156,3 +156,15 @@ def not_pending_on_node(name: str, status: str) -> str:
         f"`{name}` is {status.lower() or 'in an unknown state'} on the node, not Pending or "
         "Active: create it in the Exalate console with the values above."
     )
+
+
+def domain_refused(domains: list[str], address: str | None) -> str:
+    """The partner step's refusal under EXALATE_PARTNER_DOMAINS, naming the allowed domains."""
+    allowed = ", ".join(domains)
+    if not address:
+        return (
+            "I can't see this person's e-mail address in Slack, so I can't check it against "
+            f"the domains partners may be invited from ({allowed}). Enter their e-mail address "
+            "instead."
+        )
+    return f"Only partners at {allowed} can be invited; {address} isn't."[:300]
