@@ -88,6 +88,13 @@ class Permissions:
         self._cache[key] = (self._monotonic(), members)
         return members
 
+    async def members(self, client: AsyncWebClient, *, team_id: str) -> list[str]:
+        """Everyone the list names: its users, then its groups' members (in order, once)."""
+        found = sorted(self.users)
+        for group in self.groups:
+            found += sorted(await self._group_members(client, team_id, group))
+        return list(dict.fromkeys(found))
+
     def who_may_initiate(self) -> str:
         if not self.users and not self.groups:
             return "workspace admins and owners"

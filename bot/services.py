@@ -73,6 +73,13 @@ class Services:
         )
 
     @cached_property
+    def approvers(self) -> Permissions | None:
+        """EXALATE_APPROVERS, who approve invitations before they go out; None when unset
+        (no approvals)."""
+        approvers = self.settings.exalate_approvers
+        return Permissions(approvers) if approvers else None
+
+    @cached_property
     def mail_courier(self) -> MailCourier | None:
         """The process's one mail courier (the outbox's e-mail rows), or None without
         SMTP_URL: then no row is ever written for e-mail."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.approvals.flow import Approvals
 from bot.home.flow import Home
 from bot.idempotency import Once
 from bot.invitations.service import Invitations
@@ -28,6 +29,7 @@ class SweepReport(Swept):
 async def sweep(services: Services, *, budget: float = 30.0) -> SweepReport:
     """Expire, remind, escalate and send (batch after batch while `budget` seconds last),
     then purge what is old and publish the Homes that changed."""
+    await Approvals(services).expire_due()  # its messages go with the invitations' below
     swept = await Invitations(services).sweep_invitations(budget=budget)
     await Once(services).purge()
     await purge_drafts(services)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.app.async_app import AsyncApp
 
-from handlers import commands, home, installs, partner, wizard
+from handlers import approvals, commands, home, installs, partner, wizard
 
 
 def register(app: AsyncApp) -> None:
@@ -14,4 +14,5 @@ def register(app: AsyncApp) -> None:
     commands.register(app)
     partner.register(app)
     home.register(app)
+    approvals.register(app)
     installs.register(app)

@@ -55,6 +55,8 @@ class ConnectionState(StrEnum):
     EXPIRED = "EXPIRED"
     CANCELLED = "CANCELLED"
     REMOVED = "REMOVED"  # the node no longer has it
+    APPROVAL = "APPROVAL"  # awaiting an approver (EXALATE_APPROVERS): no code yet
+    REJECTED = "REJECTED"  # an approver said no: no code ever
 
 
 class InvitationState(StrEnum):
@@ -138,6 +140,34 @@ class Invitation(SQLModel, table=True):
     redeemed_at: datetime | None = _ts(nullable=True)
     dm_channel: str | None = Field(default=None, max_length=32)
     dm_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ApprovalState(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class Approval(SQLModel, table=True):
+    """A connection's request for approval (EXALATE_APPROVERS): what its invitation needs
+    once approved (`request`: the partner's reach, zone, address, note; a pasted console code
+    sealed), who decided what, and when it expires unanswered."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    requested_by: str = Field(max_length=32)
+    approvers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    pasted_sealed: str | None = Field(default=None, sa_column=Column(sa.Text, nullable=True))
+    state: str = _state(ApprovalState.PENDING)  # an ApprovalState
+    decided_by: str | None = Field(default=None, max_length=32)
+    reason: str = Field(default="", max_length=1000)
+    expires_at: datetime = _ts(index=True)
+    decided_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

@@ -41,7 +41,8 @@ def parse_projects(text: str) -> list[Project]:
             continue
         key, _, name = item.partition("=")
         key, name = key.strip(), name.strip() or key.strip()
-        if not key or len(key) > 150 or len(name) > 255:  # Slack: option values <= 150
+        printable = key.isprintable() and name.isprintable()  # no control characters
+        if not key or not printable or len(key) > 150 or len(name) > 255:  # Slack: values <= 150
             raise ValueError(f"{item!r} is not a KEY=Name pair")
         projects.append(Project(key=key, name=name))
     if not projects:

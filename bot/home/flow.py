@@ -35,7 +35,11 @@ class Home:
                 latest = await repo.latest_invitations(
                     session=session, connection_ids=[c.id or 0 for c in pending]
                 )
+                asked = await repo.list_connections(
+                    session=session, team_id=team_id, statuses=["APPROVAL"], limit=5
+                )
                 args = {
+                    "awaiting_approval": rows(asked, {}),
                     "counts": counts,
                     "in_flight": rows(pending, latest),
                     "more_in_flight": max(counts.get("PENDING", 0) - len(pending), 0),

@@ -7,6 +7,8 @@ WAITING_FOR_YOU = "Invitations waiting for you"
 WAITING_FOR_PARTNERS = "Waiting for partners"
 NONE_WAITING = "No invitation is waiting for a partner."
 RECENTLY_ACTIVE = "Recently active"
+AWAITING_APPROVAL = "Awaiting approval"
+APPROVERS_DECIDE = "The approvers decide in their DMs; no code exists before one approves."
 NONE_ACTIVE = "No connection has turned active yet."
 NEW_CONNECTION = "New connection"
 REMIND_NOW = "Remind now"
@@ -33,3 +35,8 @@ def about(admins: str) -> str:
 
 def more_waiting(more: int) -> str:
     return f"…and {more:,} more: `/exalate list pending`."
+
+
+def awaiting(name: str, partner: str, initiator: str, ago: str) -> str:
+    """`name` is escaped already."""
+    return f"• `{name}` for {partner}, asked by <@{initiator}> {ago} ago"

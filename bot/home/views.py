@@ -28,7 +28,17 @@ from storage.repo.funnel import FunnelFigures
 
 IN_FLIGHT = 15  # two blocks each
 RECENT = 5
-STATES = ("PENDING", "ACTIVE", "EXPIRED", "DECLINED", "CANCELLED", "DEACTIVATED", "REMOVED")
+STATES = (
+    "APPROVAL",
+    "PENDING",
+    "ACTIVE",
+    "EXPIRED",
+    "DECLINED",
+    "REJECTED",
+    "CANCELLED",
+    "DEACTIVATED",
+    "REMOVED",
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,7 @@ def build_home_view(
     waiting: list[Row] | None = None,
     banner: str | None = None,
     funnel: list[FunnelFigures] | None = None,
+    awaiting_approval: list[Row] | None = None,
 ) -> dict[str, Any]:
     blocks: list[Block] = [header(texts.TITLE)]
     if banner:
@@ -127,6 +138,13 @@ def build_home_view(
         blocks += _admin_blocks(
             now, counts or {}, in_flight or [], more_in_flight, recent or [], reminder_max
         )
+    if is_admin and awaiting_approval:  # EXALATE_APPROVERS: decided in the approvers' DMs
+        blocks += [divider(), header(texts.AWAITING_APPROVAL)]
+        lines = [
+            texts.awaiting(escape(r.name), r.partner, r.initiator, waited(r.created_at, now))
+            for r in awaiting_approval
+        ]
+        blocks += [section("\n".join(lines)), context(texts.APPROVERS_DECIDE)]
     if waiting:
         blocks += [divider(), header(texts.WAITING_FOR_YOU)]
         for row in waiting:

@@ -89,6 +89,8 @@ STATE_SHOWN = {
     "CANCELLED": ":x: Cancelled",
     "DEACTIVATED": ":double_vertical_bar: Deactivated",
     "REMOVED": ":wastebasket: Removed from the node",
+    "APPROVAL": ":raised_hand: Awaiting approval: no code yet",
+    "REJECTED": ":no_entry: Rejected by an approver",
 }
 
 

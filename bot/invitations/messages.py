@@ -155,16 +155,24 @@ def build_reminder_dm(
 
 
 def notice_sent(
-    *, partner: str, name: str, by: str, resent: bool = False, how: str = ""
+    *,
+    partner: str,
+    name: str,
+    by: str,
+    resent: bool = False,
+    how: str = "",
+    approved_by: str | None = None,
 ) -> dict[str, Any]:
-    """`how`: " by e-mail", or "" (a Slack DM)."""
+    """`how`: " by e-mail", or "" (a Slack DM); `approved_by`: the approver's user id."""
     if resent:
         return message(
             f":incoming_envelope: Invitation re-sent to {partner}{how} for `{escape(name)}` by "
             f"{by}, with a fresh code."
         )
+    approved = f", approved by <@{approved_by}>" if approved_by else ""
     return message(
-        f":incoming_envelope: Invitation sent to {partner}{how} for `{escape(name)}` by {by}."
+        f":incoming_envelope: Invitation sent to {partner}{how} for `{escape(name)}` by "
+        f"{by}{approved}."
     )
 
 

@@ -128,7 +128,9 @@ async def notice(
 
 # the changes a thread keeps with EXALATE_THREAD_REPLIES=milestones (a notice key's first part)
 # ("next_steps" comes with "active": what to do now that it is accepted)
-MILESTONES = frozenset({"active", "next_steps", "declined", "expired", "cancelled", "escalated"})
+MILESTONES = frozenset(
+    {"active", "next_steps", "declined", "expired", "cancelled", "escalated", "rejected"}
+)
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ async def enqueue_invitation(
     install_link: str | None = None,
     thread: Thread,
     mail_on: bool = False,
+    approved_by: str | None = None,
 ) -> list[int]:
     """The partner's DM with the code (sealed until sent), or their e-mail (`mail_on`: SMTP_URL
     is set; bot/invitations/by_email.py), and the channel notice (never the code)."""
@@ -275,8 +278,9 @@ async def enqueue_invitation(
         )
         how = " by e-mail"
     if row is None:  # Slack reaches the partner nowhere: the admin passes the code on
+        by = mention(sender) + (f", approved by {mention(approved_by)}" if approved_by else "")
         return await _by_hand(
-            session, connection, invitation, code, now, vault, sender, install_link, thread
+            session, connection, invitation, code, now, vault, sender, by, install_link, thread
         )
     sent = m.notice_sent(
         partner=partner_for_admin(connection),
@@ -284,6 +288,7 @@ async def enqueue_invitation(
         by=mention(sender),
         resent=resent_by is not None,
         how=how,
+        approved_by=approved_by,
     )
     return outbox_ids(
         await enqueue(session, row),
@@ -299,10 +304,12 @@ async def _by_hand(
     now: datetime,
     vault: Vault,
     sender: str,
+    by: str,
     install_link: str | None,
     thread: Thread,
 ) -> list[int]:
-    """The code to the admin (sealed until sent), and the notice that they pass it on."""
+    """The code to the admin (sealed until sent), and the notice that they pass it on (`by`
+    whom, said as the notice says it)."""
     partner = partner_for_admin(connection)
     dm = m.dm_code_by_hand(
         partner=partner, name=connection.name, code=code, install_link=install_link
@@ -323,7 +330,7 @@ async def _by_hand(
             session,
             connection,
             f"sent:{invitation.id}",
-            m.notice_by_hand(partner=partner, name=connection.name, by=mention(sender)),
+            m.notice_by_hand(partner=partner, name=connection.name, by=by),
             now,
         ),
     )

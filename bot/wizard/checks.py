@@ -93,6 +93,11 @@ async def partner_inputs(services: Services) -> dict[str, Any]:
     return {"email_on": services.mail_courier is not None}
 
 
+async def review_inputs(services: Services) -> dict[str, Any]:
+    """The review says when an approver decides first (EXALATE_APPROVERS)."""
+    return {"approvals": services.approvers is not None}
+
+
 async def check_partner(ask: Asking, values: Values, answers: Answers) -> tuple[Answers, Errors]:
     update, errors = rules.validate_partner(values)
     email_on = ask.services.mail_courier is not None

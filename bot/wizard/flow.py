@@ -29,7 +29,7 @@ from bot.wizard import steps, texts
 from bot.wizard.checks import Asking
 from bot.wizard.initiate import Initiation
 from bot.wizard.metadata import WizardMetadata, view_key
-from bot.wizard.review import build_result_view
+from bot.wizard.review import build_approval_view, build_result_view
 from bot.wizard.rules import Answers, Errors, Step
 from bot.wizard.views import build_project_options, build_wizard_message_view
 from storage import repo
@@ -250,9 +250,15 @@ class ConnectWizard:
             if result.get("field"):
                 return Outcome(_errors({result["field"]: result["error"]}))
             review = steps.build_review_view(
-                answers, error=result["error"], console_url=self._console_url()
+                answers,
+                error=result["error"],
+                console_url=self._console_url(),
+                approvals=self.s.approvers is not None,
             )
             return Outcome(_update(await self._carry(review, key, Step.REVIEW, answers, **who)))
+        if "approval_id" in result:  # four eyes: the approvers decide, nothing went out
+            waiting = build_approval_view(answers, approvers=result["approvers"])
+            return Outcome(_update(waiting), after=self._send(result["outbox"]) if ran else None)
         if "connection_id" in result:  # no code: where the admin finishes it
             created = initiation.created_view(answers, active=bool(result["active"]))
             return Outcome(_update(created), after=self._send(result["outbox"]) if ran else None)

@@ -15,11 +15,14 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
+from bot.approvals import texts as approval_texts
+from bot.approvals.flow import Approvals
 from bot.backend.base import BackendError, ConnectionRef, ConnectionSpec
 from bot.idempotency import Once
 from bot.installs.oauth import install_url
 from bot.invitations.notices import Thread, enqueue_invitation
 from bot.invitations.service import Invitations
+from bot.permissions import CannotCheck
 from bot.security import hash_code, remember_secret
 from bot.services import Services
 from bot.settings import Settings
@@ -107,6 +110,8 @@ class Initiation:
         )
         if not sends_code:
             return await self._without_code(spec, answers, user_id)
+        if self.s.approvers is not None:  # four eyes: nothing goes out before an approver
+            return await self._for_approval(client, spec, answers, pasted, user_id)
         try:
             if pasted is None:
                 initiated = await self.s.backend.initiate(spec)
@@ -164,6 +169,59 @@ class Initiation:
             spec.partner_user_id,
         )
         return {"invitation_id": invitation.id, "outbox": outbox_ids}
+
+    async def _for_approval(
+        self,
+        client: AsyncWebClient,
+        spec: ConnectionSpec,
+        answers: Answers,
+        pasted: str | None,
+        user_id: str,
+    ) -> dict[str, Any]:
+        """EXALATE_APPROVERS: the connection awaits approval (no code, nothing on the node);
+        each approver but whoever asks gets the review with Approve and Reject."""
+        assert self.s.approvers is not None
+        try:
+            named = await self.s.approvers.members(client, team_id=spec.team_id)
+        except CannotCheck as trouble:
+            return {"error": str(trouble)}
+        approvers = [a for a in named if a != user_id]
+        if not approvers:
+            return {"error": approval_texts.NO_OTHER_APPROVER}
+        now = self.s.clock.now()
+        request = {
+            "partner_tz": answers.get("partner_tz"),
+            "reach_team_id": None
+            if answers.get("partner_by_hand") or answers.get("partner_by_email")
+            else answers.get("partner_reach_team_id") or spec.team_id,
+            "partner_email": answers.get("partner_email") or answers.get("partner_found_email"),
+            "by_email": bool(answers.get("partner_by_email")),
+            "reply_to": answers.get("initiator_email"),
+            "note": answers.get("note") or "",
+        }
+        try:
+            async with transaction(self.s.sessions) as session:
+                connection, approval = await repo.create_connection_for_approval(
+                    session=session,
+                    team_id=spec.team_id,
+                    answers=answers,
+                    backend=self.s.backend.kind,
+                    initiator_user_id=user_id,
+                    partner_user_id=spec.partner_user_id,
+                    partner_team_id=spec.partner_team_id,
+                    partner_label=str(answers.get("partner_label") or ""),
+                    initiator_label=str(answers.get("initiator_label") or ""),
+                    approvers=approvers,
+                    request=request,
+                    pasted_sealed=self.s.vault.seal(pasted) if pasted else None,
+                    expires_at=now + self.s.settings.approval_ttl,
+                    now=now,
+                )
+                outbox = await Approvals(self.s).requested(session, connection, approval)
+        except IntegrityError:
+            return {"error": texts.name_just_taken(spec.name)}
+        log.info("connection %s (#%s) awaits approval", connection.name, connection.id)
+        return {"approval_id": approval.id, "outbox": outbox, "approvers": approvers}
 
     async def _without_code(
         self, spec: ConnectionSpec, answers: Answers, user_id: str

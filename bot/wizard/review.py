@@ -4,6 +4,7 @@ admin finishes the connection). Pure builders, like views.py's."""
 
 from __future__ import annotations
 
+from bot.approvals.texts import sent_for_approval
 from bot.slack.blocks import Block, context, fields, section, text_input
 from bot.slack.text import escape
 from bot.wizard.ids import WizardId as Id
@@ -65,10 +66,21 @@ def build_review_view(answers: Answers, inputs: ViewInputs) -> Block:
     code = sends_code(answers)
     if answers.get("note") and code:
         blocks.append(section(f"*Note to the partner*\n{escape(answers['note'])}"))
+    if code and inputs.approvals:
+        blocks.append(
+            context(
+                "*Ask for approval* sends this review to the approvers: the invitation goes "
+                "to the partner once one of them approves (not you: four eyes)."
+            )
+        )
     if inputs.console_url:
         blocks += console_steps(answers, inputs.console_url)
         submit = "Send to partner" if code else "I've created it"
+        if code and inputs.approvals:
+            submit = "Ask for approval"
         return wizard_modal(Step.REVIEW, [*blocks, back_row()], submit=submit)
+    if code and inputs.approvals:
+        return wizard_modal(Step.REVIEW, [*blocks, back_row()], submit="Ask for approval")
     if code:
         what = (
             "*Initiate* creates the connection as Pending and DMs the invitation code to the "
@@ -178,3 +190,13 @@ def build_created_view(answers: Answers, *, finish: str, active: bool = False) -
         context("Nothing was sent to a partner: this connection has no invitation code."),
     ]
     return wizard_modal("result", blocks, submit=None, close="Done", title="Connection created")
+
+
+def build_approval_view(answers: Answers, *, approvers: list[str]) -> Block:
+    """The last view when approvals are on (EXALATE_APPROVERS): who decides, no code yet."""
+    blocks = [
+        section(f":raised_hand: Connection `{_name(answers)}` is *awaiting approval*."),
+        section(sent_for_approval(approvers)),
+        context("No code exists yet: the node makes it when an approver approves."),
+    ]
+    return wizard_modal("result", blocks, submit=None, close="Done", title="Sent for approval")

@@ -143,7 +143,7 @@ STEPS: tuple[StepSpec, ...] = (
         check=checks.check_notices,
         shown=lambda answers: not rules.sends_code(answers),
     ),
-    StepSpec(Step.REVIEW, "Review", review.build_review_view),
+    StepSpec(Step.REVIEW, "Review", review.build_review_view, load=checks.review_inputs),
 )
 SPECS = {spec.step: spec for spec in STEPS}
 assert list(SPECS) == list(Step), "every step has one row, in the order of Step"
@@ -196,6 +196,7 @@ def build_step_view(
     console_url: str | None = None,
     error: str | None = None,
     email_on: bool = False,
+    approvals: bool = False,
 ) -> View:
     inputs = v.ViewInputs(
         heading=heading(step, answers),
@@ -206,15 +207,25 @@ def build_step_view(
         console_url=console_url,
         error=error,
         email_on=email_on,
+        approvals=approvals,
     )
     return SPECS[step].view(answers, inputs)
 
 
 def build_review_view(
-    answers: Answers, *, error: str | None = None, console_url: str | None = None
+    answers: Answers,
+    *,
+    error: str | None = None,
+    console_url: str | None = None,
+    approvals: bool = False,
 ) -> View:
     return build_step_view(
-        Step.REVIEW, answers, local_instance="", error=error, console_url=console_url
+        Step.REVIEW,
+        answers,
+        local_instance="",
+        error=error,
+        console_url=console_url,
+        approvals=approvals,
     )
 
 

@@ -62,6 +62,7 @@ class ViewInputs:
     default_channel: str | None = None
     console_url: str | None = None  # a node without an initiate API: the console's URL
     email_on: bool = False  # SMTP_URL is set: a partner may get the invitation by e-mail
+    approvals: bool = False  # EXALATE_APPROVERS is set: Initiate asks an approver first
     error: str | None = None  # the review's "Could not initiate"
 
 

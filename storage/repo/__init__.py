@@ -4,6 +4,16 @@ Every function is keyword-only and runs on a session the caller owns (and commit
 state change writes its audit row in the same transaction (`add_audit`).
 """
 
+from storage.repo.approvals import (
+    add_approval,
+    approval_requests,
+    claim_expired_approvals,
+    create_connection_for_approval,
+    decide_approval,
+    get_approval,
+    pending_approvals,
+    reopen_approval,
+)
 from storage.repo.audit import add_audit, add_audits, list_audit
 from storage.repo.connection_states import (
     connections_by_id,
@@ -92,16 +102,19 @@ from storage.repo.without_code import create_connection_without_code
 
 __all__ = [
     "FunnelFigures",
+    "add_approval",
     "add_audit",
     "add_audits",
     "add_invitation",
     "all_audit_events",
     "all_connections",
+    "approval_requests",
     "card_of",
     "claim_dirty_homes",
     "claim_due_messages",
     "claim_due_reminders",
     "claim_expired",
+    "claim_expired_approvals",
     "claim_key",
     "connection_name_taken",
     "connection_names_with_prefix",
@@ -113,7 +126,9 @@ __all__ = [
     "count_connections",
     "count_connections_in",
     "create_connection",
+    "create_connection_for_approval",
     "create_connection_without_code",
+    "decide_approval",
     "delete_draft",
     "draft_answers",
     "enqueue_message",
@@ -121,6 +136,7 @@ __all__ = [
     "expire_pending_connections",
     "find_connection",
     "funnel",
+    "get_approval",
     "get_connection_by_name",
     "get_dm_channels",
     "get_draft",
@@ -152,6 +168,7 @@ __all__ = [
     "newest_invitation_id",
     "partner_dms",
     "partner_dms_of",
+    "pending_approvals",
     "pending_invitation",
     "purge_drafts",
     "purge_keys",
@@ -161,6 +178,7 @@ __all__ = [
     "recently_active",
     "release_key",
     "remember_backend_id",
+    "reopen_approval",
     "replace_local_values",
     "revoke_pending_invitations",
     "save_dm_channel",

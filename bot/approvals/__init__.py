@@ -1,0 +1,1 @@
+"""Four eyes (EXALATE_APPROVERS): a connection's invitation waits for an approver."""
