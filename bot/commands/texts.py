@@ -19,6 +19,7 @@ ADMIN_COMMANDS = {
     "status": "see a connection's status",
     "resend": "resend invitations",
     "cancel": "cancel invitations",
+    "export": "export connections",
 }
 
 
@@ -31,6 +32,8 @@ def help_text(admins: str) -> str:
         "• `/exalate status <connection>`: one connection's state and its audit trail.\n"
         "• `/exalate resend <connection>`: a fresh code to the partner; reminders start over.\n"
         "• `/exalate cancel <connection>`: withdraw the invitation (asks first).\n"
+        "• `/exalate export [days]`: a CSV of the connections' audit trail of the last 90 "
+        "days (or `days`), in your DM with me.\n"
         "For partners:\n"
         "• `/exalate accept`: accept an invitation code you were sent.\n"
         "• `/exalate help`: this message. The app's *Home* tab shows what concerns you."

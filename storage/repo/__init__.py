@@ -32,6 +32,7 @@ from storage.repo.edits import (
     partner_dms_of,
     supersede_edits,
 )
+from storage.repo.export import audit_trail_pages
 from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
 from storage.repo.installations import (
     installation_names,
@@ -95,6 +96,7 @@ __all__ = [
     "add_invitation",
     "all_audit_events",
     "all_connections",
+    "audit_trail_pages",
     "card_of",
     "claim_dirty_homes",
     "claim_due_messages",
