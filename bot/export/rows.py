@@ -17,7 +17,7 @@ HEADER = (
     "destination URL",
     "state now",
     "partner",
-    "note",
+    "invitation note",
     "who",
     "what",
     "when (UTC)",
