@@ -92,6 +92,13 @@ async def bench_sweep_oauth() -> list[tuple[str, list[dict[str, Any]], list[str]
     return await sweep_oauth.run()
 
 
+async def bench_export() -> list[dict[str, Any]]:
+    from bench import export
+
+    async with databases() as dbs:
+        return await export.run(dbs)
+
+
 async def bench_oversized() -> list[dict[str, Any]]:
     from bench import oversized
 
@@ -183,6 +190,20 @@ BENCHES: dict[str, tuple[Callable[[], Awaitable[Any]], list[str] | None]] = {
     # a bench whose columns are None prints the tables it returns: (title, rows, columns)
     "sweep-oauth": (bench_sweep_oauth, None),
     "home": (bench_home, ["database", "what", "p50_ms", "p95_ms", "blocks"]),
+    "export": (
+        bench_export,
+        [
+            "database",
+            "days",
+            "audit_rows",
+            "csv_mib",
+            "wall_s",
+            "cpu_s",
+            "rows_per_s",
+            "peak_mib",
+            "seed_s",
+        ],
+    ),
     "oversized": (
         bench_oversized,
         [
