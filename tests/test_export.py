@@ -11,14 +11,16 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
 from bot.export.csvfile import write_csv
 from bot.export.rows import HEADER, cells, days_asked, iso, neutralise
 from bot.security import new_code
+from bot.settings import normalize_database_url
 from storage import repo
-from storage.db import session_factory, transaction
+from storage.db import create_engine, migrate, session_factory, transaction
 from storage.repo.export import EXPORTED
 
 WHEN = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
@@ -283,3 +285,30 @@ async def test_the_teams_trail_in_keyset_pages_from_since(
         "PENDING",
         start,
     )
+
+
+async def test_on_sqlite_a_page_is_read_in_id_order_with_no_sort(tmp_path: Any) -> None:
+    """The plan SQLite takes for a page: audit_event by its primary key, then each row's
+    connection and invitation by theirs; no temporary B-tree sorting the team's whole trail."""
+    engine = create_engine(normalize_database_url(f"sqlite:///{tmp_path / 'plan.db'}"))
+    await migrate(engine)
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "audit_event" in statement and "EXPLAIN" not in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    async with session_factory(engine)() as session:
+        assert [
+            p async for p in repo.audit_trail_pages(session=session, team_id="T1", since=WHEN)
+        ] == []
+        [(statement, parameters)] = statements
+        raw = await session.connection()
+        plan = (await raw.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)).all()
+    await engine.dispose()
+    assert [step[-1] for step in plan] == [
+        "SEARCH audit_event USING INTEGER PRIMARY KEY (rowid>?)",
+        "SEARCH connection USING INTEGER PRIMARY KEY (rowid=?)",
+        "SEARCH invitation USING INTEGER PRIMARY KEY (rowid=?) LEFT-JOIN",
+    ]

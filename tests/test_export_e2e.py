@@ -169,6 +169,14 @@ async def test_slack_refusing_the_upload_is_said_plainly(world: World) -> None:
     world.slack.fail_next("files.completeUploadExternal", error="internal_error")
     assert await export(world, "30") == (texts.building(30), texts.upload_failed("internal_error"))
     assert world.slack.files.completed == []
+    # a workspace that installed the app before the export: no files:write yet
+    world.slack.fail_next("files.getUploadURLExternal", error="missing_scope")
+    _, refused = await export(world, "30")
+    assert refused == (
+        ":warning: Slack refused the export's file: the app lacks the `files:write` "
+        "permission, added with `/exalate export`. A workspace admin reinstalls the app "
+        "(or approves its new permissions) to grant it; nothing was shared."
+    )
     again = await export(world, "30")  # once Slack takes it again
     assert again == (texts.building(30), texts.done(9, 30))
     assert len(world.slack.files.completed) == 1

@@ -51,6 +51,12 @@ def done(events: int, days: int) -> str:
 
 
 def upload_failed(error: str) -> str:
+    if error == "missing_scope":  # installed before the export came: no files:write yet
+        return (
+            ":warning: Slack refused the export's file: the app lacks the `files:write` "
+            "permission, added with `/exalate export`. A workspace admin reinstalls the app "
+            "(or approves its new permissions) to grant it; nothing was shared."
+        )
     return (
         f":warning: Slack didn't take the export's file ({error}); nothing was shared. Try "
         "`/exalate export` again in a moment."

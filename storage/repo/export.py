@@ -54,7 +54,7 @@ async def audit_trail_pages(
             .join(Connection, col(Connection.id) == col(AuditEvent.connection_id))
             .outerjoin(Invitation, col(Invitation.id) == col(AuditEvent.invitation_id))
             .where(
-                Connection.team_id == team_id,
+                _of_team(session, team_id),
                 col(AuditEvent.at) >= since,
                 col(AuditEvent.id) > after,
             )
@@ -68,3 +68,13 @@ async def audit_trail_pages(
         if len(rows) < page:
             return
         after = rows[-1].id
+
+
+def _of_team(session: AsyncSession, team_id: str) -> Any:
+    """The connection is the team's. SQLite (no statistics) would start from the team's
+    connections by their index and sort all their audit rows again for every page; `|| ''`
+    keeps that index out of its choice (SQLite's documented way), so it walks audit_event in
+    id order and a page costs only its rows. PostgreSQL plans it from its statistics."""
+    if session.bind.dialect.name == "sqlite":
+        return (col(Connection.team_id) + "") == team_id
+    return col(Connection.team_id) == team_id
