@@ -81,22 +81,26 @@ async def test_the_admins_export_in_their_dm_no_code_formulas_neutralised(world:
     data = shared.data()
     assert len(data) == shared.length
     [header, *rows] = read_back(data)
-    assert header == list(HEADER) == [
-        "connection",
-        "description",
-        "mode",
-        "destination",
-        "destination URL",
-        "state now",
-        "partner",
-        "invitation note",
-        "who",
-        "what",
-        "when (UTC)",
-        "from",
-        "to",
-        "detail",
-    ]
+    assert (
+        header
+        == list(HEADER)
+        == [
+            "connection",
+            "description",
+            "mode",
+            "destination",
+            "destination URL",
+            "state now",
+            "partner",
+            "invitation note",
+            "who",
+            "what",
+            "when (UTC)",
+            "from",
+            "to",
+            "detail",
+        ]
+    )
     connection = [
         "acme_to_partnerco",
         "'" + DESCRIPTION,
