@@ -103,6 +103,13 @@ async def bench_sweep_oauth() -> list[tuple[str, list[dict[str, Any]], list[str]
     return await sweep_oauth.run()
 
 
+async def bench_export() -> list[dict[str, Any]]:
+    from bench import export
+
+    async with databases() as dbs:
+        return await export.run(dbs)
+
+
 async def bench_oversized() -> list[dict[str, Any]]:
     from bench import oversized
 
@@ -197,6 +204,20 @@ BENCHES: dict[str, tuple[Callable[[], Awaitable[Any]], list[str] | None]] = {
     "funnel": (
         bench_funnel,
         ["database", "what", "sent", "accepted", "p50_ms", "p95_ms", "seed_s"],
+    ),
+    "export": (
+        bench_export,
+        [
+            "database",
+            "days",
+            "audit_rows",
+            "csv_mib",
+            "wall_s",
+            "cpu_s",
+            "rows_per_s",
+            "peak_mib",
+            "seed_s",
+        ],
     ),
     "oversized": (
         bench_oversized,

@@ -16,6 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.commands import texts
 from bot.commands.operations import Operations
 from bot.commands.views import build_cancel_question
+from bot.export import texts as export_texts
+from bot.export.flow import export
+from bot.export.rows import days_asked
 from bot.invitations import messages as m
 from bot.invitations.errors import Refused
 from bot.invitations.people import partner_for_admin
@@ -103,6 +106,8 @@ async def exalate(
             await respond(**ephemeral(await _resend(services, rest, team_id, user_id)))
 
         return Answer(later=resend)
+    if name == "export":
+        return _export(services, client, rest, team_id, user_id)
     try:
         reply = await _admin_command(services, name, rest, team_id)
     except Refused as refused:
@@ -126,6 +131,22 @@ async def _admin_command(services: Services, name: str, rest: str, team_id: str)
     if connection.status not in ("PENDING", "EXPIRED"):
         raise Refused(texts.cannot_cancel(connection.name, connection.status))
     return build_cancel_question(connection_id=connection.id or 0, name=connection.name)
+
+
+def _export(
+    services: Services, client: AsyncWebClient, rest: str, team_id: str, user_id: str
+) -> Answer:
+    """The days checked in the ack, which says the export is on its way; the export after."""
+    days = days_asked(rest)
+    if days is None:
+        return Answer(ephemeral(export_texts.BAD_DAYS))
+    asked = days
+
+    async def build(respond: Respond) -> None:
+        text = await export(services, client, team_id=team_id, user_id=user_id, days=asked)
+        await respond(**ephemeral(text))
+
+    return Answer(ephemeral(export_texts.building(days)), later=build)
 
 
 async def _resend(services: Services, name: str, team_id: str, user_id: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ ADMIN_COMMANDS = {
     "resend": "resend invitations",
     "cancel": "cancel invitations",
     "report": "see the invitation funnel",
+    "export": "export connections",
 }
 
 
@@ -33,6 +34,8 @@ def help_text(admins: str) -> str:
         "• `/exalate resend <connection>`: a fresh code to the partner; reminders start over.\n"
         "• `/exalate cancel <connection>`: withdraw the invitation (asks first).\n"
         "• `/exalate report`: the invitation funnel, last 30 and 90 days.\n"
+        "• `/exalate export [days]`: a CSV of the connections' audit trail of the last 90 "
+        "days (or `days`), in your DM with me.\n"
         "For partners:\n"
         "• `/exalate accept`: accept an invitation code you were sent.\n"
         "• `/exalate help`: this message. The app's *Home* tab shows what concerns you."

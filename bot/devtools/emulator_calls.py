@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from bot.devtools.slack_facts import MESSAGE_METHODS as MESSAGE_METHODS
 
 JsonDict = dict[str, Any]
-JSON_PARAMS = ("view", "blocks", "attachments", "metadata")
+JSON_PARAMS = ("view", "blocks", "attachments", "metadata", "files")
 
 
 class Checker(Protocol):

@@ -11,12 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.devtools.emulator_calls import JsonDict, SlackError, with_block_ids
+from bot.devtools.emulator_files import FileStore
 from bot.devtools.emulator_workspace import WorkspaceState
 
 
 class Workspace(WorkspaceState):
-    def __init__(self, **identity: Any) -> None:
+    def __init__(self, *, files: FileStore | None = None, **identity: Any) -> None:
+        """`files`: the server's uploads (bot/devtools/emulator_files.py)."""
         super().__init__(**identity)
+        self.files = files if files is not None else FileStore(lambda where, problems: None)
         self.handlers: dict[str, Callable[[JsonDict], JsonDict]] = {
             "auth.test": self._auth_test,
             "users.info": self._users_info,
@@ -32,6 +35,8 @@ class Workspace(WorkspaceState):
             "views.push": self._views_push,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
 
     # -- Web API methods ---------------------------------------------------------------------
@@ -175,3 +180,14 @@ class Workspace(WorkspaceState):
         stored = self.put_view(params["view"], view_id=current["id"] if current else None)
         self.home_views[user_id] = stored
         return {"view": stored}
+
+    def _files_get_upload_url_external(self, params: JsonDict) -> JsonDict:
+        return self.files.get_upload_url(self.team_id, params)
+
+    def _files_complete_upload_external(self, params: JsonDict) -> JsonDict:
+        """Shared in `channel_id`, a channel (a user's IM among them) the bot can post in."""
+        channel_id = params.get("channel_id")
+        if channel_id and channel_id not in self.channels:
+            raise SlackError("channel_not_found")
+        channel = self._postable_channel(channel_id) if channel_id else None
+        return self.files.complete(self.team_id, params, channel)

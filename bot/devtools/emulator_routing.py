@@ -27,6 +27,7 @@ from bot.devtools.emulator_calls import (
     SlackError,
     error_body,
 )
+from bot.devtools.emulator_files import FileStore
 from bot.devtools.emulator_methods import Workspace
 from bot.devtools.slack_facts import token_kind
 
@@ -50,6 +51,7 @@ class WorkspaceRouter:
         self.checker: Checker = checker if checker is not None else NoChecks()
         self._ids = itertools.count(1)  # ids of views, IMs, messages: unique across workspaces
         self.workspaces: dict[str, Workspace] = {}
+        self.files = FileStore(self._problem)  # every workspace's uploads
         self.primary = self._new_workspace(
             team_id=team_id,
             name=team_name,
@@ -90,7 +92,9 @@ class WorkspaceRouter:
     # -- workspaces --------------------------------------------------------------------------
 
     def _new_workspace(self, **identity: object) -> Workspace:
-        workspace = Workspace(app_id=self.app_id, ids=self._ids, peers=self.workspaces, **identity)
+        workspace = Workspace(
+            app_id=self.app_id, ids=self._ids, peers=self.workspaces, files=self.files, **identity
+        )
         self.workspaces[workspace.team_id] = workspace
         return workspace
 

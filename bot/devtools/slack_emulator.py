@@ -11,12 +11,12 @@ whose bot token it carries) and the app's OAuth install (``authorize_url``, ``oa
 The emulator's own attributes (``users``, ``messages``, ``views``, ``add_user``...) are those
 of the primary workspace, T0001, as when it was the only one.
 
-The parts: this module is the HTTP server (routes, reading a call, the OAuth endpoints);
-emulator_routing.py the workspaces, routing by token, the checks, faults, pace and waiting for
-a call; emulator_workspace.py a workspace's state (users, channels, views) and
-emulator_methods.py the Web API methods answered on it; emulator_oauth.py the authorize page
-and the code exchange; emulator_socket.py Socket Mode; emulator_calls.py what they share
-(Call, SlackError, the Checker protocol).
+The parts: this module is the HTTP server (routes, reading a call, the OAuth endpoints, the
+upload URL); emulator_routing.py the workspaces, routing by token, the checks, faults, pace and
+waiting for a call; emulator_workspace.py a workspace's state (users, channels, views) and
+emulator_methods.py the Web API methods answered on it; emulator_files.py file uploads;
+emulator_oauth.py the authorize page and the code exchange; emulator_socket.py Socket Mode;
+emulator_calls.py what they share (Call, SlackError, the Checker protocol).
 """
 
 from __future__ import annotations
@@ -139,10 +139,12 @@ class SlackEmulator(SocketMode):
         app.router.add_post("/response/{n}", self._handle_response_url)
         app.router.add_get("/socket", self._handle_socket)
         app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
+        app.router.add_post("/upload/{file_id}", self.files.handle_upload)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self._port = self._runner.addresses[0][1]
+        self.files.base_url = f"http://127.0.0.1:{self._port}/upload/"
 
     async def stop(self) -> None:
         for ws in list(self._sockets):
@@ -150,6 +152,7 @@ class SlackEmulator(SocketMode):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self.files.close()
 
     async def __aenter__(self) -> SlackEmulator:
         await self.start()

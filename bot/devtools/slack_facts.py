@@ -89,6 +89,20 @@ METHODS: Mapping[str, Method] = MappingProxyType(
             note="api.slack.com/methods/views.update: view, and view_id or external_id",
         ),
         "views.publish": Method(required=_args("user_id", "view")),
+        # files.upload's successor (2024; files.upload stopped in 2025): a URL, the bytes
+        # POSTed to it, then the upload completed and shared
+        "files.getUploadURLExternal": Method(
+            required=_args("filename", "length"),
+            newer_than_spec=True,
+            note="api.slack.com/methods/files.getUploadURLExternal: filename, and length in "
+            "bytes; answers upload_url and file_id",
+        ),
+        "files.completeUploadExternal": Method(
+            required=_args("files"),
+            newer_than_spec=True,
+            note="api.slack.com/methods/files.completeUploadExternal: files, a JSON array of "
+            "{id, title}; channel_id shares them there, with initial_comment",
+        ),
     }
 )
 

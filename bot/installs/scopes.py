@@ -11,4 +11,5 @@ BOT_SCOPES: tuple[str, ...] = (
     "usergroups:read",
     "channels:read",
     "groups:read",
+    "files:write",
 )

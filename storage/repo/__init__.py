@@ -42,6 +42,7 @@ from storage.repo.edits import (
     partner_dms_of,
     supersede_edits,
 )
+from storage.repo.export import audit_trail_pages
 from storage.repo.funnel import FunnelFigures, funnel
 from storage.repo.homes import claim_dirty_homes, home_opened, mark_home_dirty, mark_homes_dirty
 from storage.repo.installations import (
@@ -109,6 +110,7 @@ __all__ = [
     "all_audit_events",
     "all_connections",
     "approval_requests",
+    "audit_trail_pages",
     "card_of",
     "claim_dirty_homes",
     "claim_due_messages",
