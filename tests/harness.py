@@ -268,6 +268,21 @@ class World:
         return [r["text"] for r in self.slack.responses]
 
 
+def text_of(message: dict[str, Any]) -> str:
+    """A message's or a view's blocks (else its text), as one string to search."""
+    return json.dumps(message.get("blocks") or message.get("text"), ensure_ascii=False)
+
+
+async def open_home(world: World, user: str) -> dict[str, Any]:
+    """`user` opens the app's Home tab: the view the bot publishes for them."""
+    published = len(world.slack.calls_to("views.publish"))
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+    response = await world.sender.event(event)
+    assert response.status == 200
+    await eventually(lambda: len(world.slack.calls_to("views.publish")) > published)
+    return world.slack.home_views[user]
+
+
 def connection_spec(n: int, partner: str = "UPARTNER") -> ConnectionSpec:
     """What the wizard would hand the backend for connection `acme_to_p{n}`."""
     return ConnectionSpec(

@@ -15,7 +15,7 @@ import pytest
 from yarl import URL
 
 from bot.devtools.slack_requests import SlackResponse, command_payload
-from tests.harness import Admin, RunningBot, World, eventually
+from tests.harness import Admin, RunningBot, World, eventually, open_home
 from tests.log_records import Records, no_tracebacks
 from tests.slack_emulator import SlackEmulator
 
@@ -34,14 +34,6 @@ def logged() -> Iterator[Records]:
 def gone(slack: SlackEmulator, n: int) -> str:
     """A response_url on the emulator's host (so the bot uses it) that nothing serves: 404."""
     return str(URL(slack.base_url).with_path(f"/gone/{n}"))
-
-
-async def home_of(world: World, user: str) -> dict[str, Any]:
-    published = len(world.slack.calls_to("views.publish"))
-    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
-    assert (await world.sender.event(event)).status == 200
-    await eventually(lambda: len(world.slack.calls_to("views.publish")) > published)
-    return world.slack.home_views[user]
 
 
 def banners(slack: SlackEmulator) -> str:
@@ -98,7 +90,7 @@ async def test_decline_and_accept_with_a_trigger_slack_refuses(
 async def test_new_connection_on_home_with_a_trigger_slack_refuses(
     world: World, slack: SlackEmulator, error: str
 ) -> None:
-    home = await home_of(world, "UADMIN")
+    home = await open_home(world, "UADMIN")
     slack.fail_next("views.open", error=error)
     published = len(slack.calls_to("views.publish"))
     response = await world.sender.click(
@@ -118,7 +110,7 @@ async def test_home_buttons_when_slack_cant_find_the_user(
     world: World, slack: SlackEmulator, logged: Records, action: str, publish_fails: bool
 ) -> None:
     await world.initiate()
-    home = await home_of(world, "UADMIN")
+    home = await open_home(world, "UADMIN")
     slack.fail_next("users.info", error="user_not_found")
     if publish_fails:
         slack.fail_next("views.publish", error="user_not_found")
@@ -146,7 +138,7 @@ async def test_home_opened_when_publishing_fails(
         assert (await world.sender.event(event)).status == 200
         await eventually(lambda n=before: len(slack.calls_to("views.publish")) > n)
     await eventually(lambda: len(logged.warnings("bot.slack.listeners")) >= 3)
-    await home_of(world, "UADMIN")  # and Slack is back
+    await open_home(world, "UADMIN")  # and Slack is back
 
 
 # --- respond() to a missing, refusing or foreign response_url -----------------------------------

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.approvals import messages as am
 from bot.slack.text import escape
 from storage.models import Connection
-from tests.test_properties import (
+from tests.property_kit import (
     BUILDERS,
     assert_message_ok,
     assert_view_ok,

@@ -17,8 +17,7 @@ import pytest
 from bot.devtools.waiting import eventually
 from bot.permissions import Permissions
 from storage.models import Approval, AuditEvent, Connection, Invitation
-from tests.harness import WIZARD, Admin, World, db_rows
-from tests.test_operations_e2e import open_home, text_of
+from tests.harness import WIZARD, Admin, World, db_rows, open_home, text_of
 
 APPROVERS = ("UAPPROVER", "UAPP2")  # UAPP2 and UADMIN by the group
 

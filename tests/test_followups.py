@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.invitations import followups as f
 from bot.invitations.messages import build_invitation_dm
 from bot.slack.text import escape
-from tests.test_properties import BUILDERS, assert_message_ok, connection_names, hostile_any
+from tests.property_kit import BUILDERS, assert_message_ok, connection_names, hostile_any
 
 WHEN = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 NAMES = st.one_of(connection_names, hostile_any.map(lambda t: t[:100]))

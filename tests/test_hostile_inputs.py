@@ -60,8 +60,8 @@ from tests.harness import (
     make_settings,
     start_bot,
 )
+from tests.property_kit import limit_problems
 from tests.slack_emulator import SlackEmulator
-from tests.test_properties import limit_problems
 
 FORM = "application/x-www-form-urlencoded"
 # Mentions and links that may only come from user text: the bot never writes them itself.

@@ -16,7 +16,7 @@ from bot.backend.base import BackendError, ConnectionRef, Reported
 from bot.backend.node import PAGE_SIZE, ExalateNode, NodeRefused
 from bot.backend.node_answers import normal_url, same_instance
 from tests.node_emulator import NodeEmulator
-from tests.test_node_client import SPEC
+from tests.seeds import SPEC
 
 PUBLIC = dataclasses.replace(
     SPEC, destination="public", destination_url="https://Jira.PartnerCo.example/"

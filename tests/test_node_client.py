@@ -10,23 +10,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.backend.base import BackendError, ConnectionRef, ConnectionSpec, NotSupported
+from bot.backend.base import BackendError, ConnectionRef, NotSupported
 from bot.backend.node import ExalateNode, NodeRefused
 from tests.node_emulator import NodeEmulator
-
-SPEC = ConnectionSpec(
-    team_id="T1",
-    name="acme_to_partnerco",
-    destination="private",
-    destination_url=None,
-    mode="script",
-    local_short_name="acme",
-    remote_short_name="partnerco",
-    description="",
-    project_key="SUP",
-    partner_user_id="UPARTNER",
-    partner_team_id="T1",
-)
+from tests.seeds import SPEC
 
 
 async def _no_sleep(_: float) -> None:

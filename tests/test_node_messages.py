@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.invitations import node_messages as nm
-from tests.test_properties import (
+from tests.property_kit import (
     BUILDERS,
     FORBIDDEN,
     assert_message_ok,

@@ -10,7 +10,7 @@ from bot.clock import FakeClock
 from storage import repo
 from storage.db import session_factory, transaction
 from storage.models import Connection, ConnectionState
-from tests.test_storage import _create
+from tests.seeds import seed_connection
 
 CS = ConnectionState
 
@@ -19,7 +19,7 @@ async def test_deactivated_connections_are_watched(engine: AsyncEngine, clock: F
     sessions = session_factory(engine)
     made = {}
     for state in CS:
-        connection, _ = await _create(engine, clock, name=f"c-{state.lower()}")
+        connection, _ = await seed_connection(engine, clock, name=f"c-{state.lower()}")
         made[state] = connection.id
         if state != CS.PENDING:
             async with transaction(sessions) as session:
@@ -42,7 +42,7 @@ async def test_the_node_status_is_set_once_and_cleared(
     engine: AsyncEngine, clock: FakeClock
 ) -> None:
     sessions = session_factory(engine)
-    connection, _ = await _create(engine, clock)
+    connection, _ = await seed_connection(engine, clock)
 
     async def set_to(value: str | None) -> bool:
         async with transaction(sessions) as session:

@@ -19,6 +19,8 @@ from tests.harness import (
     at,
     db_rows,
     eventually,
+    open_home,
+    text_of,
 )
 from tests.slack_emulator import SlackEmulator
 
@@ -77,10 +79,6 @@ async def command(world: World, text: str, user: str = "UADMIN") -> dict[str, An
     body = response.json
     assert body["response_type"] == "ephemeral"
     return body
-
-
-def text_of(message: dict[str, Any]) -> str:
-    return json.dumps(message.get("blocks") or message.get("text"), ensure_ascii=False)
 
 
 async def test_help_for_empty_help_and_unknown(world: World) -> None:
@@ -217,15 +215,6 @@ async def test_a_user_group_admin(world: World) -> None:
     assert "of 2" in text_of(await command(world, "list", user="UGROUPIE"))
     assert "of 2" in text_of(await command(world, "list", user="UGROUPIE"))
     assert len(world.slack.calls_to("usergroups.users.list")) == 1  # cached
-
-
-async def open_home(world: World, user: str) -> dict[str, Any]:
-    published = len(world.slack.calls_to("views.publish"))
-    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
-    response = await world.sender.event(event)
-    assert response.status == 200
-    await eventually(lambda: len(world.slack.calls_to("views.publish")) > published)
-    return world.slack.home_views[user]
 
 
 async def test_home_for_an_admin(world: World) -> None:

@@ -5,9 +5,8 @@ the permissions refusal for anyone else, and no funnel on anyone else's Home."""
 from __future__ import annotations
 
 from bot.report.report import HOME_FRESH
-from tests.harness import MONDAY, World
-from tests.test_funnel import REPORT_FIELDS, REPORT_TEXT, seed_history
-from tests.test_operations_e2e import open_home, text_of
+from tests.funnel_history import REPORT_FIELDS, REPORT_TEXT, seed_history
+from tests.harness import MONDAY, World, open_home, text_of
 
 REFUSAL = (
     ":lock: Only Exalate admins can see the invitation funnel. Ask one of them: workspace "

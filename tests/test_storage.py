@@ -28,39 +28,7 @@ from storage.db import (
 )
 from storage.models import ConnectionState, Invitation
 from tests.conftest import PG_URL
-
-ANSWERS = {
-    "destination": "private",
-    "destination_url": None,
-    "mode": "script",
-    "local_short_name": "acme",
-    "remote_short_name": "partnerco",
-    "connection_name": "acme_to_partnerco",
-    "description": "Support escalations",
-    "project_key": "SUP",
-    "project_name": "Support",
-    "notice_channel": "C0NOTICE",
-    "note": "",
-}
-
-
-async def _create(engine: AsyncEngine, clock: FakeClock, *, team: str = "T1", name: str = ""):
-    answers = dict(ANSWERS, connection_name=name or ANSWERS["connection_name"])
-    async with transaction(session_factory(engine)) as session:
-        return await repo.create_connection(
-            session=session,
-            team_id=team,
-            answers=answers,
-            backend="local",
-            backend_id="n1",
-            initiator_user_id="UADMIN",
-            partner_user_id="UPARTNER",
-            partner_team_id="T2",
-            code_hash=f"{team}-{answers['connection_name']}".ljust(64, "0"),
-            expires_at=clock.now() + timedelta(days=14),
-            next_reminder_at=clock.now() + timedelta(hours=24),
-            now=clock.now(),
-        )
+from tests.seeds import seed_connection
 
 
 async def test_migrations_are_at_head(engine: AsyncEngine) -> None:
@@ -126,7 +94,7 @@ async def test_purge_drafts_removes_only_old_ones(engine: AsyncEngine, clock: Fa
 async def test_create_connection_writes_invitation_and_audit(
     engine: AsyncEngine, clock: FakeClock
 ) -> None:
-    connection, invitation = await _create(engine, clock)
+    connection, invitation = await seed_connection(engine, clock)
     sessions = session_factory(engine)
     async with sessions() as session:
         found = await repo.get_connection_by_name(
@@ -156,7 +124,7 @@ async def test_the_quick_name_check_sees_each_commit_and_copes_with_busy(
     assert not await repo.connection_name_taken(
         engine=engine, team_id="T1", name="acme_to_partnerco"
     )
-    await _create(engine, clock)
+    await seed_connection(engine, clock)
     assert await repo.connection_name_taken(engine=engine, team_id="T1", name="acme_to_partnerco")
     if engine.dialect.name != "sqlite":
         return
@@ -230,17 +198,17 @@ async def test_postgres_pings_only_idle_connections_and_survives_the_server_drop
 async def test_connection_name_is_unique_per_team_case_insensitively(
     engine: AsyncEngine, clock: FakeClock
 ) -> None:
-    await _create(engine, clock)
+    await seed_connection(engine, clock)
     with pytest.raises(IntegrityError):
-        await _create(engine, clock, name="Acme_To_PartnerCo")
-    other_team, _ = await _create(engine, clock, team="T9")  # another workspace may reuse it
+        await seed_connection(engine, clock, name="Acme_To_PartnerCo")
+    other_team, _ = await seed_connection(engine, clock, team="T9")  # another workspace: fine
     assert other_team.team_id == "T9"
 
 
 async def test_names_with_prefix_escapes_wildcards(engine: AsyncEngine, clock: FakeClock) -> None:
-    await _create(engine, clock, name="acme_to_partner")
-    await _create(engine, clock, name="acme_to_partner_2")
-    await _create(engine, clock, name="acmeXto_partner")
+    await seed_connection(engine, clock, name="acme_to_partner")
+    await seed_connection(engine, clock, name="acme_to_partner_2")
+    await seed_connection(engine, clock, name="acmeXto_partner")
     async with session_factory(engine)() as session:
         names = await repo.connection_names_with_prefix(
             session=session, team_id="T1", prefix="acme_to_partner"
