@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import handlers
-from bot.backend.base import ConnectionBackend
-from bot.backend.local import LocalNode, parse_projects
+from bot.backend.base import ConnectionBackend, parse_projects
+from bot.backend.local import LocalNode
 from bot.backend.node import ExalateNode
 from bot.clock import Clock
 from bot.edge import BOLT_KEY, MAX_BODY, SERVICES_KEY, add_routes

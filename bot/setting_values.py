@@ -1,4 +1,5 @@
-"""The values the settings parse: durations, time windows, database URLs, Slack ids."""
+"""The values the settings parse: durations, time windows, Slack ids, domains (database URLs:
+storage.urls.normalize_database_url)."""
 
 from __future__ import annotations
 
@@ -46,24 +47,6 @@ def parse_hours(value: str | None) -> tuple[time, time] | None:
     if end <= start:
         raise ValueError("the window ends before it starts")
     return start, end
-
-
-def normalize_database_url(url: str) -> str:
-    """Accept plain `sqlite:///…` and `postgresql://…` URLs; return the async-driver form."""
-    text = url.strip()
-    scheme, sep, rest = text.partition("://")
-    if not sep or not rest:
-        raise ValueError("not a URL")
-    base = scheme.split("+", 1)[0].lower()
-    if base == "sqlite":
-        if not rest.startswith("/"):
-            raise ValueError("a SQLite URL needs three slashes")
-        return f"sqlite+aiosqlite://{rest}"
-    if base in ("postgresql", "postgres"):
-        if rest.startswith("/") and "host=" not in rest:
-            raise ValueError("a PostgreSQL URL needs a host")
-        return f"postgresql+asyncpg://{rest}"
-    raise ValueError(f"unsupported scheme {scheme!r}")
 
 
 def split_ids(value: object) -> list[str]:

@@ -14,16 +14,16 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.backend.base import SHORT_NAME_MAX, SHORT_NAME_RE
+from bot.backend.base import SHORT_NAME_MAX, SHORT_NAME_RE, parse_projects
 from bot.mail.config import SmtpTarget, check_address, parse_smtp_url
 from bot.setting_values import (
     FIXES,
-    normalize_database_url,
     parse_domains,
     parse_duration,
     parse_hours,
     split_ids,
 )
+from storage.urls import normalize_database_url
 
 __all__ = [
     "ConfigError",
@@ -202,8 +202,6 @@ class Settings(BaseSettings):
     @field_validator("exalate_local_projects")
     @classmethod
     def _projects(cls, v: str) -> str:
-        from bot.backend.local import parse_projects
-
         parse_projects(v)
         return v
 

@@ -57,7 +57,7 @@ def upsert_for(session: AsyncSession) -> Any:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for an already-normalized URL (see bot.settings.normalize_database_url).
+    """An async engine for an already-normalized URL (see storage.urls.normalize_database_url).
 
     SQLite gets WAL, a busy timeout, foreign keys, and `BEGIN IMMEDIATE` for every write
     transaction (`transaction()`): it takes the write lock up front (waiting up to the busy

@@ -29,8 +29,8 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from bot import security
-from bot.backend.base import CodeRejected, ConnectionSpec, Project
-from bot.backend.local import LocalNode, parse_projects
+from bot.backend.base import CodeRejected, ConnectionSpec, Project, parse_projects
+from bot.backend.local import LocalNode
 from bot.clock import FakeClock
 from bot.commands.operations import FILTERS
 from bot.commands.views import build_cancel_question, build_list, build_status

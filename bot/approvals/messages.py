@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.approvals.ids import ApprovalIds as Ids
+from bot.backend.base import MODES
 from bot.slack.blocks import Block, actions, button, context, fields, modal, section, text_input
 from bot.slack.text import escape, slack_date
 from storage.models import Connection
 
-MODES = {"basic": "Basic", "visual": "Visual", "script": "Script"}
 REASON_MAX = 500
 
 

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 # An Exalate instance's short name, as the console takes it (the wizard asks for both sides'
 # and the settings check EXALATE_LOCAL_INSTANCE against it)
 SHORT_NAME_MAX = 40
+# Exalate's connection modes, as its console names them
+MODES = {"basic": "Basic", "visual": "Visual", "script": "Script"}
+# what Basic mode's fixed rules sync (Exalate's "Set up a connection in Basic mode")
+BASIC_RULES = ("summary", "description", "comments", "attachments", "issue types")
 SHORT_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -150,3 +154,23 @@ class ConnectionBackend(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has nothing to release."""
+
+
+def parse_projects(text: str) -> list[Project]:
+    """`SUP=Support,DEV=Development` (a bare `KEY` is its own name)."""
+    projects: list[Project] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, name = item.partition("=")
+        key, name = key.strip(), name.strip() or key.strip()
+        printable = key.isprintable() and name.isprintable()  # no control characters
+        if not key or not printable or len(key) > 150 or len(name) > 255:  # Slack: values <= 150
+            raise ValueError(f"{item!r} is not a KEY=Name pair")
+        projects.append(Project(key=key, name=name))
+    if not projects:
+        raise ValueError("no projects given")
+    if len({p.key for p in projects}) != len(projects):
+        raise ValueError("a project key is listed twice")
+    return projects

@@ -32,26 +32,6 @@ ISSUED, REDEEMED, REVOKED = "ISSUED", "REDEEMED", "REVOKED"
 NO_CODE = "NO_CODE"  # a connection the admin accepts on the destination themselves
 
 
-def parse_projects(text: str) -> list[Project]:
-    """`SUP=Support,DEV=Development` (a bare `KEY` is its own name)."""
-    projects: list[Project] = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        key, _, name = item.partition("=")
-        key, name = key.strip(), name.strip() or key.strip()
-        printable = key.isprintable() and name.isprintable()  # no control characters
-        if not key or not printable or len(key) > 150 or len(name) > 255:  # Slack: values <= 150
-            raise ValueError(f"{item!r} is not a KEY=Name pair")
-        projects.append(Project(key=key, name=name))
-    if not projects:
-        raise ValueError("no projects given")
-    if len({p.key for p in projects}) != len(projects):
-        raise ValueError("a project key is listed twice")
-    return projects
-
-
 class LocalNode(ConnectionBackend):
     kind = "local"
 

@@ -44,10 +44,9 @@ from bot.delivery.outcomes import (
 )
 from bot.delivery.places import Places
 from bot.delivery.window import Windows
-from bot.installs.workspaces import DEAD_TOKEN_ERRORS
 from bot.metrics import Metrics
 from bot.security import SealBroken, Vault
-from bot.slack.errors import slack_error
+from bot.slack.errors import DEAD_TOKEN_ERRORS, slack_error
 from bot.slack.pacing import Pacer, Paused
 from storage import repo
 from storage.db import transaction

@@ -26,7 +26,6 @@ from storage import repo
 
 TTL = 300.0
 NOT_FOUND_TTL = 30.0
-DEAD_TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive"})
 
 
 class Workspaces(Protocol):

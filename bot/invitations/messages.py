@@ -12,11 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.backend.base import ConnectionBackend
+from bot.backend.base import MODES, ConnectionBackend
 from bot.invitations.ids import InvitationIds as Ids
 from bot.slack.blocks import actions, button, context, fields, message, section
 from bot.slack.text import escape, quote, slack_date
-from bot.wizard.rules import MODES
 
 HOW_TO_ACCEPT = (
     "*How to accept on your side*\n"

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from bot.backend.base import BASIC_RULES, MODES
 from bot.invitations.ids import InvitationIds as Ids
 from bot.slack.blocks import actions, button, context, message, section
 from bot.slack.text import escape
-from bot.wizard.rules import BASIC_RULES, MODES
 
 # who reads it: the connection's thread, the admin (this side), the partner (the other
 # side), or the admin of a connection without a code (who holds both sides)

@@ -8,6 +8,8 @@ from slack_sdk.errors import SlackApiError
 # ok:false answers (incl. 429 and 5xx, which slack_sdk raises as SlackApiError), timeouts,
 # and connections that fail
 SLACK_FAILURES: tuple[type[BaseException], ...] = (SlackApiError, TimeoutError, aiohttp.ClientError)
+# a workspace's token Slack will never take again: the app was removed, or the token revoked
+DEAD_TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive"})
 
 
 def slack_error(exc: BaseException) -> str:

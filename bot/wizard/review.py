@@ -5,12 +5,12 @@ admin finishes the connection). Pure builders, like views.py's."""
 from __future__ import annotations
 
 from bot.approvals.texts import sent_for_approval
+from bot.backend.base import MODES
 from bot.slack.blocks import Block, context, fields, section, text_input
 from bot.slack.text import escape
 from bot.wizard.ids import WizardId as Id
 from bot.wizard.rules import (
     CONNECTION_NAME_MAX,
-    MODES,
     Answers,
     Step,
     asks_admin_access,

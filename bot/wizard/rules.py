@@ -33,8 +33,6 @@ from bot.slack.text import check_text, clean, escape, has_control_chars
 
 CONNECTION_NAME_MAX = 100
 URL_MAX = 2000
-# what Basic mode's fixed rules sync (Exalate's "Set up a connection in Basic mode")
-BASIC_RULES = ("summary", "description", "comments", "attachments", "issue types")
 
 
 class Step(StrEnum):
@@ -47,12 +45,6 @@ class Step(StrEnum):
     NOTICES = "notices"  # when none does: only the channel
     REVIEW = "review"
 
-
-MODES = {
-    "basic": "Basic",
-    "visual": "Visual",
-    "script": "Script",
-}
 
 Answers = dict[str, Any]
 Errors = dict[str, str]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.wizard.rules import BASIC_RULES
+from bot.backend.base import BASIC_RULES
 
 TITLE = "New Exalate connection"
 DATABASE_AWAY = "I couldn't check this just now (my database is unavailable); try again shortly."

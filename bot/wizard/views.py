@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.backend.base import Project
+from bot.backend.base import MODES, Project
 from bot.slack.blocks import (
     Block,
     actions,
@@ -30,7 +30,6 @@ from bot.slack.text import TEXT_MAX
 from bot.wizard.ids import WizardId as Id
 from bot.wizard.rules import (
     CONNECTION_NAME_MAX,
-    MODES,
     SHORT_NAME_MAX,
     Answers,
     Step,

@@ -40,7 +40,7 @@ def run() -> None:
     if connection is not None:
         _run(connection)
         return
-    from bot.settings import normalize_database_url
+    from storage.urls import normalize_database_url
 
     url = normalize_database_url(os.environ.get("DATABASE_URL", "sqlite:///exalate-bot.db"))
     asyncio.run(_run_from_url(url))
