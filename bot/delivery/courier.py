@@ -350,25 +350,9 @@ class Courier:
             backoff = min(2 ** max(row.attempts - 1, 0) * 5, 3600)
             retry_at = now + timedelta(seconds=max(retry_after, backoff))
         async with transaction(self.sessions) as session:
-            await repo.mark_send_failed(
-                session=session,
-                outbox_id=row.id or 0,
-                attempts=row.attempts,
-                error=error,
-                now=now,
-                retry_at=retry_at,
+            await repo.fail_message(
+                session=session, row=row, error=error, now=now, retry_at=retry_at
             )
-            if not retrying:
-                await repo.add_audit(
-                    session=session,
-                    team_id=row.team_id,
-                    connection_id=row.connection_id,
-                    invitation_id=row.invitation_id,
-                    actor="system",
-                    action=f"{row.purpose}_failed",
-                    detail=f"to {row.channel}: {error}",
-                    now=now,
-                )
         log.warning(
             "outbox #%s (%s) failed: %s%s",
             row.id,

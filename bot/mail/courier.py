@@ -169,25 +169,10 @@ class MailCourier:
         if retrying:
             retry_at = now + timedelta(seconds=min(2 ** max(row.attempts - 1, 0) * 30, 3600))
         async with transaction(self.sessions) as session:
-            await repo.mark_send_failed(
-                session=session,
-                outbox_id=row.id or 0,
-                attempts=row.attempts,
-                error=error,
-                now=now,
-                retry_at=retry_at,
+            await repo.fail_message(
+                session=session, row=row, error=error, now=now, retry_at=retry_at
             )
             if not retrying:
-                await repo.add_audit(
-                    session=session,
-                    team_id=row.team_id,
-                    connection_id=row.connection_id,
-                    invitation_id=row.invitation_id,
-                    actor="system",
-                    action=f"{row.purpose}_failed",
-                    detail=f"e-mail to {row.email_to}: {error}",
-                    now=now,
-                )
                 told = await self._tell_admin(session, row, error, refused or "an e-mail", now)
         log.warning(
             "outbox #%s (%s) e-mail failed: %s%s",

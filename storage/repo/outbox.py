@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import claim_all
 from storage.models import Connection, Invitation, Outbox
+from storage.repo.audit import add_audit
 
 
 async def enqueue_message(*, session: AsyncSession, values: dict[str, Any]) -> Outbox | None:
@@ -243,3 +244,31 @@ async def mark_send_failed(
         .where(col(Outbox.id) == outbox_id, col(Outbox.attempts) == attempts)
         .values(**values)
     )
+
+
+async def fail_message(
+    *, session: AsyncSession, row: Outbox, error: str, now: datetime, retry_at: datetime | None
+) -> None:
+    """A send of `row` that failed: due again at `retry_at`; or (None) failed for good, with
+    its audit row ("<purpose>_failed", to whom and why). Slack's courier and the mail
+    courier both record failures so."""
+    await mark_send_failed(
+        session=session,
+        outbox_id=row.id or 0,
+        attempts=row.attempts,
+        error=error,
+        now=now,
+        retry_at=retry_at,
+    )
+    if retry_at is None:
+        to = f"e-mail to {row.email_to}" if row.email_to else f"to {row.channel}"
+        await add_audit(
+            session=session,
+            team_id=row.team_id,
+            connection_id=row.connection_id,
+            invitation_id=row.invitation_id,
+            actor="system",
+            action=f"{row.purpose}_failed",
+            detail=f"{to}: {error}",
+            now=now,
+        )
