@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.devtools.waiting import eventually
+from bot.permissions import Permissions
 from storage.models import AuditEvent, Invitation
 from tests.harness import Admin, RunningBot, World, db_rows
 from tests.mail_server import Inbox, MailServer
@@ -280,3 +281,29 @@ async def test_expiry_mails_a_note_then_resend_a_fresh_code(world: World, inbox:
     fresh = (await arrived(inbox, 3))[-1]
     assert fresh["Subject"] == "A fresh invitation code for the Exalate connection acme_to_globex"
     assert await world.state() == ("PENDING", "PENDING")
+
+
+async def test_with_approvals_the_e_mail_waits_for_the_approver(
+    world: World, inbox: Inbox, slack: SlackEmulator
+) -> None:
+    """EXALATE_APPROVERS with the e-mail route: nothing is mailed before Approve; then the
+    invitation e-mail goes out, and the notice names the approver."""
+    slack.add_user("UAPPROVER", name="april")
+    world.bot.services.__dict__["approvers"] = Permissions(["UAPPROVER"])
+    admin = Admin(world.bot, world.slack)
+    view_id = await admin.connect()
+    await admin.walk(view_id, *by_email(), {})
+    await eventually(lambda: len(world.dms("UAPPROVER")) == 1)
+    assert "awaiting approval" in json.dumps(world.slack.views[view_id])
+    [request] = world.dms("UAPPROVER")
+    assert f"asks to invite {PAT}" in request["text"] and inbox.messages == []
+    await world.click("approval_approve", request, "UAPPROVER")
+    [mail] = await arrived(inbox, 1)
+    assert mail["To"] == PAT and "EXA1-" in text_of(mail)
+    assert parseaddr(mail["Reply-To"]) == ("Ada Admin", "ada@acme.com")
+    await eventually(lambda: any("approved by" in n["text"] for n in world.thread()))
+    [sent] = [n for n in world.thread() if "Invitation sent" in n["text"]]
+    assert f"Invitation sent to {PAT} by e-mail" in sent["text"]
+    assert sent["text"].endswith("approved by <@UAPPROVER>.")
+    invitation = await pending(world.bot)
+    assert (invitation.by_email, invitation.partner_tz) == (True, "Asia/Tokyo")
