@@ -49,6 +49,8 @@ async def test_metrics(bot: RunningBot, slack: SlackEmulator) -> None:
         "EXPIRED": 0,
         "CANCELLED": 0,
         "REMOVED": 0,
+        "APPROVAL": 0,
+        "REJECTED": 0,
     }
     assert by_state(seen, "exalate_invitations") == {
         "PENDING": 1,

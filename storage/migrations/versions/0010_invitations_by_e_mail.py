@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("invitation", schema=None) as batch_op:
+    with op.batch_alter_table("invitation", schema=None, recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column("by_email", sa.Boolean(), nullable=False, server_default=sa.false())
         )
