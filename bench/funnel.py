@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
+from bench.home import TEAM, connection_row
 from bot.app import create_services
 from bot.clock import FakeClock
 from bot.report.report import report
@@ -28,7 +29,6 @@ from storage import repo
 from storage.db import create_engine, migrate
 from storage.models import Connection, Invitation
 
-TEAM = "T0BENCH"
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 SPAN = timedelta(days=120)
 # with a code: accepted (and its state now), or not
@@ -43,31 +43,6 @@ OUTCOMES = (
     + ["CANCELLED"] * 10
 )
 ACCEPTED = {"ACTIVE", "DEACTIVATED", "REMOVED"}
-
-
-def _connection(n: int, created: datetime, status: str, activated: datetime | None) -> dict:
-    return {
-        "id": n + 1,
-        "team_id": TEAM,
-        "name": f"acme_to_p{n:06d}",
-        "name_key": f"acme_to_p{n:06d}",
-        "destination": "private",
-        "mode": "script",
-        "local_short_name": "acme",
-        "remote_short_name": f"p{n}",
-        "description": "",
-        "project_key": "SUP",
-        "project_name": "Support",
-        "backend": "local",
-        "backend_id": None,
-        "status": status,
-        "initiator_user_id": "UADMIN",
-        "partner_user_id": f"UP{n % 1000:04d}",
-        "partner_team_id": TEAM,
-        "created_at": created,
-        "updated_at": created,
-        "activated_at": activated,
-    }
 
 
 def _invitation(i: int, n: int, created: datetime, state: str, reminders: int) -> dict:
@@ -94,14 +69,14 @@ def history(count: int) -> tuple[list[dict], list[dict]]:
     for n in range(count):
         created = NOW - SPAN * (count - n) / count
         if rng.random() < 0.05:  # without a code: accepted on the destination, no invitation
-            connections.append(_connection(n, created, "ACTIVE", created + timedelta(hours=1)))
+            connections.append(connection_row(n, created, "ACTIVE", created + timedelta(hours=1)))
             continue
         status = rng.choice(OUTCOMES)
         after = timedelta(minutes=rng.randint(10, 12 * 24 * 60))
         activated = created + after if status in ACCEPTED else None
         if activated is not None and activated > NOW:
             activated, status = None, "PENDING"
-        connections.append(_connection(n, created, status, activated))
+        connections.append(connection_row(n, created, status, activated))
         state = "REDEEMED" if activated else ("PENDING" if status == "PENDING" else "REVOKED")
         if rng.random() < 0.05 and created + timedelta(days=1) < NOW:  # resent a day later
             invitations.append(_invitation(len(invitations) + 1, n, created, "REVOKED", 5))

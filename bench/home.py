@@ -23,6 +23,34 @@ from storage.db import create_engine, migrate
 from storage.models import Connection, Invitation
 
 TEAM = "T0BENCH"
+
+
+def connection_row(n: int, created: datetime, status: str, activated: datetime | None) -> dict:
+    """Connection `acme_to_p<n>`'s values, for a bulk insert (this module's and the funnel's)."""
+    return {
+        "id": n + 1,
+        "team_id": TEAM,
+        "name": f"acme_to_p{n:06d}",
+        "name_key": f"acme_to_p{n:06d}",
+        "destination": "private",
+        "mode": "script",
+        "local_short_name": "acme",
+        "remote_short_name": f"p{n}",
+        "description": "",
+        "project_key": "SUP",
+        "project_name": "Support",
+        "backend": "local",
+        "backend_id": None,
+        "status": status,
+        "initiator_user_id": "UADMIN",
+        "partner_user_id": f"UP{n % 1000:04d}",
+        "partner_team_id": TEAM,
+        "created_at": created,
+        "updated_at": created,
+        "activated_at": activated,
+    }
+
+
 STATES = ["PENDING"] * 2 + ["ACTIVE"] * 6 + ["EXPIRED", "DECLINED", "CANCELLED"]
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -39,32 +67,8 @@ async def fill(url: str, count: int) -> None:
             for n in range(start, min(start + batch, count)):
                 status = rng.choice(STATES)
                 created = NOW - timedelta(minutes=count - n)
-                connections.append(
-                    {
-                        "id": n + 1,
-                        "team_id": TEAM,
-                        "name": f"acme_to_p{n:06d}",
-                        "name_key": f"acme_to_p{n:06d}",
-                        "destination": "private",
-                        "mode": "script",
-                        "local_short_name": "acme",
-                        "remote_short_name": f"p{n}",
-                        "description": "",
-                        "project_key": "SUP",
-                        "project_name": "Support",
-                        "backend": "local",
-                        "backend_id": None,
-                        "status": status,
-                        "initiator_user_id": "UADMIN",
-                        "partner_user_id": f"UP{n % 1000:04d}",
-                        "partner_team_id": TEAM,
-                        "created_at": created,
-                        "updated_at": created,
-                        "activated_at": created + timedelta(hours=5)
-                        if status == "ACTIVE"
-                        else None,
-                    }
-                )
+                activated = created + timedelta(hours=5) if status == "ACTIVE" else None
+                connections.append(connection_row(n, created, status, activated))
                 invitations.append(
                     {
                         "id": n + 1,
