@@ -22,7 +22,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import insert, text
 
-from bench.home import NOW, TEAM, fill
+from bench.home import NOW, TEAM, bench_settings, fill
 from bot.app import create_services
 from bot.clock import FakeClock
 from bot.devtools.slack_emulator import SlackEmulator
@@ -133,12 +133,4 @@ async def _measure(
 
 
 def _settings(slack: SlackEmulator, url: str) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        slack_bot_token=slack.bot_token,
-        slack_signing_secret="bench",
-        slack_api_url=slack.base_url,
-        database_url=url,
-        exalate_admins="UADMIN",
-        exalate_secret_key="Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
-    )
+    return bench_settings(url, slack_bot_token=slack.bot_token, slack_api_url=slack.base_url)

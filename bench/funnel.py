@@ -20,11 +20,10 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
-from bench.home import TEAM, connection_row
+from bench.home import TEAM, bench_settings, connection_row
 from bot.app import create_services
 from bot.clock import FakeClock
 from bot.report.report import report
-from bot.settings import Settings
 from storage import repo
 from storage.db import create_engine, migrate
 from storage.models import Connection, Invitation
@@ -122,15 +121,7 @@ async def run(url: str, *, count: int = 100_000, repeat: int = 20) -> list[dict[
     started = time.perf_counter()
     await fill(url, count)
     seeded = time.perf_counter() - started
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        slack_bot_token="xoxb-bench",
-        slack_signing_secret="bench",
-        slack_api_url="http://127.0.0.1:9/api/",
-        database_url=url,
-        exalate_admins="UADMIN",
-        exalate_secret_key="Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
-    )
+    settings = bench_settings(url)
     services = create_services(settings, clock=FakeClock(NOW))
 
     def window(days: int) -> Callable[[], Awaitable[Any]]:

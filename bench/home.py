@@ -25,6 +25,21 @@ from storage.models import Connection, Invitation
 TEAM = "T0BENCH"
 
 
+def bench_settings(url: str, **overrides: str) -> Settings:
+    """The bot's settings for a benchmark on `url`: one admin, a fixed key, Slack nowhere
+    (`overrides`: an emulator's token and URL, say)."""
+    values = {
+        "slack_bot_token": "xoxb-bench",
+        "slack_signing_secret": "bench",
+        "slack_api_url": "http://127.0.0.1:9/api/",
+        "database_url": url,
+        "exalate_admins": "UADMIN",
+        "exalate_secret_key": "Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
 def connection_row(n: int, created: datetime, status: str, activated: datetime | None) -> dict:
     """Connection `acme_to_p<n>`'s values, for a bulk insert (this module's and the funnel's)."""
     return {
@@ -120,15 +135,7 @@ async def measure(label: str, repeat: int, action: Any) -> dict[str, Any]:
 
 async def run(url: str, *, count: int = 100_000, repeat: int = 30) -> list[dict[str, Any]]:
     await fill(url, count)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        slack_bot_token="xoxb-bench",
-        slack_signing_secret="bench",
-        slack_api_url="http://127.0.0.1:9/api/",
-        database_url=url,
-        exalate_admins="UADMIN",
-        exalate_secret_key="Qmw6Q2l3UzN0b0p3c1dGbGVfR0o0Z1B5bWQ5T3F0b0E=",
-    )
+    settings = bench_settings(url)
     services = create_services(settings, clock=FakeClock(NOW))
     home, operations = Home(services), Operations(services)
     try:

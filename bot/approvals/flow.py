@@ -126,10 +126,10 @@ class Approvals(Transitions):
                 reason=reason,
             )
             if not won:
-                now = await repo.get_approval(session=session, approval_id=approval.id or 0)
-                assert now is not None
-                await session.refresh(now)
-                raise Refused(texts.decided(now.state, now.decided_by))
+                current = await repo.get_approval(session=session, approval_id=approval.id or 0)
+                assert current is not None
+                await session.refresh(current)  # as the winner left it
+                raise Refused(texts.decided(current.state, current.decided_by))
 
     async def approve(
         self, client: AsyncWebClient, *, approval_id: int, user_id: str, team_id: str
